@@ -1,0 +1,6 @@
+#ifndef CMARIADB_SHIM_H
+#define CMARIADB_SHIM_H
+#include <mysql.h>
+#include <errmsg.h>
+#include <mysqld_error.h>
+#endif

@@ -1,0 +1,139 @@
+import Flavor
+import Foundation
+import MariaDB
+
+/// `toolkit up` and `toolkit down`: the whole life of the local source.
+public struct ManagedSource: Sendable {
+    public let state: StateDirectory
+
+    public init(state: StateDirectory) { self.state = state }
+
+    public struct UpRequest: Sendable {
+        public var publicPort: Int
+        public var database: String
+        public var adminPassword: String
+        public var etlUser: String
+        public var etlPassword: String
+        public init(publicPort: Int, database: String, adminPassword: String, etlUser: String, etlPassword: String) {
+            self.publicPort = publicPort
+            self.database = database
+            self.adminPassword = adminPassword
+            self.etlUser = etlUser
+            self.etlPassword = etlPassword
+        }
+    }
+
+    /// Creates (first time), starts (if stopped) and bootstraps the source. Harmless when it already runs.
+    public func up(_ request: UpRequest) throws -> UpResult {
+        let server = try ManagedServer.locate(state: state)
+        var config = try SourceConfig.load(from: state.configFile)
+        let alreadyRunning = server.runningPID() != nil
+        if let existing = config, alreadyRunning, existing.publicPort != request.publicPort {
+            throw ToolkitError("the source in \(state.root.path) already runs on port \(existing.publicPort); run `toolkit down` first to move it to --port \(request.publicPort)")
+        }
+        if !alreadyRunning && !PortProbe.isFree(request.publicPort) {
+            let hint = PortProbe.suggestion(after: request.publicPort).map { "; try --port \($0)" } ?? ""
+            throw ToolkitError("--port \(request.publicPort) is already in use on 127.0.0.1\(hint)")
+        }
+        let serverPort = request.publicPort
+        let guessedFlavor = server.family == .mariadb ? ServerFlavor.mariadb10_11 : ServerFlavor.mysql8_0
+        config = SourceConfig(flavor: server.family.rawValue, publicPort: request.publicPort, serverPort: serverPort,
+                              database: request.database, adminUser: "root", adminPassword: request.adminPassword,
+                              etlUser: request.etlUser, etlPassword: request.etlPassword)
+        var startedPID: pid_t? = nil
+        if !alreadyRunning {
+            try server.prepareDirectories()
+            try server.writeOptionFile(port: serverPort, flavor: guessedFlavor)
+            try server.initializeIfNeeded()
+            startedPID = try server.start()
+        }
+        let connection = try adminConnection(password: request.adminPassword)
+        defer { connection.close() }
+        guard let flavor = ServerFlavor(versionString: connection.serverVersion) else {
+            throw ToolkitError("unrecognised server version '\(connection.serverVersion)'")
+        }
+        try Bootstrap(database: request.database, adminUser: "root", adminPassword: request.adminPassword,
+                      etlUser: request.etlUser, etlPassword: request.etlPassword)
+            .apply(on: connection, flavor: flavor)
+        try config!.save(to: state.configFile)
+        return UpResult(stateDirectory: state.root.path, flavor: flavor.family.rawValue, version: flavor.version,
+                        host: "127.0.0.1", port: request.publicPort, serverPort: serverPort,
+                        pid: Int(startedPID ?? server.runningPID() ?? 0), alreadyRunning: alreadyRunning,
+                        database: request.database,
+                        admin: .init(user: "root", password: request.adminPassword),
+                        etl: .init(user: request.etlUser, password: request.etlPassword))
+    }
+
+    /// Connects over the socket as root; a fresh install has an empty root password.
+    private func adminConnection(password: String) throws -> MariaDBConnection {
+        var lastError: MariaDBError?
+        for candidate in [password, ""] {
+            do {
+                return try MariaDBConnection(ConnectionOptions(user: "root", password: candidate, socket: state.socketFile.path))
+            } catch {
+                lastError = error
+                if error.number != 1045 { break }
+            }
+        }
+        throw ToolkitError.server("connecting to the managed server as root", lastError!)
+    }
+
+    /// Stops the server cleanly; with `purge`, removes everything `up` created.
+    public func down(purge: Bool) throws -> DownResult {
+        let server = try ManagedServer.locate(state: state)
+        let wasRunning = server.runningPID() != nil
+        try server.stop()
+        if purge { try server.purge() }
+        return DownResult(stateDirectory: state.root.path, wasRunning: wasRunning, purged: purge)
+    }
+}
+
+public struct UpResult: Codable, Sendable {
+    public struct Account: Codable, Sendable { public var user: String; public var password: String }
+    public var stateDirectory: String
+    public var flavor: String
+    public var version: String
+    public var host: String
+    public var port: Int
+    public var serverPort: Int
+    public var pid: Int
+    public var alreadyRunning: Bool
+    public var database: String
+    public var admin: Account
+    public var etl: Account
+
+    enum CodingKeys: String, CodingKey {
+        case flavor, version, host, port, pid, database, admin, etl
+        case stateDirectory = "state_directory", serverPort = "server_port", alreadyRunning = "already_running"
+    }
+}
+
+extension UpResult: CustomStringConvertible {
+    public var description: String {
+        """
+        \(alreadyRunning ? "Source already running" : "Source started"): \(flavor == "mariadb" ? "MariaDB" : "MySQL") \(version) (pid \(pid)), state in \(stateDirectory)
+          host      \(host)
+          port      \(port)
+          database  \(database)
+          ETL user  \(etl.user) / \(etl.password)   (replication privileges granted)
+          admin     \(admin.user) / \(admin.password)
+
+          mysql -h \(host) -P \(port) -u \(etl.user) -p \(database)
+        """
+    }
+}
+
+public struct DownResult: Codable, Sendable, CustomStringConvertible {
+    public var stateDirectory: String
+    public var wasRunning: Bool
+    public var purged: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case stateDirectory = "state_directory", wasRunning = "was_running", purged
+    }
+
+    public var description: String {
+        let what = wasRunning ? "Source stopped" : "Source was not running"
+        return purged ? "\(what); removed its data and configuration from \(stateDirectory)" : "\(what); data kept in \(stateDirectory)"
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+/// What `toolkit up` records about the source it manages (`toolkit.json`, mode 0600).
+public struct SourceConfig: Codable, Sendable, Hashable {
+    public var flavor: String
+    /// The port ETL tools connect to.
+    public var publicPort: Int
+    /// The port the server itself listens on (loopback). Equal to `publicPort` without a gateway.
+    public var serverPort: Int
+    public var host: String
+    public var database: String
+    public var adminUser: String
+    public var adminPassword: String
+    public var etlUser: String
+    public var etlPassword: String
+
+    enum CodingKeys: String, CodingKey {
+        case flavor, host, database
+        case publicPort = "public_port", serverPort = "server_port"
+        case adminUser = "admin_user", adminPassword = "admin_password"
+        case etlUser = "etl_user", etlPassword = "etl_password"
+    }
+
+    public init(flavor: String, publicPort: Int, serverPort: Int, host: String = "127.0.0.1", database: String,
+                adminUser: String, adminPassword: String, etlUser: String, etlPassword: String) {
+        self.flavor = flavor
+        self.publicPort = publicPort
+        self.serverPort = serverPort
+        self.host = host
+        self.database = database
+        self.adminUser = adminUser
+        self.adminPassword = adminPassword
+        self.etlUser = etlUser
+        self.etlPassword = etlPassword
+    }
+
+    public static func load(from url: URL) throws -> SourceConfig? {
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        do {
+            return try JSONDecoder().decode(SourceConfig.self, from: Data(contentsOf: url))
+        } catch {
+            throw ToolkitError("cannot read \(url.path): \(error.localizedDescription)")
+        }
+    }
+
+    public func save(to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(self)
+        FileManager.default.createFile(atPath: url.path, contents: data, attributes: [.posixPermissions: 0o600])
+        try data.write(to: url, options: .atomic)
+        chmod(url.path, 0o600)
+    }
+}

@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import Source
+
+/// Runs the command and maps every failure to one line on stderr and an exit code:
+/// 0 success, 1 a failed operation, 2 bad input (nothing changed).
+@main
+enum Entry {
+    static func main() async {
+        do {
+            var command = try Toolkit.parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            exit(0)
+        } catch let error as ToolkitError {
+            FileHandle.standardError.write(Data("toolkit: \(error.message)\n".utf8))
+            exit(error.exitCode)
+        } catch let error as ExitCode {
+            exit(error.rawValue)
+        } catch {
+            let code = Toolkit.exitCode(for: error)
+            if code == .success {
+                print(Toolkit.fullMessage(for: error))
+                exit(0)
+            }
+            let message = oneLine(Toolkit.message(for: error))
+            FileHandle.standardError.write(Data("toolkit: \(message)\n".utf8))
+            exit(code == .validationFailure || error is ValidationError || code.rawValue == 64 ? 2 : 1)
+        }
+    }
+}
+
+/// ArgumentParser's parse errors, reworded to name the flag and what it takes, on one line.
+private func oneLine(_ message: String) -> String {
+    let first = message.split(separator: "\n").first.map(String.init) ?? message
+    // "The value 'abc' is invalid for '--count <count>'"
+    if first.hasPrefix("The value '"), let flagStart = first.range(of: "for '--") {
+        let value = first.dropFirst("The value '".count).prefix { $0 != "'" }
+        let flag = first[flagStart.upperBound...].prefix { $0 != " " && $0 != "'" }
+        return "--\(flag) takes a number, got '\(value)' (see --help for its range)"
+    }
+    return first
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Flavor
+import Foundation
+import Source
+
+struct MonitorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "monitor",
+        abstract: "Binlog position, files, row counts, and binlog/row rates between samples.")
+
+    @Flag(help: "Keep sampling until Ctrl-C (refreshing in place; with --json one object per line).")
+    var watch = false
+
+    @Option(help: "Seconds between samples (0.1 to 3600).")
+    var interval: Double = 2
+
+    @Option(help: "Stop after this many samples (with --watch; 0 = until Ctrl-C).")
+    var samples = 0
+
+    @OptionGroup var connection: ConnectionFlags
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        guard interval >= 0.1 && interval <= 3600 else {
+            throw ValidationError("--interval must be a number of seconds from 0.1 to 3600, got \(interval)")
+        }
+        guard samples >= 0 && samples <= 1_000_000 else {
+            throw ValidationError("--samples must be a whole number from 0 to 1000000, got \(samples)")
+        }
+    }
+
+    func run() throws {
+        let target = try connection.target()
+        let link = try target.connect()
+        defer { link.close() }
+        let flavor = ServerFlavor(versionString: link.serverVersion) ?? .mariadb10_11
+        Interrupt.install()
+        let limit = watch ? samples : 1
+        var previous: MonitorSample?
+        var taken = 0
+        let interactive = isatty(STDOUT_FILENO) == 1 && !json
+        while !Interrupt.requested {
+            let sample: MonitorSample
+            do {
+                sample = try MonitorSample.read(link, flavor: flavor, database: target.database, previous: previous)
+            } catch let error as MariaDBErrorConvertible {
+                throw ToolkitError("reading the binlog state: \(error.text)")
+            }
+            taken += 1
+            if json {
+                Console.write(JSONOutput.line(sample, pretty: !watch))
+            } else {
+                var screen = interactive && watch ? "\u{1B}[H\u{1B}[2J" : ""
+                if watch { screen += "toolkit monitor — every \(interval) s (Ctrl-C to stop)   \(sample.at)\n" }
+                screen += sample.description
+                if watch && !interactive { screen += "\n" }
+                Console.write(screen)
+            }
+            previous = sample
+            if limit > 0 && taken >= limit { break }
+            Interrupt.sleep(seconds: interval)
+        }
+    }
+}

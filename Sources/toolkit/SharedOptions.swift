@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import Source
+
+/// Which server to talk to. Flags win over MYSQL_* variables, which win over the config file.
+struct ConnectionFlags: ParsableArguments {
+    @Option(help: "Server host (env MYSQL_HOST). Default: the managed source, else 127.0.0.1.")
+    var host: String?
+
+    @Option(help: "Server port (env MYSQL_PORT).")
+    var port: Int?
+
+    @Option(help: "Admin user for the toolkit's own SQL (env MYSQL_USER). Default root.")
+    var user: String?
+
+    @Option(help: "Database (env MYSQL_DATABASE). Default testdb.")
+    var database: String?
+
+    @Option(help: "Unix socket path, instead of TCP.")
+    var socket: String?
+
+    @Option(help: "A JSON config file (the shape of toolkit.json) describing the server.")
+    var config: String?
+
+    @Option(help: "State directory of the managed source (env TOOLKIT_HOME).")
+    var home: String?
+
+    func validate() throws {
+        if let port, !(1...65535).contains(port) {
+            throw ValidationError("--port must be a port number from 1 to 65535, got \(port)")
+        }
+        if let database, !SQLIdentifier.isValid(database) {
+            throw ValidationError("--database must be a plain name (letters, digits, _ and $, at most 64), got '\(database)'")
+        }
+    }
+
+    /// The password comes from MYSQL_PWD / MYSQL_ROOT_PASSWORD / the config file: never a flag,
+    /// so that it does not show in the process list.
+    func target() throws -> Target {
+        var overrides = Target.Overrides()
+        overrides.host = host
+        overrides.port = port
+        overrides.user = user
+        overrides.database = database
+        overrides.socket = socket
+        overrides.configFile = config
+        overrides.home = home
+        return try Target.resolve(overrides)
+    }
+}
+
+struct OutputFlags: ParsableArguments {
+    @Flag(help: "Print the result as JSON on stdout.")
+    var json = false
+
+    /// Prints `value` as JSON or as its human description.
+    func emit<T: Encodable & CustomStringConvertible>(_ value: T) {
+        if json {
+            print(JSONOutput.line(value, pretty: true))
+        } else {
+            print(value.description)
+        }
+    }
+}
+
+enum JSONOutput {
+    static func line<T: Encodable>(_ value: T, pretty: Bool = false) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        guard let data = try? encoder.encode(value) else { return "{}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+enum SQLIdentifier {
+    static func isValid(_ name: String) -> Bool {
+        guard !name.isEmpty, name.count <= 64, let first = name.unicodeScalars.first,
+              !("0"..."9").contains(first) || name.unicodeScalars.contains(where: { !("0"..."9").contains($0) }) else { return false }
+        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "$") }
+    }
+}
+
+func writeError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// Unbuffered stdout for output that must appear line by line (watch modes, countdowns).
+enum Console {
+    static func write(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+}

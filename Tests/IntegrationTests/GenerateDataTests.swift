@@ -1,0 +1,88 @@
+import Foundation
+import MariaDB
+import Source
+import Testing
+
+@Suite("generate-data: exact, tagged rows that a binlog reader sees", .tags(.integration))
+struct GenerateDataTests {
+    @Test("a binlog reader sees exactly N inserts, ending at the position status reports")
+    func readerSeesExactlyNRows() throws {
+        let fixture = try SourceFixture(name: "reader")
+        let table = SourceFixture.table("gen")
+        let firstFile = try #require(StatusReport.read(try fixture.target()).binlog?.file)
+        let run = try Run.toolkit(["generate-data", "--count", "2345", "--table", table, "--json"], environment: fixture.environment)
+        #expect(run.status == 0, "\(run.stderr)")
+        let result = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        #expect(result?["rows_inserted"] as? Int == 2345)
+
+        let status = StatusReport.read(try fixture.target())
+        let reading = try BinlogReader(port: fixture.port, user: "hevo", password: "hevopassword").read(from: firstFile)
+        #expect(reading.insertedRows(database: "testdb", table: table) == 2345)
+        #expect(reading.lastEndPosition == status.binlog?.position)
+        #expect(status.tables[table] == 2345)
+    }
+
+    @Test("tags are unique, ordered and contiguous across runs")
+    func tagsAreContiguous() throws {
+        let fixture = SourceFixture.shared
+        let table = SourceFixture.table("tags")
+        let generator = DataGenerator(target: try fixture.target())
+        try generator.prepare(table: table)
+        let first = try generator.run(.init(count: 1500, table: table, chunkSize: 700))
+        let second = try generator.run(.init(count: 10, table: table))
+        #expect(first.rowsInserted == 1500 && second.rowsInserted == 10)
+        let firstTag = try #require(first.firstTag)
+        #expect(second.firstTag == first.lastTag.map { $0 + 1 })
+        let emails = try fixture.connect().query("SELECT email FROM testdb.\(table) ORDER BY id").rows.compactMap { $0[0] }
+        let tags = emails.compactMap(GeneratedTag.sequence(inEmail:))
+        #expect(tags.count == 1510)
+        #expect(tags == Array(firstTag...(firstTag + 1509)))
+    }
+
+    @Test("a steady --rate paces the inserts")
+    func rateIsRespected() throws {
+        let fixture = SourceFixture.shared
+        let table = SourceFixture.table("rate")
+        let generator = DataGenerator(target: try fixture.target())
+        try generator.prepare(table: table)
+        let summary = try generator.run(.init(count: 300, table: table, rowsPerSecond: 1000))
+        #expect(summary.rowsInserted == 300)
+        // Three chunks of 100 rows at 1000 rows/s start at 0, 0.1 and 0.2 s: never sooner.
+        #expect(summary.seconds >= 0.2)
+    }
+
+    @Test("a server restart mid-run neither loses nor doubles rows", .tags(.slow))
+    func survivesServerRestart() throws {
+        let fixture = try SourceFixture(name: "restart")
+        let table = SourceFixture.table("restart")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Run.toolkitPath)
+        process.arguments = ["generate-data", "--count", "6000", "--rate", "3000", "--table", table, "--json"]
+        process.environment = fixture.environment
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        Thread.sleep(forTimeInterval: 0.7)
+        let server = try ManagedServer.locate(state: fixture.state)
+        try server.stop(crash: true)
+        Thread.sleep(forTimeInterval: 0.5)
+        _ = try server.start()
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(output)")
+        let result = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
+        #expect(result?["rows_inserted"] as? Int == 6000)
+        #expect((result?["reconnects"] as? Int ?? 0) >= 1)
+        let connection = try fixture.connect()
+        defer { connection.close() }
+        let tags = try connection.query("SELECT email FROM testdb.\(table) ORDER BY email").rows
+            .compactMap { $0[0] }.compactMap(GeneratedTag.sequence(inEmail:))
+        #expect(tags.count == 6000)
+        #expect(Set(tags).count == 6000)
+        if let first = tags.first { #expect(tags == Array(first...(first + 5999))) }
+    }
+}

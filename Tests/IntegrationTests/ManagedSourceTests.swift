@@ -1,0 +1,88 @@
+import Foundation
+import MariaDB
+import Source
+import Testing
+
+@Suite("Managed source: up, bootstrap, down", .tags(.integration))
+struct ManagedSourceTests {
+    let fixture = SourceFixture.shared
+
+    @Test func bootstrapCreatesSchemaUsersAndSeedRows() throws {
+        let connection = try fixture.connect()
+        defer { connection.close() }
+        #expect(try connection.query("SELECT COUNT(*) FROM mysql.user WHERE User = ''").scalar == "0")
+        #expect(try connection.query("SELECT value FROM testdb._toolkit_meta WHERE key_name = 'version'").scalar == "1.0.0")
+        let seed = try connection.query("SELECT email FROM testdb.users WHERE email LIKE '%@example.com' ORDER BY id")
+        #expect(seed.rows.map { $0[0] } == Bootstrap.seedUsers.map(\.email))
+        let columns = try connection.query("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='testdb' AND TABLE_NAME='users' ORDER BY ORDINAL_POSITION")
+        #expect(columns.rows.map { $0[0] ?? "" } == ["id", "name", "email", "status", "created_at", "updated_at"])
+    }
+
+    @Test func serverIsConfiguredForCDC() throws {
+        let connection = try fixture.connect()
+        defer { connection.close() }
+        let rows = try connection.query("SHOW GLOBAL VARIABLES WHERE Variable_name IN ('log_bin','binlog_format','binlog_row_image','server_id','binlog_row_metadata','bind_address')").rows
+        var value: [String: String] = [:]
+        for row in rows { value[row[0]!] = row[1] }
+        #expect(value["log_bin"] == "ON")
+        #expect(value["binlog_format"] == "ROW")
+        #expect(value["binlog_row_image"] == "FULL")
+        #expect(value["binlog_row_metadata"] == "FULL")
+        #expect(value["server_id"] == "1")
+        #expect(value["bind_address"] == "127.0.0.1")
+    }
+
+    @Test func etlUserLogsInAndCanReplicate() throws {
+        let connection = try MariaDBConnection(fixture.etl)
+        defer { connection.close() }
+        let grants = try connection.query("SHOW GRANTS").rows.compactMap { $0[0] }.joined(separator: "\n")
+        #expect(grants.contains("REPLICATION SLAVE"))
+        #expect(grants.contains("BINLOG MONITOR"))
+        #expect(try connection.query("SELECT COUNT(*) >= 5 FROM users").scalar == "1")
+    }
+
+    @Test func upTwiceIsHarmless() throws {
+        let before = try fixture.connect().query("SELECT COUNT(*) FROM testdb.users WHERE email LIKE '%@example.com'").scalar
+        let again = try ManagedSource(state: fixture.state).up(.init(publicPort: fixture.port, database: "testdb",
+            adminPassword: "rootpassword", etlUser: "hevo", etlPassword: "hevopassword"))
+        #expect(again.alreadyRunning)
+        #expect(again.pid == fixture.up.pid)
+        let after = try fixture.connect().query("SELECT COUNT(*) FROM testdb.users WHERE email LIKE '%@example.com'").scalar
+        #expect(before == "5" && after == "5")
+    }
+
+    @Test func configFileIsPrivate() throws {
+        let attributes = try FileManager.default.attributesOfItem(atPath: fixture.state.configFile.path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+    }
+
+    @Test func serverRunsAsTheMysqlAccountWhenRoot() throws {
+        guard geteuid() == 0 else {
+            print("skipped: not root, so the server runs as the invoking user by design")
+            return
+        }
+        let pid = try #require(ManagedServer.locate(state: fixture.state).runningPID())
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let uidLine = status.split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? ""
+        let mysqlUID = getpwnam("mysql").pointee.pw_uid
+        #expect(uidLine.split(separator: "\t").dropFirst().first.map(String.init) == String(mysqlUID))
+    }
+}
+
+@Suite("Managed source: data survives down and up; purge removes it", .tags(.integration, .slow))
+struct LifecycleTests {
+    @Test func downUpKeepsDataAndPurgeRemovesIt() throws {
+        let fixture = try SourceFixture(name: "lifecycle")
+        let source = ManagedSource(state: fixture.state)
+        try fixture.connect().execute("INSERT INTO testdb.users (name, email) VALUES ('Keep Me', 'keep@example.org')")
+        let down = try source.down(purge: false)
+        #expect(down.wasRunning)
+        #expect(throws: MariaDBError.self) { try fixture.connect() }
+        _ = try source.up(.init(publicPort: fixture.port, database: "testdb", adminPassword: "rootpassword",
+                                etlUser: "hevo", etlPassword: "hevopassword"))
+        #expect(try fixture.connect().query("SELECT COUNT(*) FROM testdb.users WHERE email = 'keep@example.org'").scalar == "1")
+        _ = try source.down(purge: true)
+        #expect(!FileManager.default.fileExists(atPath: fixture.state.dataDirectory.path))
+        #expect(!FileManager.default.fileExists(atPath: fixture.state.configFile.path))
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import MariaDB
+import Source
+import Testing
+
+extension Tag {
+    @Tag static var integration: Self
+    @Tag static var endToEnd: Self
+    @Tag static var slow: Self
+}
+
+/// A real MariaDB server started by the toolkit's own `ManagedSource` in a temporary
+/// directory on a free port, stopped and removed when the test process exits.
+final class SourceFixture: Sendable {
+    let state: StateDirectory
+    let port: Int
+    let up: UpResult
+
+    private nonisolated(unsafe) static var started: [SourceFixture] = []
+    private static let lock = NSLock()
+
+    /// One server shared by every test that does not restart it.
+    static let shared: SourceFixture = {
+        do { return try SourceFixture(name: "shared") } catch { fatalError("cannot start the test server: \(error)") }
+    }()
+
+    init(name: String) throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("toolkit-test-\(getpid())-\(name)")
+        try? FileManager.default.removeItem(at: root)
+        state = StateDirectory(root: root)
+        port = PortProbe.ephemeral()
+        up = try ManagedSource(state: state).up(.init(publicPort: port, database: "testdb", adminPassword: "rootpassword",
+                                                        etlUser: "hevo", etlPassword: "hevopassword"))
+        Self.lock.withLock {
+            if Self.started.isEmpty { atexit { SourceFixture.stopAll() } }
+            Self.started.append(self)
+        }
+    }
+
+    static func stopAll() {
+        for fixture in started {
+            _ = try? ManagedSource(state: fixture.state).down(purge: true)
+        }
+    }
+
+    var admin: ConnectionOptions {
+        ConnectionOptions(host: "127.0.0.1", port: port, user: "root", password: "rootpassword", database: "testdb")
+    }
+
+    var etl: ConnectionOptions {
+        ConnectionOptions(host: "127.0.0.1", port: port, user: "hevo", password: "hevopassword", database: "testdb")
+    }
+
+    func connect() throws -> MariaDBConnection { try MariaDBConnection(admin) }
+
+    /// A target for library calls, as a user with the managed source's home would resolve it.
+    func target() throws -> Target {
+        var overrides = Target.Overrides()
+        overrides.home = state.root.path
+        return try Target.resolve(overrides, environment: [:])
+    }
+
+    /// The environment for running the toolkit binary against this source.
+    var environment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["TOOLKIT_HOME"] = state.root.path
+        for name in ["MYSQL_HOST", "MYSQL_PORT", "MYSQL_USER", "MYSQL_PWD", "MYSQL_DATABASE", "MYSQL_ROOT_PASSWORD"] {
+            env[name] = nil
+        }
+        return env
+    }
+
+    /// A fresh table name for one test.
+    static func table(_ prefix: String) -> String {
+        "\(prefix)_\(UInt32.random(in: 0...UInt32.max))"
+    }
+}
+
+/// Runs a program to completion with a time limit, capturing stdout and stderr.
+struct Run {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+
+    static func program(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
+                        timeout: TimeInterval = 120) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let outData = Locked(Data()), errData = Locked(Data())
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async { outData.set(out.fileHandleForReading.readDataToEndOfFile()); group.leave() }
+        group.enter()
+        DispatchQueue.global().async { errData.set(err.fileHandleForReading.readDataToEndOfFile()); group.leave() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if process.isRunning { process.terminate(); Thread.sleep(forTimeInterval: 0.5); kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        group.wait()
+        return Run(status: process.terminationStatus, stdout: String(decoding: outData.get(), as: UTF8.self),
+                   stderr: String(decoding: errData.get(), as: UTF8.self))
+    }
+
+    /// The toolkit binary built by `swift build` (or $TOOLKIT_BIN).
+    static var toolkitPath: String {
+        if let path = ProcessInfo.processInfo.environment["TOOLKIT_BIN"] { return path }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return root.appendingPathComponent(".build/debug/toolkit").path
+    }
+
+    static func toolkit(_ arguments: [String], environment: [String: String], timeout: TimeInterval = 120) throws -> Run {
+        try program(toolkitPath, arguments, environment: environment, timeout: timeout)
+    }
+}
+
+final class Locked<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func get() -> Value { lock.withLock { value } }
+    func set(_ new: Value) { lock.withLock { value = new } }
+}
