@@ -11,7 +11,7 @@ public final class DataGenerator {
         public var table: String
         public var rowsPerSecond: Int?
         public var chunkSize: Int
-        public init(count: Int, table: String, rowsPerSecond: Int? = nil, chunkSize: Int = 1000) {
+        public init(count: Int, table: String, rowsPerSecond: Int? = nil, chunkSize: Int = 5000) {
             self.count = count
             self.table = table
             self.rowsPerSecond = rowsPerSecond
