@@ -20,16 +20,21 @@ let package = Package(
         .target(name: "MariaDB", dependencies: ["CMariaDB"]),
         // Version-dependent SQL for MariaDB 10.6+, MySQL 8.0 and 8.4. Pure.
         .target(name: "Flavor"),
+        // Fault model, the outage/flap schedule (generic over Clock), the journal and its measurements. Pure.
+        .target(name: "Faults"),
+        // The agent's control API: message types and a blocking loopback client for the CLI.
+        .target(name: "AgentAPI", dependencies: ["Faults"]),
         // The MySQL source: connection settings, the managed server, bootstrap, status, data.
         .target(name: "Source", dependencies: ["MariaDB", "Flavor"]),
         .executableTarget(
             name: "toolkit",
             dependencies: [
-                "Source", "Flavor", "MariaDB",
+                "Source", "Flavor", "MariaDB", "Faults", "AgentAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "FlavorTests", dependencies: ["Flavor"]),
+        .testTarget(name: "FaultsTests", dependencies: ["Faults"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Source", "MariaDB", "Flavor"]),
     ]
 )

@@ -1,0 +1,95 @@
+import Foundation
+
+/// A blocking HTTP/1.1 client for the agent's loopback control API. Used by the CLI, which is
+/// not on an event loop; one request per connection.
+public struct ControlClient: Sendable {
+    public let port: Int
+    public var timeoutSeconds: Int
+
+    public init(port: Int, timeoutSeconds: Int = 30) {
+        self.port = port
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        /// Nothing answers: the agent is not running.
+        case unreachable(String)
+        /// The agent answered with an error.
+        case refused(AgentFailure)
+        case malformed(String)
+
+        public var description: String {
+            switch self {
+            case .unreachable(let reason): "the agent does not answer on 127.0.0.1: \(reason)"
+            case .refused(let failure): failure.message
+            case .malformed(let reason): "the agent's answer could not be read: \(reason)"
+            }
+        }
+    }
+
+    public func get<Answer: Decodable>(_ path: String, as: Answer.Type) throws(Failure) -> Answer {
+        try request("GET", path, body: nil)
+    }
+
+    public func post<Body: Encodable, Answer: Decodable>(_ path: String, _ body: Body, as: Answer.Type) throws(Failure) -> Answer {
+        let data: Data
+        do { data = try JSONEncoder().encode(body) } catch { throw .malformed("\(error)") }
+        return try request("POST", path, body: data)
+    }
+
+    private func request<Answer: Decodable>(_ method: String, _ path: String, body: Data?) throws(Failure) -> Answer {
+        let (status, payload) = try exchange(method, path, body: body ?? Data())
+        let decoder = JSONDecoder()
+        if status >= 400 {
+            let failure = (try? decoder.decode(AgentFailure.self, from: payload))
+                ?? AgentFailure(status: status, message: String(decoding: payload, as: UTF8.self))
+            throw .refused(failure)
+        }
+        do { return try decoder.decode(Answer.self, from: payload) } catch { throw .malformed("\(error)") }
+    }
+
+    private func exchange(_ method: String, _ path: String, body: Data) throws(Failure) -> (Int, Data) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw .unreachable(String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw .unreachable(String(cString: strerror(errno))) }
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
+        var outgoing = Data(head.utf8)
+        outgoing.append(body)
+        let sent = outgoing.withUnsafeBytes { bytes -> Bool in
+            var offset = 0
+            while offset < bytes.count {
+                let written = send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+                if written <= 0 { return false }
+                offset += written
+            }
+            return true
+        }
+        guard sent else { throw .unreachable(String(cString: strerror(errno))) }
+        var response = Data()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 { throw .unreachable("reading: \(String(cString: strerror(errno)))") }
+            if count == 0 { break }
+            response.append(contentsOf: buffer[0..<count])
+        }
+        guard let split = response.range(of: Data("\r\n\r\n".utf8)) else { throw .malformed("no HTTP header") }
+        let header = String(decoding: response[..<split.lowerBound], as: UTF8.self)
+        let parts = header.split(separator: " ", maxSplits: 2)
+        guard parts.count >= 2, let status = Int(parts[1]) else { throw .malformed("bad status line") }
+        return (status, Data(response[split.upperBound...]))
+    }
+}

@@ -1,0 +1,135 @@
+/// Connection attempts around one fault window and how they were spaced.
+public struct AttemptSeries: Codable, Sendable, Hashable {
+    /// One entry per `conn_accepted`, and one per `conn_refused` sample (with its count).
+    public var attempts: [ConnectionAttempt]
+    /// Attempts in all, refused counts included.
+    public var total: Int
+    /// Seconds between successive attempts.
+    public var intervals: [Double]
+    public var medianInterval: Double?
+    public var pattern: RetryPattern
+    /// True when a refused sample counted several attempts: their times were spread evenly
+    /// since the previous attempt, so the intervals are estimates.
+    public var estimatedTimes: Bool
+
+    public init(attempts: [ConnectionAttempt]) {
+        self.attempts = attempts
+        var times: [Double] = []
+        var estimated = false
+        for attempt in attempts {
+            let count = max(attempt.count, 1)
+            if count > 1 {
+                estimated = true
+                let previous = times.last ?? 0
+                let step = (attempt.after - previous) / Double(count)
+                times += (1...count).map { previous + step * Double($0) }
+            } else {
+                times.append(attempt.after)
+            }
+        }
+        total = times.count
+        intervals = zip(times, times.dropFirst()).map { JournalEvent.timestamp($1 - $0) }
+        medianInterval = Self.median(intervals)
+        pattern = RetryPattern(intervals: intervals, attempts: times.count)
+        estimatedTimes = estimated
+    }
+
+    static func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        let middle = sorted.count / 2
+        return sorted.count.isMultiple(of: 2) ? (sorted[middle - 1] + sorted[middle]) / 2 : sorted[middle]
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case attempts, total, intervals
+        case medianInterval = "median_interval"
+        case pattern
+        case estimatedTimes = "estimated_times"
+    }
+}
+
+/// One connection attempt seen by the gateway (accepted) or counted by the kernel (refused).
+public struct ConnectionAttempt: Codable, Sendable, Hashable {
+    public enum Kind: String, Codable, Sendable {
+        case accepted
+        case refused
+    }
+
+    /// Seconds from the fault start.
+    public var after: Double
+    public var kind: Kind
+    /// Attempts this entry stands for (refused samples may count several).
+    public var count: Int
+    public var conn: UInt64?
+    public var client: String?
+    /// What became of an accepted connection.
+    public var outcome: AttemptOutcome?
+
+    public init(
+        after: Double, kind: Kind, count: Int = 1, conn: UInt64? = nil,
+        client: String? = nil, outcome: AttemptOutcome? = nil
+    ) {
+        self.after = after
+        self.kind = kind
+        self.count = count
+        self.conn = conn
+        self.client = client
+        self.outcome = outcome
+    }
+}
+
+/// What became of an accepted connection, as far as the journal goes.
+public enum AttemptOutcome: String, Codable, Sendable {
+    case authenticated
+    case authFailed = "auth_failed"
+    /// Reset by a fault before authenticating.
+    case reset
+    /// Closed before authenticating.
+    case closed
+    /// Still open, not authenticated (e.g. hanging in a timeout).
+    case open
+}
+
+/// How a client spaced its connection attempts.
+public enum RetryPattern: String, Codable, Sendable {
+    /// No attempt.
+    case none
+    /// One attempt.
+    case single
+    /// Every interval within ±25% of the median (one outlier in ten allowed).
+    case fixed
+    /// Intervals growing: at least 80% of successive intervals do not shrink by more than
+    /// 10%, at least half grow by 20% or more, and the last is at least 1.5 × the first.
+    case backoff
+    case irregular
+
+    public init(intervals: [Double], attempts: Int) {
+        switch attempts {
+        case 0: self = .none; return
+        case 1: self = .single; return
+        default: break
+        }
+        guard let median = AttemptSeries.median(intervals), median > 0 else {
+            self = .irregular
+            return
+        }
+        let outliers = intervals.filter { abs($0 - median) > 0.25 * median }.count
+        if outliers <= intervals.count / 10 {
+            self = .fixed
+            return
+        }
+        let pairs = Array(zip(intervals, intervals.dropFirst()))
+        if !pairs.isEmpty, let first = intervals.first, let last = intervals.last {
+            let notShrinking = pairs.filter { $1 >= 0.9 * $0 }.count
+            let growing = pairs.filter { $1 >= 1.2 * $0 }.count
+            if Double(notShrinking) >= 0.8 * Double(pairs.count),
+               Double(growing) >= 0.5 * Double(pairs.count),
+               last >= 1.5 * first {
+                self = .backoff
+                return
+            }
+        }
+        self = .irregular
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+
+/// What happened. Raw values are the `kind` strings of the journal.
+public enum JournalEventKind: String, Codable, Sendable, CaseIterable {
+    /// A fault window opened (`window`, `fault`).
+    case faultStarted = "fault_started"
+    /// A fault window closed (`window`, `fault`, `detail`: the `ClearReason`).
+    case faultEnded = "fault_ended"
+    /// The gateway accepted a TCP connection (`conn`, `client`).
+    case connAccepted = "conn_accepted"
+    /// Refused connection attempts counted since the last sample (`count`, `client` if known).
+    case connRefused = "conn_refused"
+    /// A fault reset an established connection (`conn`).
+    case connReset = "conn_reset"
+    /// A connection closed (`conn`; `detail`: "client", "server", "fault" or "error: …";
+    /// the last binlog `file`/`position`/`gtid` forwarded on it, if any).
+    case connClosed = "conn_closed"
+    /// The client's handshake response (`conn`, `user`).
+    case handshake
+    case authOK = "auth_ok"
+    case authFailed = "auth_failed"
+    /// COM_BINLOG_DUMP (`file`, `position`, `server_id`) or COM_BINLOG_DUMP_GTID / MariaDB
+    /// `slave_connect_state` (`gtid`; `file` may be empty and `position` 4).
+    case binlogDump = "binlog_dump"
+    /// The first real event forwarded on a dump connection (`file`/`position`/`gtid`).
+    case binlogFirstEvent = "binlog_first_event"
+    /// Periodic sample of the last position forwarded on a dump connection.
+    case binlogProgress = "binlog_progress"
+    /// An error packet from the server (`code`, `message`).
+    case serverError = "server_error"
+    /// Free text, e.g. what another command did.
+    case note
+}
+
+/// One line of the agent's journal.
+///
+/// Binlog positions (`file`/`position`/`gtid`) name where the client stands *after* the
+/// last forwarded event: `position` is the event header's next-position (what a client
+/// would request to continue), and `gtid` is the client's whole GTID state — the MySQL
+/// set it asked for plus every GTID forwarded since, or the MariaDB per-domain list
+/// updated with every GTID forwarded since. Resume verdicts compare such positions with
+/// what the client requests after a fault.
+public struct JournalEvent: Codable, Sendable, Hashable {
+    /// Seconds since 1970, rounded to the microsecond.
+    public var at: Double
+    public var kind: JournalEventKind
+    /// Fault window id, where relevant.
+    public var window: Int?
+    /// Gateway connection id.
+    public var conn: UInt64?
+    /// Client address "ip:port".
+    public var client: String?
+    public var user: String?
+    public var fault: FaultSpec?
+    public var file: String?
+    public var position: UInt64?
+    public var gtid: String?
+    public var serverID: UInt32?
+    /// E.g. refused attempts counted since the last sample.
+    public var count: Int?
+    public var code: Int?
+    public var message: String?
+    public var detail: String?
+
+    public init(
+        at: Double,
+        kind: JournalEventKind,
+        window: Int? = nil,
+        conn: UInt64? = nil,
+        client: String? = nil,
+        user: String? = nil,
+        fault: FaultSpec? = nil,
+        file: String? = nil,
+        position: UInt64? = nil,
+        gtid: String? = nil,
+        serverID: UInt32? = nil,
+        count: Int? = nil,
+        code: Int? = nil,
+        message: String? = nil,
+        detail: String? = nil
+    ) {
+        self.at = Self.timestamp(at)
+        self.kind = kind
+        self.window = window
+        self.conn = conn
+        self.client = client
+        self.user = user
+        self.fault = fault
+        self.file = file
+        self.position = position
+        self.gtid = gtid
+        self.serverID = serverID
+        self.count = count
+        self.code = code
+        self.message = message
+        self.detail = detail
+    }
+
+    /// Seconds since 1970 rounded to the microsecond, the journal's time format.
+    public static func timestamp(_ secondsSince1970: Double) -> Double {
+        (secondsSince1970 * 1_000_000).rounded() / 1_000_000
+    }
+
+    /// `timestamp(_:)` of a date.
+    public static func timestamp(_ date: Date) -> Double {
+        timestamp(date.timeIntervalSince1970)
+    }
+
+    public var date: Date { Date(timeIntervalSince1970: at) }
+
+    enum CodingKeys: String, CodingKey {
+        case at, kind, window, conn, client, user, fault, file, position, gtid
+        case serverID = "server_id"
+        case count, code, message, detail
+    }
+}

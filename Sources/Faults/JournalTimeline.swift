@@ -1,0 +1,266 @@
+/// A journal's events in time order, with its fault windows and client connections
+/// indexed, from which each window's `WindowReport` is measured.
+///
+/// Ranges used for a window (by event order, so events with equal timestamps keep their
+/// journal order):
+/// - *during*: after `fault_started`, before `fault_ended` (or the journal's end). For a
+///   `reset`, whose window has no length, until the horizon instead.
+/// - *horizon*: the next connection-fault window's start (or the journal's end). A
+///   reconnect or resume later than that belongs to the next window.
+/// - *scope*: for a `replication` (`queries`) fault only connections that did (did not)
+///   issue a binlog dump count; `conn_refused` samples always count.
+public struct JournalTimeline: Sendable {
+    /// The events, sorted by time; ties keep their journal order.
+    public let events: [JournalEvent]
+    /// Windows in the order they started.
+    public let windows: [FaultWindow]
+    private let records: [ConnectionRecord]
+    /// For each event, the index of its connection record.
+    private let recordOfEvent: [Int?]
+    /// For each record, `clientKey`.
+    private let recordKeys: [String]
+
+    public init(_ events: [JournalEvent]) {
+        let sorted = events.enumerated()
+            .sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }
+            .map(\.element)
+        self.events = sorted
+        (records, recordOfEvent) = Self.connectionRecords(sorted)
+        recordKeys = records.map(\.clientKey)
+        windows = Self.faultWindows(sorted)
+    }
+
+    /// A report for every window, in the order they started.
+    public func reports() -> [WindowReport] {
+        windows.map(report(for:))
+    }
+
+    public func report(window id: Int) -> WindowReport? {
+        windows.first { $0.id == id }.map(report(for:))
+    }
+
+    public func report(for window: FaultWindow) -> WindowReport {
+        let start = window.startIndex
+        let horizon = horizonIndex(after: window)
+        let during = window.fault.type == .reset
+            ? (start + 1)..<max(start + 1, horizon)
+            : (start + 1)..<(window.endIndex ?? events.count)
+        let reconnect = window.endIndex.flatMap { firstIndex(after: $0, before: horizon, kind: .authOK, scope: window.fault.scope) }
+        let attemptsEnd = reconnect.flatMap { recordOfEvent[$0].flatMap { records[$0].acceptedIndex } }
+        return WindowReport(
+            window: window.id,
+            fault: window.fault,
+            started: window.started,
+            ended: window.ended,
+            endReason: window.endReason,
+            detection: detection(window, during: during),
+            attempts: attempts(window, through: attemptsEnd ?? horizon - 1),
+            connections: survival(window, during: during),
+            reconnectedAfter: reconnect.flatMap { index in window.ended.map { Self.seconds(from: $0, to: events[index].at) } },
+            replicationResumedAfter: window.endIndex
+                .flatMap { firstIndex(after: $0, before: horizon, kind: .binlogFirstEvent, scope: .replication) }
+                .flatMap { index in window.ended.map { Self.seconds(from: $0, to: events[index].at) } },
+            resume: resumeReports(window, horizon: horizon))
+    }
+
+    // MARK: - Measurements
+
+    /// The first failed attempt while the fault lasts. In a timeout nothing fails: the
+    /// client notices when it gives up, so only closes by the client count.
+    private func detection(_ window: FaultWindow, during: Range<Int>) -> Detection? {
+        for index in during {
+            let event = events[index]
+            guard inScope(index, window.fault.scope) else { continue }
+            let counts: Bool
+            switch event.kind {
+            case .connClosed:
+                counts = window.fault.type != .timeout || Self.closedByClient(event)
+            case .connReset, .connRefused, .authFailed, .serverError:
+                counts = window.fault.type != .timeout
+            default:
+                counts = false
+            }
+            if counts {
+                return Detection(
+                    after: Self.seconds(from: window.started, to: event.at), event: event.kind, conn: event.conn,
+                    detail: event.detail, code: event.code, message: event.message)
+            }
+        }
+        return nil
+    }
+
+    private static func closedByClient(_ event: JournalEvent) -> Bool {
+        guard let detail = event.detail else { return false }
+        return detail == "client" || detail.hasPrefix("error")
+    }
+
+    private func attempts(_ window: FaultWindow, through last: Int) -> AttemptSeries {
+        var attempts: [ConnectionAttempt] = []
+        for index in (window.startIndex + 1)..<max(window.startIndex + 1, last + 1) {
+            let event = events[index]
+            switch event.kind {
+            case .connAccepted where inScope(index, window.fault.scope):
+                attempts.append(ConnectionAttempt(
+                    after: Self.seconds(from: window.started, to: event.at), kind: .accepted, conn: event.conn,
+                    client: event.client, outcome: recordOfEvent[index].map { records[$0].outcome() }))
+            case .connRefused:
+                attempts.append(ConnectionAttempt(
+                    after: Self.seconds(from: window.started, to: event.at), kind: .refused, count: max(event.count ?? 1, 1),
+                    client: event.client))
+            default:
+                continue
+            }
+        }
+        return AttemptSeries(attempts: attempts)
+    }
+
+    private func survival(_ window: FaultWindow, during: Range<Int>) -> ConnectionSurvival {
+        let open = records.filter { $0.isOpen(at: window.startIndex) && $0.inScope(window.fault.scope) }
+        let survived = open.filter { record in record.closedIndex.map { !during.contains($0) } ?? true }
+        return ConnectionSurvival(openAtStart: open.count, survived: survived.count)
+    }
+
+    /// First event of `kind` on a connection accepted after `restore`, before `horizon`.
+    private func firstIndex(after restore: Int, before horizon: Int, kind: JournalEventKind, scope: FaultScope) -> Int? {
+        guard restore + 1 < horizon else { return nil }
+        return ((restore + 1)..<horizon).first { index in
+            guard events[index].kind == kind, let record = recordOfEvent[index] else { return false }
+            return records[record].isAccepted(after: restore) && records[record].inScope(scope)
+        }
+    }
+
+    private func resumeReports(_ window: FaultWindow, horizon: Int) -> [ResumeReport] {
+        let start = window.startIndex
+        var clients: [String] = []
+        for (index, record) in records.enumerated()
+        where record.isOpen(at: start) && (record.firstDumpIndex ?? .max) < start {
+            if !clients.contains(recordKeys[index]) { clients.append(recordKeys[index]) }
+        }
+        for index in (start + 1)..<max(start + 1, horizon) where events[index].kind == .binlogDump {
+            if let record = recordOfEvent[index], !clients.contains(recordKeys[record]) {
+                clients.append(recordKeys[record])
+            }
+        }
+        return clients.map { resumeReport(client: $0, window: window, horizon: horizon) }
+    }
+
+    private func resumeReport(client: String, window: FaultWindow, horizon: Int) -> ResumeReport {
+        let start = window.startIndex
+        let request = ((start + 1)..<max(start + 1, horizon)).first { index in
+            events[index].kind == .binlogDump && key(of: index) == client
+        }
+        let lastIndex = (0..<(request ?? horizon)).last { index in
+            switch events[index].kind {
+            case .connClosed, .binlogProgress, .binlogFirstEvent, .binlogDump:
+                return key(of: index) == client && ResumePoint(events[index]) != nil
+            default:
+                return false
+            }
+        }
+        let lastForwarded = lastIndex.flatMap { ResumePoint(events[$0]) }
+        let requested = request.flatMap { ResumePoint(events[$0]) }
+        let serverID = records.indices.first { recordKeys[$0] == client }.flatMap { records[$0].serverID }
+        let verdict: (verdict: ResumeVerdict, note: String?)
+        if let requested, let lastForwarded {
+            verdict = requested.verdict(after: lastForwarded)
+        } else if request == nil {
+            let connected = records.indices.contains { recordKeys[$0] == client && records[$0].isOpen(at: horizon - 1) }
+            verdict = (.unknown, connected
+                ? "no new binlog dump: the replication connection stayed open"
+                : "no binlog dump after the fault started")
+        } else if requested == nil {
+            verdict = (.unknown, "the binlog dump carried no position")
+        } else {
+            verdict = (.unknown, "no position was forwarded to this client before the fault")
+        }
+        return ResumeReport(
+            client: client, serverID: serverID, lastForwarded: lastForwarded, requested: requested,
+            requestedAfter: request.map { Self.seconds(from: window.started, to: events[$0].at) },
+            verdict: verdict.verdict, note: verdict.note)
+    }
+
+    // MARK: - Indexing
+
+    /// Seconds between two journal times, rounded to the journal's microsecond.
+    static func seconds(from start: Double, to end: Double) -> Double {
+        JournalEvent.timestamp(end - start)
+    }
+
+    private func key(of index: Int) -> String? {
+        recordOfEvent[index].map { recordKeys[$0] }
+    }
+
+    private func inScope(_ index: Int, _ scope: FaultScope) -> Bool {
+        recordOfEvent[index].map { records[$0].inScope(scope) } ?? true
+    }
+
+    /// Index of the next connection fault's `fault_started`, or the journal's end.
+    private func horizonIndex(after window: FaultWindow) -> Int {
+        windows
+            .filter { $0.startIndex > window.startIndex && $0.fault.type.isConnectionFault }
+            .map(\.startIndex)
+            .min() ?? events.count
+    }
+
+    private static func faultWindows(_ events: [JournalEvent]) -> [FaultWindow] {
+        var windows: [FaultWindow] = []
+        var position: [Int: Int] = [:]
+        for (index, event) in events.enumerated() {
+            guard let id = event.window else { continue }
+            switch event.kind {
+            case .faultStarted:
+                guard let fault = event.fault, position[id] == nil else { continue }
+                position[id] = windows.count
+                windows.append(FaultWindow(
+                    id: id, fault: fault, started: event.at, ended: nil, endReason: nil,
+                    startIndex: index, endIndex: nil))
+            case .faultEnded:
+                guard let slot = position[id], windows[slot].endIndex == nil else { continue }
+                windows[slot].ended = event.at
+                windows[slot].endIndex = index
+                windows[slot].endReason = event.detail.flatMap(ClearReason.init(rawValue:))
+            default:
+                continue
+            }
+        }
+        return windows
+    }
+
+    private static func connectionRecords(_ events: [JournalEvent]) -> ([ConnectionRecord], [Int?]) {
+        var records: [ConnectionRecord] = []
+        var recordOfEvent: [Int?] = []
+        var current: [UInt64: Int] = [:]
+        for (index, event) in events.enumerated() {
+            guard let conn = event.conn else {
+                recordOfEvent.append(nil)
+                continue
+            }
+            let slot: Int
+            if event.kind == .connAccepted || current[conn] == nil {
+                slot = records.count
+                records.append(ConnectionRecord(conn: conn, acceptedIndex: event.kind == .connAccepted ? index : nil))
+                current[conn] = slot
+            } else {
+                slot = current[conn]!
+            }
+            recordOfEvent.append(slot)
+            var record = records[slot]
+            record.client = event.client ?? record.client
+            record.user = event.user ?? record.user
+            switch event.kind {
+            case .authOK: record.authOKIndex = record.authOKIndex ?? index
+            case .authFailed: record.authFailedIndex = record.authFailedIndex ?? index
+            case .connReset:
+                record.resetIndex = record.resetIndex ?? index
+                record.closedIndex = record.closedIndex ?? index
+            case .connClosed: record.closedIndex = record.closedIndex ?? index
+            case .binlogDump:
+                record.firstDumpIndex = record.firstDumpIndex ?? index
+                record.serverID = event.serverID ?? record.serverID
+            default: break
+            }
+            records[slot] = record
+        }
+        return (records, recordOfEvent)
+    }
+}

@@ -1,0 +1,147 @@
+/// Where a replication client resumed after a fault, against where it stood before.
+public struct ResumeReport: Codable, Sendable, Hashable {
+    /// "server_id 2", or "user@ip" for a client that sent no server id.
+    public var client: String
+    public var serverID: UInt32?
+    /// The last position forwarded to this client before its new binlog dump.
+    public var lastForwarded: ResumePoint?
+    /// The position asked for in its first binlog dump after the fault started.
+    public var requested: ResumePoint?
+    /// Seconds from the fault start to that binlog dump.
+    public var requestedAfter: Double?
+    public var verdict: ResumeVerdict
+    /// Why the verdict is unknown, or what was re-read / skipped.
+    public var note: String?
+
+    public init(
+        client: String, serverID: UInt32?, lastForwarded: ResumePoint?, requested: ResumePoint?,
+        requestedAfter: Double?, verdict: ResumeVerdict, note: String?
+    ) {
+        self.client = client
+        self.serverID = serverID
+        self.lastForwarded = lastForwarded
+        self.requested = requested
+        self.requestedAfter = requestedAfter
+        self.verdict = verdict
+        self.note = note
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case client
+        case serverID = "server_id"
+        case lastForwarded = "last_forwarded"
+        case requested
+        case requestedAfter = "requested_after"
+        case verdict, note
+    }
+}
+
+public enum ResumeVerdict: String, Codable, Sendable {
+    /// Resumed exactly where it stood.
+    case maintained
+    /// Asked for an earlier position: at-least-once, duplicates possible.
+    case reread
+    /// Asked for a later position: a gap.
+    case skipped
+    case unknown
+}
+
+/// A replication position as the journal records it: binlog file and position, GTID
+/// state, or both.
+public struct ResumePoint: Codable, Sendable, Hashable, CustomStringConvertible {
+    /// Empty in a GTID-mode MariaDB dump request (with position 4).
+    public var file: String?
+    public var position: UInt64?
+    public var gtid: String?
+
+    public init(file: String? = nil, position: UInt64? = nil, gtid: String? = nil) {
+        self.file = file
+        self.position = position
+        self.gtid = gtid
+    }
+
+    /// The point an event carries, if it carries one.
+    init?(_ event: JournalEvent) {
+        guard event.gtid != nil || event.file != nil else { return nil }
+        self.init(file: event.file, position: event.position, gtid: event.gtid)
+    }
+
+    /// File and position, when a file is named.
+    public var filePosition: BinlogFilePosition? {
+        guard let file, !file.isEmpty else { return nil }
+        return BinlogFilePosition(file: file, position: position ?? 4)
+    }
+
+    public var description: String {
+        var parts: [String] = []
+        if let filePosition { parts.append(filePosition.description) }
+        if let gtid { parts.append("gtid \(gtid.isEmpty ? "(empty)" : gtid)") }
+        return parts.isEmpty ? "first binary log" : parts.joined(separator: ", ")
+    }
+
+    /// The verdict for a client that requests `self` after `lastForwarded` was sent to it.
+    /// A GTID request is compared by GTID; a file request by file and position; a request
+    /// with neither (empty file, no GTID) asks for the first binary log.
+    public func verdict(after lastForwarded: ResumePoint) -> (verdict: ResumeVerdict, note: String?) {
+        if let gtid {
+            guard let lastGTID = lastForwarded.gtid else {
+                return (.unknown, "requested a GTID position, but no GTID was journaled for the last forwarded one")
+            }
+            let requestedSet: GTIDSet
+            let forwardedSet: GTIDSet
+            do {
+                requestedSet = try GTIDSet(parsing: gtid)
+                forwardedSet = try GTIDSet(parsing: lastGTID)
+            } catch {
+                return (.unknown, error.description)
+            }
+            return Self.verdict(requestedSet, after: forwardedSet)
+        }
+        if let requested = filePosition {
+            guard let forwarded = lastForwarded.filePosition else {
+                return (.unknown, "requested a file position, but none was journaled for the last forwarded one")
+            }
+            switch requested.compare(to: forwarded) {
+            case .same: return (.maintained, nil)
+            case .behind: return (.reread, "re-reads from \(requested) up to \(forwarded)")
+            case .ahead: return (.skipped, "skips from \(forwarded) to \(requested)")
+            case .diverged, .incomparable:
+                return (.unknown, "binlog files \(requested.file) and \(forwarded.file) cannot be compared")
+            }
+        }
+        if lastForwarded.filePosition == nil && lastForwarded.gtid == nil {
+            return (.maintained, nil)
+        }
+        return (.reread, "requested the first binary log")
+    }
+
+    private static func verdict(_ requested: GTIDSet, after forwarded: GTIDSet) -> (ResumeVerdict, String?) {
+        switch requested.compare(to: forwarded) {
+        case .same:
+            return (.maintained, nil)
+        case .behind:
+            return (.reread, "re-reads \(forwarded.subtracting(requested).changeSummary)")
+        case .ahead:
+            return (.skipped, "skips \(requested.subtracting(forwarded).changeSummary)")
+        case .diverged:
+            return (.unknown, "GTID sets diverge: requested lacks \(forwarded.subtracting(requested).changeSummary)"
+                + " and adds \(requested.subtracting(forwarded).changeSummary)")
+        case .incomparable:
+            return (.unknown, "GTID flavors differ: \(requested) against \(forwarded)")
+        }
+    }
+}
+
+extension GTIDSet {
+    /// "uuid:6-9 (4 transactions)" for MySQL; "domain 0 up to 0-1-120" for MariaDB.
+    var changeSummary: String {
+        switch flavor {
+        case .mysql:
+            return "\(description) (\(count) transaction\(count == 1 ? "" : "s"))"
+        case .mariadb:
+            return mariaDBGTIDs.map { "domain \($0.domain) up to \($0)" }.joined(separator: ", ")
+        case nil:
+            return "nothing"
+        }
+    }
+}

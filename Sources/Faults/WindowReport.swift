@@ -1,0 +1,95 @@
+/// What the journal shows about one fault window: how fast the client noticed, how it
+/// retried, how fast it came back, and where it resumed replication from.
+/// Times are seconds; `started`/`ended` are seconds since 1970 like `JournalEvent.at`.
+public struct WindowReport: Codable, Sendable, Hashable {
+    public var window: Int
+    public var fault: FaultSpec
+    public var started: Double
+    /// Nil while the fault is still active.
+    public var ended: Double?
+    /// `ended - started`; nil while the fault is still active.
+    public var duration: Double?
+    /// Why the window ended (the `detail` of `fault_ended`), when known.
+    public var endReason: ClearReason?
+    /// The client's first failed attempt; nil if it noticed nothing while the fault lasted.
+    public var detection: Detection?
+    /// Connection attempts from the fault start until the first successful reconnect after it.
+    public var attempts: AttemptSeries
+    /// Client connections open when the fault started, and how many of them outlived it.
+    public var connections: ConnectionSurvival
+    /// Seconds from restore to the first `auth_ok` on a connection accepted after it.
+    public var reconnectedAfter: Double?
+    /// Seconds from restore to the first `binlog_first_event` on a connection accepted after it.
+    public var replicationResumedAfter: Double?
+    /// One entry per replication client seen around the window.
+    public var resume: [ResumeReport]
+
+    public init(
+        window: Int, fault: FaultSpec, started: Double, ended: Double?, endReason: ClearReason?,
+        detection: Detection?, attempts: AttemptSeries, connections: ConnectionSurvival,
+        reconnectedAfter: Double?, replicationResumedAfter: Double?, resume: [ResumeReport]
+    ) {
+        self.window = window
+        self.fault = fault
+        self.started = started
+        self.ended = ended
+        self.duration = ended.map { JournalEvent.timestamp($0 - started) }
+        self.endReason = endReason
+        self.detection = detection
+        self.attempts = attempts
+        self.connections = connections
+        self.reconnectedAfter = reconnectedAfter
+        self.replicationResumedAfter = replicationResumedAfter
+        self.resume = resume
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case window, fault, started, ended, duration
+        case endReason = "end_reason"
+        case detection, attempts, connections
+        case reconnectedAfter = "reconnected_after"
+        case replicationResumedAfter = "replication_resumed_after"
+        case resume
+    }
+}
+
+/// The client's first failed attempt after a fault started.
+public struct Detection: Codable, Sendable, Hashable {
+    /// Seconds from the fault start.
+    public var after: Double
+    /// conn_reset, conn_closed, conn_refused, auth_failed or server_error.
+    public var event: JournalEventKind
+    public var conn: UInt64?
+    public var detail: String?
+    public var code: Int?
+    public var message: String?
+
+    public init(
+        after: Double, event: JournalEventKind, conn: UInt64? = nil,
+        detail: String? = nil, code: Int? = nil, message: String? = nil
+    ) {
+        self.after = after
+        self.event = event
+        self.conn = conn
+        self.detail = detail
+        self.code = code
+        self.message = message
+    }
+}
+
+/// Client connections (within the fault's scope) open when the fault started.
+public struct ConnectionSurvival: Codable, Sendable, Hashable {
+    public var openAtStart: Int
+    /// Of those, still open when the fault ended (or at the end of the journal).
+    public var survived: Int
+
+    public init(openAtStart: Int, survived: Int) {
+        self.openAtStart = openAtStart
+        self.survived = survived
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case openAtStart = "open_at_start"
+        case survived
+    }
+}

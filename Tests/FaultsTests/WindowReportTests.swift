@@ -1,0 +1,276 @@
+import Faults
+import Foundation
+import Testing
+
+@Suite("Window measurements")
+struct WindowReportTests {
+    /// A binlog client (server_id 2) streaming; reject at t=10 for 6.5 s; it retries every
+    /// second and resumes where it stopped.
+    static func rejectWithFixedRetry() -> JournalScript {
+        var script = JournalScript()
+        script.connect(0, conn: 1)
+        script.add(0.1, .binlogDump, conn: 1, file: "mysql-bin.000003", position: 4, serverID: 2)
+        script.add(1, .binlogFirstEvent, conn: 1, file: "mysql-bin.000003", position: 500)
+        script.add(5, .binlogProgress, conn: 1, file: "mysql-bin.000003", position: 1234)
+        script.faultStarted(10, window: 3, reject)
+        script.add(10.002, .connReset, conn: 1)
+        script.add(10.003, .connClosed, conn: 1, file: "mysql-bin.000003", position: 1234, detail: "fault")
+        for second in 11...16 {
+            script.add(Double(second), .connRefused, client: "10.0.0.5", count: 1)
+        }
+        script.faultEnded(16.5, window: 3, reject)
+        script.connect(17, conn: 2, client: "10.0.0.5:40002")
+        script.add(17.3, .authOK, conn: 2)
+        script.add(17.35, .binlogDump, conn: 2, file: "mysql-bin.000003", position: 1234, serverID: 2)
+        script.add(17.4, .binlogFirstEvent, conn: 2, file: "mysql-bin.000003", position: 1500)
+        return script
+    }
+
+    @Test func rejectWithFixedRetry() throws {
+        let reports = Self.rejectWithFixedRetry().reports()
+        let report = try #require(reports.first)
+        #expect(reports.count == 1)
+        #expect(report.window == 3)
+        #expect(report.fault == reject)
+        #expect(isClose(report.duration, 6.5))
+        #expect(report.endReason == .up)
+
+        let detection = try #require(report.detection)
+        #expect(detection.event == .connReset)
+        #expect(isClose(detection.after, 0.002))
+
+        #expect(report.attempts.total == 7)
+        #expect(report.attempts.attempts.map(\.kind) == Array(repeating: .refused, count: 6) + [.accepted])
+        #expect(report.attempts.attempts.last?.outcome == .authenticated)
+        #expect(areClose(report.attempts.intervals, [1, 1, 1, 1, 1, 1]))
+        #expect(report.attempts.pattern == .fixed)
+        #expect(isClose(report.attempts.medianInterval, 1))
+        #expect(!report.attempts.estimatedTimes)
+
+        #expect(report.connections == ConnectionSurvival(openAtStart: 1, survived: 0))
+        #expect(isClose(report.reconnectedAfter, 0.52))
+        #expect(isClose(report.replicationResumedAfter, 0.9))
+
+        let resume = try #require(report.resume.first)
+        #expect(report.resume.count == 1)
+        #expect(resume.client == "server_id 2")
+        #expect(resume.serverID == 2)
+        #expect(resume.verdict == .maintained)
+        #expect(resume.lastForwarded == ResumePoint(file: "mysql-bin.000003", position: 1234))
+        #expect(isClose(resume.requestedAfter, 7.35))
+
+        #expect(report.description == """
+            reject window 3: 6.5 s, ended (up)
+              detected     after 0.002 s (conn_reset)
+              attempts     7, fixed every ~1.0 s
+              connections  0 of 1 open at start survived
+              reconnected  0.5 s after restore
+              replication  resumed 0.9 s after restore
+              resume       server_id 2: maintained (mysql-bin.000003:1234)
+            """)
+    }
+
+    @Test func backoffRetry() throws {
+        var script = JournalScript()
+        script.connect(-5, conn: 1)
+        script.faultStarted(0, window: 1, reject)
+        script.add(0.001, .connReset, conn: 1)
+        for time in [1.0, 2, 4, 8, 16] {
+            script.add(time, .connRefused, count: 1)
+        }
+        script.faultEnded(20, window: 1, reject)
+        script.connect(32, conn: 2)
+        let report = try #require(script.reports().first)
+        #expect(report.attempts.total == 6)
+        #expect(areClose(report.attempts.intervals, [1, 2, 4, 8, 16]))
+        #expect(report.attempts.pattern == .backoff)
+        #expect(isClose(report.reconnectedAfter, 12.02))
+        #expect(report.description.contains("attempts     6, backoff 1.0 s → 16.0 s"))
+        // No binlog client: nothing to resume.
+        #expect(report.resume.isEmpty)
+        #expect(report.replicationResumedAfter == nil)
+    }
+
+    @Test func refusedCountsAreSpreadOverTheirSamplePeriod() throws {
+        var script = JournalScript()
+        script.faultStarted(0, window: 1, reject)
+        script.add(3, .connRefused, count: 3)
+        script.add(6, .connRefused, count: 3)
+        let report = try #require(script.reports().first)
+        #expect(report.attempts.total == 6)
+        #expect(report.attempts.attempts.count == 2)
+        #expect(report.attempts.estimatedTimes)
+        #expect(areClose(report.attempts.intervals, [1, 1, 1, 1, 1]))
+        #expect(report.attempts.pattern == .fixed)
+        #expect(report.detection?.event == .connRefused)
+        #expect(isClose(report.detection?.after, 3))
+    }
+
+    /// A timeout: nothing fails; the client notices when it gives up on a connection.
+    @Test func timeoutIsDetectedWhenTheClientGivesUp() throws {
+        var script = JournalScript()
+        script.connect(-10, conn: 1)
+        script.connect(-10, conn: 3, client: "10.0.0.6:40000")
+        script.faultStarted(0, window: 1, timeout)
+        script.add(0.5, .connAccepted, conn: 2, client: "10.0.0.5:40001")
+        script.add(5, .connClosed, conn: 3, detail: "server")
+        script.add(30, .connClosed, conn: 1, detail: "client")
+        script.add(40, .connClosed, conn: 2, detail: "error: connection reset by peer")
+        script.faultEnded(60, window: 1, timeout, reason: .expired)
+        let report = try #require(script.reports().first)
+        let detection = try #require(report.detection)
+        #expect(detection.event == .connClosed)
+        #expect(detection.detail == "client")
+        #expect(isClose(detection.after, 30))
+        #expect(report.attempts.attempts.map(\.outcome) == [.closed])
+        #expect(report.attempts.pattern == .single)
+        #expect(report.reconnectedAfter == nil)
+        #expect(report.connections == ConnectionSurvival(openAtStart: 2, survived: 0))
+        #expect(report.description.contains("reconnected  not yet"))
+        #expect(report.description.hasPrefix("timeout window 1: 60.0 s, ended (expired)"))
+    }
+
+    @Test func aTimeoutTheClientNeverNoticed() throws {
+        var script = JournalScript()
+        script.connect(-10, conn: 1)
+        script.faultStarted(0, window: 1, timeout)
+        script.faultEnded(60, window: 1, timeout)
+        script.add(61, .connClosed, conn: 1, detail: "client")
+        let report = try #require(script.reports().first)
+        #expect(report.detection == nil)
+        #expect(report.connections == ConnectionSurvival(openAtStart: 1, survived: 1))
+        #expect(report.description.contains("detected     not while the fault lasted"))
+    }
+
+    @Test func noReconnectYetWhileTheFaultIsActive() throws {
+        var script = JournalScript()
+        script.connect(-10, conn: 1)
+        script.add(-9, .binlogDump, conn: 1, file: "mysql-bin.000001", position: 4, serverID: 7)
+        script.faultStarted(0, window: 1, reject)
+        script.add(0.01, .connClosed, conn: 1, file: "mysql-bin.000001", position: 900, detail: "fault")
+        script.add(2, .connRefused, count: 1)
+        let report = try #require(script.reports().first)
+        #expect(report.ended == nil)
+        #expect(report.duration == nil)
+        #expect(report.reconnectedAfter == nil)
+        #expect(report.replicationResumedAfter == nil)
+        #expect(report.attempts.pattern == .single)
+        #expect(report.resume.map(\.verdict) == [.unknown])
+        #expect(report.resume.first?.note == "no binlog dump after the fault started")
+        #expect(report.resume.first?.lastForwarded == ResumePoint(file: "mysql-bin.000001", position: 900))
+        #expect(report.description.hasPrefix("reject window 1: still active\n"))
+        #expect(report.description.contains("reconnected  - (fault still active)"))
+    }
+
+    @Test func aReconnectAfterTheNextFaultStartedBelongsToTheNextWindow() throws {
+        var script = JournalScript()
+        script.connect(-10, conn: 1)
+        script.faultStarted(0, window: 1, reject)
+        script.add(0.01, .connReset, conn: 1)
+        script.add(1, .connRefused, count: 1)
+        script.faultEnded(30, window: 1, reject, reason: .flapToggle)
+        script.faultStarted(60, window: 2, reject)
+        script.add(61, .connRefused, count: 1)
+        script.faultEnded(90, window: 2, reject, reason: .flapToggle)
+        script.connect(95, conn: 2)
+        let reports = script.reports()
+        #expect(reports.map(\.window) == [1, 2])
+        #expect(reports[0].reconnectedAfter == nil)
+        #expect(reports[0].attempts.total == 1)
+        #expect(isClose(reports[1].reconnectedAfter, 5.02))
+        #expect(reports[1].attempts.total == 2)
+        #expect(reports[1].detection?.event == .connRefused)
+    }
+
+    @Test func aReplicationScopedFaultIgnoresQueryConnections() throws {
+        var script = JournalScript()
+        script.connect(-10, conn: 1)
+        script.connect(-10, conn: 2, client: "10.0.0.5:40001")
+        script.add(-9, .binlogDump, conn: 2, file: "mysql-bin.000001", position: 4, serverID: 2)
+        let fault = FaultSpec(type: .reject, scope: .replication)
+        script.faultStarted(0, window: 1, fault)
+        script.add(0.001, .connClosed, conn: 1, detail: "client")
+        script.add(0.005, .connReset, conn: 2)
+        script.faultEnded(10, window: 1, fault)
+        script.connect(10.5, conn: 3, client: "10.0.0.5:40003")
+        script.connect(11, conn: 4, client: "10.0.0.5:40004")
+        script.add(11.1, .binlogDump, conn: 4, file: "mysql-bin.000001", position: 4, serverID: 2)
+        let report = try #require(script.reports().first)
+        #expect(report.detection?.event == .connReset)
+        #expect(isClose(report.detection?.after, 0.005))
+        #expect(report.connections == ConnectionSurvival(openAtStart: 1, survived: 0))
+        // conn 3 never dumps: not a replication connection, so not the reconnect.
+        #expect(isClose(report.reconnectedAfter, 1.02))
+        #expect(report.attempts.attempts.map(\.conn) == [4])
+    }
+
+    @Test func resetWindowHasNoLengthButSeesItsResets() throws {
+        var script = JournalScript()
+        script.connect(-10, conn: 1)
+        script.faultStarted(0, window: 1, resetSpec)
+        script.faultEnded(0, window: 1, resetSpec, reason: .expired)
+        script.add(0.001, .connReset, conn: 1)
+        script.connect(0.2, conn: 2)
+        let report = try #require(script.reports().first)
+        #expect(report.duration == 0)
+        #expect(report.detection?.event == .connReset)
+        #expect(report.connections == ConnectionSurvival(openAtStart: 1, survived: 0))
+        #expect(isClose(report.reconnectedAfter, 0.22))
+        #expect(report.attempts.total == 1)
+    }
+
+    @Test func connectionsThatStayOpenThroughLatencyNeedNoReconnect() throws {
+        var script = JournalScript()
+        script.connect(-10, conn: 1)
+        let latency = FaultSpec.latency(ms: 2000)
+        script.faultStarted(0, window: 1, latency)
+        script.faultEnded(60, window: 1, latency)
+        let report = try #require(script.reports().first)
+        #expect(report.detection == nil)
+        #expect(report.connections == ConnectionSurvival(openAtStart: 1, survived: 1))
+        #expect(report.attempts.pattern == .none)
+        #expect(report.description.contains("reconnected  not needed: every connection stayed open"))
+        #expect(report.description.contains("attempts     none"))
+    }
+
+    @Test func serverErrorsAndAuthFailuresCountAsDetection() throws {
+        var script = JournalScript()
+        let fault = FaultSpec(type: .service)
+        script.faultStarted(0, window: 1, fault)
+        script.add(0.5, .connAccepted, conn: 1, client: "10.0.0.5:40000")
+        script.add(0.6, .serverError, conn: 1, code: 2013, message: "Lost connection to server")
+        let report = try #require(script.reports().first)
+        #expect(report.detection == Detection(
+            after: 0.6, event: .serverError, conn: 1, code: 2013, message: "Lost connection to server"))
+    }
+
+    @Test func reportsRoundTripThroughJSON() throws {
+        let reports = Self.rejectWithFixedRetry().reports()
+        let data = try JSONEncoder().encode(reports)
+        let json = String(decoding: data, as: UTF8.self)
+        #expect(json.contains("\"reconnected_after\""))
+        #expect(json.contains("\"median_interval\""))
+        #expect(try JSONDecoder().decode([WindowReport].self, from: data) == reports)
+    }
+
+    @Test func eventsOutOfOrderAreSortedByTime() throws {
+        let script = Self.rejectWithFixedRetry()
+        let shuffled = JournalTimeline(script.events.reversed()).reports()
+        #expect(shuffled == script.reports())
+    }
+
+    /// A journal that begins after a connection was accepted, and an agent restart that
+    /// hands out connection id 1 again.
+    @Test func connectionsSeenWithoutTheirAcceptAndReusedIDs() throws {
+        var script = JournalScript()
+        script.add(1, .binlogProgress, conn: 1, file: "mysql-bin.000001", position: 300)
+        script.faultStarted(10, window: 1, reject)
+        script.add(10.001, .connClosed, conn: 1, detail: "fault")
+        script.faultEnded(20, window: 1, reject)
+        script.connect(21, conn: 1, client: "10.0.0.5:40009")
+        let report = try #require(script.reports().first)
+        #expect(report.connections == ConnectionSurvival(openAtStart: 1, survived: 0))
+        #expect(isClose(report.reconnectedAfter, 1.02))
+        #expect(report.attempts.attempts.map(\.outcome) == [.authenticated])
+    }
+}
