@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "mysql-test-toolkit",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "toolkit", targets: ["toolkit"]),
     ],
@@ -18,6 +18,8 @@ let package = Package(
             providers: [.apt(["libmariadb-dev"])]
         ),
         .target(name: "MariaDB", dependencies: ["CMariaDB"]),
+        // posix_spawn's GNU extensions (close inherited descriptors, new session), for ChildProcess.
+        .target(name: "CSpawn"),
         // Version-dependent SQL for MariaDB 10.6+, MySQL 8.0 and 8.4. Pure.
         .target(name: "Flavor"),
         // Fault model, the outage/flap schedule (generic over Clock), the journal and its measurements. Pure.
@@ -25,7 +27,7 @@ let package = Package(
         // The agent's control API: message types and a blocking loopback client for the CLI.
         .target(name: "AgentAPI", dependencies: ["Faults"]),
         // The MySQL source: connection settings, the managed server, bootstrap, status, data.
-        .target(name: "Source", dependencies: ["MariaDB", "Flavor"]),
+        .target(name: "Source", dependencies: ["MariaDB", "Flavor", "CSpawn"]),
         .executableTarget(
             name: "toolkit",
             dependencies: [

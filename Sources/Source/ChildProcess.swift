@@ -1,12 +1,10 @@
+import CSpawn
 import Foundation
 
 /// Starts programs with posix_spawn: arguments never carry secrets, stdin is /dev/null and
 /// output goes to a log file. `detached` children get a session of their own so that they
 /// outlive the command that started them and miss its terminal's Ctrl-C.
 public enum ChildProcess {
-    /// glibc's POSIX_SPAWN_SETSID (not exported to Swift).
-    private static let spawnSetSID: Int16 = 0x80
-
     public static func spawn(_ executable: String, _ arguments: [String], log: URL, detached: Bool,
                              environment: [String: String]? = nil) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
@@ -15,11 +13,12 @@ public enum ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, log.path, O_WRONLY | O_CREAT | O_APPEND, 0o640)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        cspawn_addclosefrom(&actions, 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
         var flags = Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
-        if detached { flags |= spawnSetSID }
+        if detached { flags |= cspawn_setsid_flag() }
         posix_spawnattr_setflags(&attributes, flags)
         var noSignals = sigset_t()
         sigemptyset(&noSignals)
@@ -41,6 +40,86 @@ public enum ChildProcess {
         return pid
     }
 
+    /// What a program printed, and how it ended.
+    public struct Captured: Sendable {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
+    }
+
+    /// Runs a program to completion with a time limit, capturing its output: posix_spawn, poll and
+    /// waitpid, so that the child is always reaped (Foundation's Process misses exits of children
+    /// when others were spawned with posix_spawn) and a grandchild holding the pipes open cannot
+    /// keep us waiting.
+    public static func capture(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                               timeout: Duration = .seconds(120)) throws -> Captured {
+        var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
+        guard pipe(&outPipe) == 0 else { throw ToolkitError("pipe: \(String(cString: strerror(errno)))") }
+        guard pipe(&errPipe) == 0 else {
+            close(outPipe[0]); close(outPipe[1])
+            throw ToolkitError("pipe: \(String(cString: strerror(errno)))")
+        }
+        for fd in outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
+        cspawn_addclosefrom(&actions, 3)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { env.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, nil, argv, env)
+        close(outPipe[1]); close(errPipe[1])
+        defer { close(outPipe[0]); close(errPipe[0]) }
+        guard spawned == 0 else { throw ToolkitError("cannot run \(executable): \(String(cString: strerror(spawned)))") }
+
+        var out: [UInt8] = [], err: [UInt8] = []
+        var open = [outPipe[0], errPipe[0]]
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        var killed = false
+        var exitStatus: Int32?
+        while exitStatus == nil || !open.isEmpty {
+            if clock.now > deadline && !killed { kill(pid, SIGKILL); killed = true }
+            var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            if !fds.isEmpty, poll(&fds, nfds_t(fds.count), 100) > 0 {
+                for entry in fds where entry.revents != 0 {
+                    let count = read(entry.fd, &buffer, buffer.count)
+                    if count > 0 {
+                        if entry.fd == outPipe[0] { out += buffer[0..<count] } else { err += buffer[0..<count] }
+                    } else {
+                        open.removeAll { $0 == entry.fd }
+                    }
+                }
+            } else if fds.isEmpty {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            if exitStatus == nil {
+                var status: Int32 = 0
+                if waitpid(pid, &status, WNOHANG) == pid {
+                    exitStatus = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+                    // Collect what is already in the pipes, then stop: a grandchild may hold them open.
+                    for fd in open {
+                        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                        while poll(&entry, 1, 0) > 0 {
+                            let count = read(fd, &buffer, buffer.count)
+                            if count <= 0 { break }
+                            if fd == outPipe[0] { out += buffer[0..<count] } else { err += buffer[0..<count] }
+                        }
+                    }
+                    open = []
+                }
+            }
+        }
+        return Captured(status: exitStatus ?? 1, stdout: String(decoding: out, as: UTF8.self),
+                        stderr: String(decoding: err, as: UTF8.self))
+    }
+
     /// Runs a program to completion and returns its exit status.
     public static func run(_ executable: String, _ arguments: [String], log: URL) throws -> Int32 {
         let pid = try spawn(executable, arguments, log: log, detached: false)
@@ -55,11 +134,18 @@ public enum ChildProcess {
         return 128 + (status & 0x7f)
     }
 
-    /// True while `pid` exists (reaps it first if it is our exited child).
+    /// True while `pid` runs (reaps it first if it is our exited child). A zombie — a dead
+    /// process nobody reaped, common when PID 1 does not reap orphans — counts as dead.
     public static func isAlive(_ pid: pid_t) -> Bool {
         var status: Int32 = 0
         if waitpid(pid, &status, WNOHANG) == pid { return false }
-        return kill(pid, 0) == 0 || errno == EPERM
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+           let close = stat.lastIndex(of: ")") {
+            let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+            if state == "Z" || state == "X" { return false }
+        }
+        return true
     }
 
     /// The first of `names` found on PATH or in the system directories servers live in.
