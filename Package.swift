@@ -26,6 +26,8 @@ let package = Package(
         .target(name: "Faults"),
         // The agent's control API: message types and a blocking loopback client for the CLI.
         .target(name: "AgentAPI", dependencies: ["Faults"]),
+        // Passive MySQL protocol observer: handshake user, binlog dump requests, binlog positions. Pure.
+        .target(name: "MySQLProtocol"),
         // The MySQL source: connection settings, the managed server, bootstrap, status, data.
         .target(name: "Source", dependencies: ["MariaDB", "Flavor", "CSpawn"]),
         .executableTarget(
@@ -37,6 +39,7 @@ let package = Package(
         ),
         .testTarget(name: "FlavorTests", dependencies: ["Flavor"]),
         .testTarget(name: "FaultsTests", dependencies: ["Faults"]),
+        .testTarget(name: "MySQLProtocolTests", dependencies: ["MySQLProtocol"]),
         .testTarget(name: "IntegrationTests", dependencies: ["Source", "MariaDB", "Flavor"]),
     ]
 )

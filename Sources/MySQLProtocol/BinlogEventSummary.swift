@@ -1,0 +1,47 @@
+/// The parts of one binlog event the observer decodes. Payloads are never copied.
+public struct BinlogEventSummary: Sendable, Hashable, Codable {
+    /// Event type code (e.g. 4 rotate, 15 format description, 33 GTID, 162 MariaDB GTID).
+    public var type: UInt8
+    /// Seconds since the epoch when the event was written (0 for most artificial events).
+    public var timestamp: UInt32
+    /// Server id of the server that originated the event.
+    public var serverID: UInt32
+    /// Size of the whole event including header and checksum.
+    public var eventSize: UInt32
+    /// End position of the event in its binlog file (0 for artificial events).
+    public var logPos: UInt32
+    /// Header flags (0x20 = LOG_EVENT_ARTIFICIAL_F).
+    public var flags: UInt16
+    /// HEARTBEAT_LOG_EVENT (27) or HEARTBEAT_LOG_EVENT_V2 (41).
+    public var isHeartbeat: Bool
+    /// Not a real event of the binlog file: artificial flag, `log_pos` 0, or a
+    /// rotate with timestamp 0 (the fake rotate at the start of a dump).
+    public var isArtificial: Bool
+    /// For ROTATE_EVENT: where the stream continues.
+    public var rotate: BinlogRotation?
+    /// For GTID events: `uuid:gno` (MySQL GTID_LOG_EVENT) or `domain-server-seq`
+    /// (MariaDB GTID_EVENT). `nil` for anonymous and tagged GTID events.
+    public var gtid: String?
+
+    public init(
+        type: UInt8, timestamp: UInt32, serverID: UInt32, eventSize: UInt32, logPos: UInt32,
+        flags: UInt16, isHeartbeat: Bool, isArtificial: Bool,
+        rotate: BinlogRotation? = nil, gtid: String? = nil
+    ) {
+        self.type = type
+        self.timestamp = timestamp
+        self.serverID = serverID
+        self.eventSize = eventSize
+        self.logPos = logPos
+        self.flags = flags
+        self.isHeartbeat = isHeartbeat
+        self.isArtificial = isArtificial
+        self.rotate = rotate
+        self.gtid = gtid
+    }
+
+    /// A readable name for `type`, e.g. `"ROTATE_EVENT"`, or `"EVENT_<n>"` if unknown.
+    public var typeName: String {
+        BinlogEventType.name(of: type)
+    }
+}
