@@ -9,6 +9,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
     ],
     targets: [
         // MariaDB Connector/C, from Debian's libmariadb-dev. Only the `MariaDB` module imports it.
@@ -28,6 +29,11 @@ let package = Package(
         .target(name: "AgentAPI", dependencies: ["Faults"]),
         // Passive MySQL protocol observer: handshake user, binlog dump requests, binlog positions. Pure.
         .target(name: "MySQLProtocol"),
+        // The SwiftNIO TCP proxy in front of the server, with connection faults and shaping.
+        .target(name: "Gateway", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         // The MySQL source: connection settings, the managed server, bootstrap, status, data.
         .target(name: "Source", dependencies: ["MariaDB", "Flavor", "CSpawn"]),
         .executableTarget(
@@ -40,6 +46,12 @@ let package = Package(
         .testTarget(name: "FlavorTests", dependencies: ["Flavor"]),
         .testTarget(name: "FaultsTests", dependencies: ["Faults"]),
         .testTarget(name: "MySQLProtocolTests", dependencies: ["MySQLProtocol"]),
+        .testTarget(name: "GatewayTests", dependencies: [
+            "Gateway",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ]),
         .testTarget(name: "IntegrationTests", dependencies: ["Source", "MariaDB", "Flavor"]),
     ]
 )

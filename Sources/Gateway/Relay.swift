@@ -1,0 +1,264 @@
+import NIOCore
+import NIOPosix
+
+/// Host and port of the real server.
+struct UpstreamAddress: Sendable, Hashable, CustomStringConvertible {
+    var host: String
+    var port: Int
+
+    var description: String { "\(host):\(port)" }
+}
+
+/// One proxied connection: the client channel, the upstream channel once connected, the
+/// `GlueHandler` pair between them, and the connection's tap.
+///
+/// Lives on the client channel's event loop (the upstream channel is put on the same loop).
+/// It turns the gateway's `FaultSettings` and the tap's classification into a
+/// `ConnectionAction` and has the glue handlers execute it.
+final class Relay {
+    private enum UpstreamState {
+        /// Not asked for yet: the connection was accepted while held.
+        case idle
+        case connecting
+        case connected
+        case failed
+    }
+
+    let id: UInt64
+    private let eventLoop: any EventLoop
+    private let clientGlue: GlueHandler
+    private let serverGlue: GlueHandler
+    private let tap: (any ConnectionTap)?
+    private let observer: (any GatewayObserver)?
+    private let upstream: UpstreamAddress
+    private let onFinished: (UInt64) -> Void
+
+    private var settings = FaultSettings()
+    private var upstreamState = UpstreamState.idle
+    private var isHeld = false
+    /// Nothing is done to the connection before the client channel is active: a close before
+    /// that would never be reported back as inactive.
+    private var clientActive = false
+    private var clientClosed = false
+    private var serverClosed = false
+    private var isClosing = false
+    private var isFinished = false
+    private var hasSettings = false
+    private var closeCause: CloseCause?
+    private let finished: EventLoopPromise<Void>
+
+    init(
+        id: UInt64,
+        eventLoop: any EventLoop,
+        tap: (any ConnectionTap)?,
+        observer: (any GatewayObserver)?,
+        upstream: UpstreamAddress,
+        onFinished: @escaping (UInt64) -> Void
+    ) {
+        self.id = id
+        self.eventLoop = eventLoop
+        self.tap = tap
+        self.observer = observer
+        self.upstream = upstream
+        self.onFinished = onFinished
+        self.finished = eventLoop.makePromise()
+        (clientGlue, serverGlue) = GlueHandler.matchedPair()
+        clientGlue.delegate = self
+        serverGlue.delegate = self
+    }
+
+    /// The handler to put in the accepted channel's pipeline.
+    var clientHandler: GlueHandler { clientGlue }
+
+    /// Completes once both sockets are closed and the tap has been told.
+    var finishedFuture: EventLoopFuture<Void> { finished.futureResult }
+
+    var isReplication: Bool { tap?.isReplication ?? false }
+}
+
+// MARK: - Commands from the gateway
+
+extension Relay {
+    /// Applies a settings snapshot unless a newer one was applied already.
+    func apply(_ newSettings: FaultSettings) {
+        eventLoop.preconditionInEventLoop()
+        guard !isClosing, newSettings.generation >= settings.generation else { return }
+        let shapingChanged = !hasSettings || newSettings.shaping != settings.shaping
+        settings = newSettings
+        hasSettings = true
+        if shapingChanged {
+            let perDirection = settings.shaping.perDirection
+            clientGlue.setShaping(perDirection)
+            serverGlue.setShaping(perDirection)
+        }
+        enforce()
+    }
+
+    /// One-shot reset of this connection if it is in `scope`.
+    func reset(ifIn scope: ConnectionScope) {
+        guard clientActive, !isClosing, scope.includes(isReplication: isReplication) else { return }
+        reset(.reset)
+    }
+
+    /// Closes both sides (the gateway is stopping).
+    func shutDown() {
+        guard !isClosing else { return }
+        record(.error("gateway stopped"))
+        isClosing = true
+        if clientActive { clientGlue.closeNow() }
+        serverGlue.closeNow()
+        finishIfDone()
+    }
+
+    /// Does what the current settings ask of this connection now.
+    private func enforce() {
+        guard clientActive, !isClosing else { return }
+        switch settings.action(isReplication: isReplication) {
+        case .reset:
+            reset(.reject)
+        case .hold:
+            if !isHeld {
+                isHeld = true
+                clientGlue.hold()
+                serverGlue.hold()
+            }
+        case .forward:
+            if isHeld {
+                isHeld = false
+                clientGlue.release()
+                serverGlue.release()
+            }
+            if upstreamState == .idle {
+                connectUpstream()
+            }
+        }
+    }
+
+    private func reset(_ kind: FaultKind) {
+        record(.fault(kind))
+        isClosing = true
+        clientGlue.resetConnection()
+        serverGlue.closeNow()
+        finishIfDone()
+    }
+}
+
+// MARK: - Upstream
+
+extension Relay {
+    private func connectUpstream() {
+        upstreamState = .connecting
+        let handler = NIOLoopBound(serverGlue, eventLoop: eventLoop)
+        ClientBootstrap(group: eventLoop)
+            .channelOption(.allowRemoteHalfClosure, value: true)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(10))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(handler.value)
+                }
+            }
+            .connect(host: upstream.host, port: upstream.port)
+            .assumeIsolated()
+            .whenComplete { [self] result in
+                switch result {
+                case .success(let channel):
+                    upstreamState = .connected
+                    if isClosing || clientClosed {
+                        channel.close(promise: nil)
+                    }
+                case .failure(let error):
+                    upstreamState = .failed
+                    let message = "connect to upstream \(upstream) failed: \(Self.describe(error))"
+                    observer?.upstreamFailed(connectionID: id, error: message)
+                    record(.error(message))
+                    isClosing = true
+                    clientGlue.closeNow()
+                    finishIfDone()
+                }
+            }
+    }
+}
+
+extension Relay {
+    /// NIO wraps connect errors; the first underlying one says what happened.
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first {
+            return "\(first.error)"
+        }
+        return "\(error)"
+    }
+}
+
+// MARK: - Closing
+
+extension Relay {
+    private func record(_ cause: CloseCause) {
+        if closeCause == nil { closeCause = cause }
+    }
+
+    private func finishIfDone() {
+        guard !isFinished, clientClosed else { return }
+        switch upstreamState {
+        case .connecting: return
+        case .connected: guard serverClosed else { return }
+        case .idle, .failed: break
+        }
+        isFinished = true
+        tap?.closed(by: closeCause ?? .client)
+        onFinished(id)
+        finished.succeed(())
+    }
+}
+
+// MARK: - GlueDelegate
+
+extension Relay: GlueDelegate {
+    func glueBecameActive(_ side: ConnectionSide) {
+        guard side == .client else { return }
+        clientActive = true
+        if isClosing {
+            clientGlue.closeNow()
+        } else {
+            enforce()
+        }
+    }
+
+    /// The client's bytes are tapped as they are read, so that a change of classification is
+    /// acted on before they are forwarded.
+    func glue(_ side: ConnectionSide, read bytes: ByteBuffer) -> Bool {
+        guard !isClosing else { return false }
+        guard side == .client, let tap else { return true }
+        bytes.withUnsafeReadableBytes { tap.clientToServer($0) }
+        enforce()
+        return !isClosing
+    }
+
+    /// The server's bytes are tapped as they are written to the client, after any hold or
+    /// delay: what the tap sees is what the client was sent.
+    func glue(_ side: ConnectionSide, willWrite bytes: ByteBuffer) {
+        guard side == .client, let tap else { return }
+        bytes.withUnsafeReadableBytes { tap.serverToClient($0) }
+    }
+
+    func glueInputClosed(_ side: ConnectionSide) {
+        record(side == .client ? .client : .server)
+    }
+
+    func glueBecameInactive(_ side: ConnectionSide) {
+        switch side {
+        case .client:
+            record(.client)
+            // The server side closes once what is queued for it is written (after a hold too).
+            clientClosed = true
+        case .server:
+            record(.server)
+            serverClosed = true
+        }
+        finishIfDone()
+    }
+
+    func glueCaught(_ side: ConnectionSide, error: any Error) {
+        record(.error("\(side): \(error)"))
+    }
+}

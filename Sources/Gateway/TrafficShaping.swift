@@ -1,0 +1,60 @@
+import NIOCore
+
+/// Latency, jitter and bandwidth applied to every connection, in both directions.
+///
+/// `latency` is what a round trip gains: each direction is delayed by half of it (and by a
+/// uniform random 0...`jitter`/2), so a request/response exchange takes `latency` (up to
+/// `latency + jitter`) longer. `bytesPerSecond` limits each direction of each connection.
+public struct TrafficShaping: Sendable, Hashable, CustomStringConvertible {
+    public var latency: Duration
+    public var jitter: Duration
+    public var bytesPerSecond: Int?
+
+    public static let none = TrafficShaping()
+
+    /// Negative durations count as zero; a bandwidth of zero or less means no limit.
+    public init(latency: Duration = .zero, jitter: Duration = .zero, bytesPerSecond: Int? = nil) {
+        self.latency = max(latency, .zero)
+        self.jitter = max(jitter, .zero)
+        self.bytesPerSecond = bytesPerSecond.flatMap { $0 > 0 ? $0 : nil }
+    }
+
+    public var isActive: Bool {
+        latency > .zero || jitter > .zero || bytesPerSecond != nil
+    }
+
+    /// What one direction of a connection applies.
+    var perDirection: DirectionShaping? {
+        guard isActive else { return nil }
+        return DirectionShaping(
+            delay: .nanoseconds(latency.nanoseconds / 2),
+            jitter: .nanoseconds(jitter.nanoseconds / 2),
+            bytesPerSecond: bytesPerSecond
+        )
+    }
+
+    public var description: String {
+        var parts: [String] = []
+        if latency > .zero { parts.append("latency \(latency.nanoseconds / 1_000_000) ms") }
+        if jitter > .zero { parts.append("jitter \(jitter.nanoseconds / 1_000_000) ms") }
+        if let bytesPerSecond { parts.append("bandwidth \(bytesPerSecond) B/s") }
+        return parts.isEmpty ? "none" : parts.joined(separator: ", ")
+    }
+}
+
+/// The shaping of one direction of one connection.
+struct DirectionShaping: Sendable, Hashable {
+    var delay: TimeAmount
+    var jitter: TimeAmount
+    var bytesPerSecond: Int?
+}
+
+extension Duration {
+    /// Whole nanoseconds, saturating.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        return scaled.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
+    }
+}
