@@ -45,7 +45,9 @@ public struct JournalTimeline: Sendable {
         let during = window.fault.type == .reset
             ? (start + 1)..<max(start + 1, horizon)
             : (start + 1)..<(window.endIndex ?? events.count)
-        let reconnect = window.endIndex.flatMap { firstIndex(after: $0, before: horizon, kind: .authOK, scope: window.fault.scope) }
+        let reconnect = window.endIndex.flatMap {
+            firstIndex(after: $0, before: horizon, kind: .authOK, scope: window.fault.scope, openedAfter: start)
+        }
         let attemptsEnd = reconnect.flatMap { recordOfEvent[$0].flatMap { records[$0].acceptedIndex } }
         return WindowReport(
             window: window.id,
@@ -58,7 +60,7 @@ public struct JournalTimeline: Sendable {
             connections: survival(window, during: during),
             reconnectedAfter: reconnect.flatMap { index in window.ended.map { Self.seconds(from: $0, to: events[index].at) } },
             replicationResumedAfter: window.endIndex
-                .flatMap { firstIndex(after: $0, before: horizon, kind: .binlogFirstEvent, scope: .replication) }
+                .flatMap { firstIndex(after: $0, before: horizon, kind: .binlogFirstEvent, scope: .replication, openedAfter: start) }
                 .flatMap { index in window.ended.map { Self.seconds(from: $0, to: events[index].at) } },
             resume: resumeReports(window, horizon: horizon))
     }
@@ -67,16 +69,27 @@ public struct JournalTimeline: Sendable {
 
     /// The first failed attempt while the fault lasts. In a timeout nothing fails: the
     /// client notices when it gives up, so only closes by the client count.
+    /// In a timeout, a frozen gateway cannot see a client close its old connection until the
+    /// network is back; a new connection that turns out to be the same replica (same server id)
+    /// as one streaming when the fault began shows that the replica gave up on the old one.
     private func detection(_ window: FaultWindow, during: Range<Int>) -> Detection? {
+        let isTimeout = window.fault.type == .timeout
+        let streamingAtStart = Set(records.filter { record in
+            record.isOpen(at: window.startIndex) && (record.firstDumpIndex ?? .max) < window.startIndex
+        }.compactMap(\.serverID).filter { $0 != 0 })
         for index in during {
             let event = events[index]
             guard inScope(index, window.fault.scope) else { continue }
             let counts: Bool
             switch event.kind {
             case .connClosed:
-                counts = window.fault.type != .timeout || Self.closedByClient(event)
-            case .connReset, .connRefused, .authFailed, .serverError:
-                counts = window.fault.type != .timeout
+                counts = !isTimeout || Self.closedByClient(event)
+            case .connAccepted:
+                counts = isTimeout && recordOfEvent[index].flatMap { records[$0].serverID }.map(streamingAtStart.contains) == true
+            case .connRefused:
+                counts = true
+            case .connReset, .authFailed, .serverError:
+                counts = !isTimeout
             default:
                 counts = false
             }
@@ -121,11 +134,14 @@ public struct JournalTimeline: Sendable {
     }
 
     /// First event of `kind` on a connection accepted after `restore`, before `horizon`.
-    private func firstIndex(after restore: Int, before horizon: Int, kind: JournalEventKind, scope: FaultScope) -> Int? {
+    /// The first `kind` event after the restore on a connection opened since the fault began: a
+    /// connect attempt the fault held (timeout) that goes through after the restore is a reconnect too.
+    private func firstIndex(after restore: Int, before horizon: Int, kind: JournalEventKind, scope: FaultScope,
+                            openedAfter start: Int) -> Int? {
         guard restore + 1 < horizon else { return nil }
         return ((restore + 1)..<horizon).first { index in
             guard events[index].kind == kind, let record = recordOfEvent[index] else { return false }
-            return records[record].isAccepted(after: restore) && records[record].inScope(scope)
+            return records[record].isAccepted(after: start) && records[record].inScope(scope)
         }
     }
 

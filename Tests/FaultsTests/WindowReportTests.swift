@@ -107,6 +107,26 @@ struct WindowReportTests {
     }
 
     /// A timeout: nothing fails; the client notices when it gives up on a connection.
+    /// A connect attempt the timeout held open goes through once the network is back: that is the reconnect.
+    @Test func aConnectHeldByTheTimeoutCountsAsTheReconnect() throws {
+        var script = JournalScript()
+        let timeout = FaultSpec(type: .timeout)
+        script.connect(0, conn: 1)
+        script.add(0.1, .binlogDump, conn: 1, file: "mysql-bin.000001", position: 4, serverID: 2)
+        script.faultStarted(10, window: 1, timeout)
+        script.add(14, .connClosed, conn: 1, file: "mysql-bin.000001", position: 900, detail: "client")
+        script.add(15, .connAccepted, conn: 2, client: "10.0.0.5:40010")
+        script.faultEnded(20, window: 1, timeout)
+        script.add(20.01, .handshake, conn: 2, user: "hevo")
+        script.add(20.02, .authOK, conn: 2)
+        script.add(20.03, .binlogDump, conn: 2, file: "mysql-bin.000001", position: 900, serverID: 2)
+        script.add(20.04, .binlogFirstEvent, conn: 2, file: "mysql-bin.000001", position: 1200)
+        let report = try #require(script.reports().first)
+        #expect(isClose(report.reconnectedAfter, 0.02))
+        #expect(isClose(report.replicationResumedAfter, 0.04))
+        #expect(report.resume.first?.verdict == .maintained)
+    }
+
     @Test func timeoutIsDetectedWhenTheClientGivesUp() throws {
         var script = JournalScript()
         script.connect(-10, conn: 1)
@@ -128,6 +148,29 @@ struct WindowReportTests {
         #expect(report.connections == ConnectionSurvival(openAtStart: 2, survived: 0))
         #expect(report.description.contains("reconnected  not yet"))
         #expect(report.description.hasPrefix("timeout window 1: 60.0 s, ended (expired)"))
+    }
+
+    /// The gateway holds a timed-out replica's old connection, so it sees the replica's new
+    /// connect (same server id) before it sees the old one close: the new connect is the detection.
+    @Test func aTimedOutReplicaReconnectingIsTheDetection() throws {
+        var script = JournalScript()
+        script.connect(-10, conn: 1)
+        script.add(-9.9, .binlogDump, conn: 1, file: "", position: 4, gtid: "0-1-5", serverID: 2)
+        script.connect(-8, conn: 5, client: "10.0.0.9:40000")        // another client's query connection
+        script.faultStarted(0, window: 1, timeout)
+        script.add(2, .connAccepted, conn: 6, client: "10.0.0.9:40001")  // not the replica: no detection
+        script.add(4.5, .connAccepted, conn: 2, client: "10.0.0.5:40002")
+        script.faultEnded(10, window: 1, timeout)
+        script.add(10.01, .connClosed, conn: 1, detail: "error: connection reset by peer")
+        script.add(10.02, .handshake, conn: 2, user: "hevo")
+        script.add(10.03, .authOK, conn: 2)
+        script.add(10.04, .binlogDump, conn: 2, file: "", position: 4, gtid: "0-1-9", serverID: 2)
+        let report = try #require(script.reports().first)
+        let detection = try #require(report.detection)
+        #expect(detection.event == .connAccepted)
+        #expect(detection.conn == 2)
+        #expect(isClose(detection.after, 4.5))
+        #expect(isClose(report.reconnectedAfter, 0.03))
     }
 
     @Test func aTimeoutTheClientNeverNoticed() throws {
