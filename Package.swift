@@ -34,12 +34,19 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        // The long-running agent: gateway + protocol taps, fault backends and timers, journal, control API.
+        .target(name: "Agent", dependencies: [
+            "Gateway", "MySQLProtocol", "Faults", "AgentAPI", "Source",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         // The MySQL source: connection settings, the managed server, bootstrap, status, data.
         .target(name: "Source", dependencies: ["MariaDB", "Flavor", "CSpawn"]),
         .executableTarget(
             name: "toolkit",
             dependencies: [
-                "Source", "Flavor", "MariaDB", "Faults", "AgentAPI",
+                "Source", "Flavor", "MariaDB", "Faults", "AgentAPI", "Agent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +59,6 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Source", "MariaDB", "Flavor"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Source", "MariaDB", "Flavor", "Faults", "AgentAPI"]),
     ]
 )

@@ -17,17 +17,21 @@ public struct FaultCommand: Codable, Sendable, Hashable {
     public var spec: FaultSpec?
     public var durationSeconds: Int?
     public var intervalSeconds: Int?
+    /// Overrides the agent's backend for this fault (reject and timeout only).
+    public var backend: BackendKind?
 
     enum CodingKeys: String, CodingKey {
-        case action, spec
+        case action, spec, backend
         case durationSeconds = "duration_seconds", intervalSeconds = "interval_seconds"
     }
 
-    public init(action: Action, spec: FaultSpec? = nil, durationSeconds: Int? = nil, intervalSeconds: Int? = nil) {
+    public init(action: Action, spec: FaultSpec? = nil, durationSeconds: Int? = nil, intervalSeconds: Int? = nil,
+                backend: BackendKind? = nil) {
         self.action = action
         self.spec = spec
         self.durationSeconds = durationSeconds
         self.intervalSeconds = intervalSeconds
+        self.backend = backend
     }
 
     /// The schedule command this asks for, or a one-line reason it is not valid.

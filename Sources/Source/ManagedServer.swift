@@ -31,7 +31,7 @@ public struct ManagedServer: Sendable {
     }
 
     /// Writes the option file for a CDC-ready source listening on loopback `port`.
-    public func writeOptionFile(port: Int, flavor: ServerFlavor) throws {
+    public func writeOptionFile(port: Int, flavor: ServerFlavor, serverID: Int = 1) throws {
         var lines = [
             "# Written by toolkit up. Changes are overwritten on the next up.",
             "[mysqld]",
@@ -48,7 +48,7 @@ public struct ManagedServer: Sendable {
             "character-set-server = utf8mb4",
         ]
         if let account = serverAccount { lines.append("user = \(account.name)") }
-        lines += flavor.cdcServerOptions(serverID: 1, retentionSeconds: 7 * 86_400, maxBinlogSizeMB: 100)
+        lines += flavor.cdcServerOptions(serverID: serverID, retentionSeconds: 7 * 86_400, maxBinlogSizeMB: 100)
         lines += ["", "[client]", "socket = \(state.socketFile.path)", ""]
         try lines.joined(separator: "\n").write(to: state.serverOptionFile, atomically: true, encoding: .utf8)
         chmod(state.serverOptionFile.path, 0o644)

@@ -14,12 +14,22 @@ public struct ManagedSource: Sendable {
         public var adminPassword: String
         public var etlUser: String
         public var etlPassword: String
-        public init(publicPort: Int, database: String, adminPassword: String, etlUser: String, etlPassword: String) {
+        public var listenHost: String
+        public var backend: String?
+        /// Without a gateway (library use and tests of the bare server) the server takes the public port itself.
+        public var privateServerPort: Bool
+        /// The public port is held by our own agent's gateway: not a conflict.
+        public var publicPortHeldByAgent = false
+        public init(publicPort: Int, database: String, adminPassword: String, etlUser: String, etlPassword: String,
+                    listenHost: String = "127.0.0.1", backend: String? = nil, privateServerPort: Bool = false) {
             self.publicPort = publicPort
             self.database = database
             self.adminPassword = adminPassword
             self.etlUser = etlUser
             self.etlPassword = etlPassword
+            self.listenHost = listenHost
+            self.backend = backend
+            self.privateServerPort = privateServerPort
         }
     }
 
@@ -31,15 +41,26 @@ public struct ManagedSource: Sendable {
         if let existing = config, alreadyRunning, existing.publicPort != request.publicPort {
             throw ToolkitError("the source in \(state.root.path) already runs on port \(existing.publicPort); run `toolkit down` first to move it to --port \(request.publicPort)")
         }
-        if !alreadyRunning && !PortProbe.isFree(request.publicPort) {
+        if !alreadyRunning && !request.publicPortHeldByAgent && !PortProbe.isFree(request.publicPort) {
             let hint = PortProbe.suggestion(after: request.publicPort).map { "; try --port \($0)" } ?? ""
             throw ToolkitError("--port \(request.publicPort) is already in use on 127.0.0.1\(hint)")
         }
-        let serverPort = request.publicPort
+        // Behind the gateway the server listens on a private loopback port, kept across restarts.
+        var serverPort = request.publicPort
+        if request.privateServerPort {
+            if let previous = config?.serverPort, previous != request.publicPort, alreadyRunning || PortProbe.isFree(previous) {
+                serverPort = previous
+            } else {
+                serverPort = PortProbe.ephemeral()
+            }
+        }
         let guessedFlavor = server.family == .mariadb ? ServerFlavor.mariadb10_11 : ServerFlavor.mysql8_0
         config = SourceConfig(flavor: server.family.rawValue, publicPort: request.publicPort, serverPort: serverPort,
                               database: request.database, adminUser: "root", adminPassword: request.adminPassword,
-                              etlUser: request.etlUser, etlPassword: request.etlPassword)
+                              etlUser: request.etlUser, etlPassword: request.etlPassword,
+                              listenHost: request.listenHost, isManaged: true, backend: request.backend)
+        if alreadyRunning, let previous = try SourceConfig.load(from: state.configFile) { serverPort = previous.serverPort }
+        config?.serverPort = serverPort
         var startedPID: pid_t? = nil
         if !alreadyRunning {
             try server.prepareDirectories()
@@ -57,11 +78,39 @@ public struct ManagedSource: Sendable {
             .apply(on: connection, flavor: flavor)
         try config!.save(to: state.configFile)
         return UpResult(stateDirectory: state.root.path, flavor: flavor.family.rawValue, version: flavor.version,
-                        host: "127.0.0.1", port: request.publicPort, serverPort: serverPort,
+                        host: request.listenHost == "0.0.0.0" ? "127.0.0.1" : request.listenHost, port: request.publicPort, serverPort: serverPort,
                         pid: Int(startedPID ?? server.runningPID() ?? 0), alreadyRunning: alreadyRunning,
                         database: request.database,
                         admin: .init(user: "root", password: request.adminPassword),
                         etl: .init(user: request.etlUser, password: request.etlPassword))
+    }
+
+    /// Records a server the toolkit did not start, for the agent to front (`up --upstream`).
+    public func front(upstreamHost: String, upstreamPort: Int, request: UpRequest) throws -> UpResult {
+        if !PortProbe.isFree(request.publicPort) {
+            let hint = PortProbe.suggestion(after: request.publicPort).map { "; try --port \($0)" } ?? ""
+            throw ToolkitError("--port \(request.publicPort) is already in use on 127.0.0.1\(hint)")
+        }
+        try FileManager.default.createDirectory(at: state.root, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: state.runDirectory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: state.logDirectory, withIntermediateDirectories: true)
+        var flavor: ServerFlavor?
+        if let connection = try? MariaDBConnection(ConnectionOptions(host: upstreamHost, port: upstreamPort, user: "root",
+                                                                     password: request.adminPassword, connectTimeoutSeconds: 3)) {
+            flavor = ServerFlavor(versionString: connection.serverVersion)
+            connection.close()
+        }
+        let config = SourceConfig(flavor: flavor?.family.rawValue ?? "unknown", publicPort: request.publicPort,
+                                  serverPort: upstreamPort, host: upstreamHost, database: request.database,
+                                  adminUser: "root", adminPassword: request.adminPassword,
+                                  etlUser: request.etlUser, etlPassword: request.etlPassword,
+                                  listenHost: request.listenHost, isManaged: false, backend: request.backend)
+        try config.save(to: state.configFile)
+        return UpResult(stateDirectory: state.root.path, flavor: config.flavor, version: flavor?.version ?? "?",
+                        host: request.listenHost, port: request.publicPort, serverPort: upstreamPort, pid: 0,
+                        alreadyRunning: false, database: request.database,
+                        admin: .init(user: "root", password: request.adminPassword),
+                        etl: .init(user: request.etlUser, password: request.etlPassword), upstream: "\(upstreamHost):\(upstreamPort)")
     }
 
     /// Connects over the socket as root; a fresh install has an empty root password.
@@ -101,19 +150,42 @@ public struct UpResult: Codable, Sendable {
     public var database: String
     public var admin: Account
     public var etl: Account
+    /// Set when the gateway fronts a server the toolkit did not start.
+    public var upstream: String?
+    /// The agent's pid, once it runs.
+    public var agentPID: Int?
+    public var backend: String?
 
     enum CodingKeys: String, CodingKey {
-        case flavor, version, host, port, pid, database, admin, etl
+        case flavor, version, host, port, pid, database, admin, etl, upstream, backend
+        case agentPID = "agent_pid"
         case stateDirectory = "state_directory", serverPort = "server_port", alreadyRunning = "already_running"
+    }
+
+    public init(stateDirectory: String, flavor: String, version: String, host: String, port: Int, serverPort: Int,
+                pid: Int, alreadyRunning: Bool, database: String, admin: Account, etl: Account, upstream: String? = nil) {
+        self.stateDirectory = stateDirectory
+        self.flavor = flavor
+        self.version = version
+        self.host = host
+        self.port = port
+        self.serverPort = serverPort
+        self.pid = pid
+        self.alreadyRunning = alreadyRunning
+        self.database = database
+        self.admin = admin
+        self.etl = etl
+        self.upstream = upstream
     }
 }
 
 extension UpResult: CustomStringConvertible {
     public var description: String {
         """
-        \(alreadyRunning ? "Source already running" : "Source started"): \(flavor == "mariadb" ? "MariaDB" : "MySQL") \(version) (pid \(pid)), state in \(stateDirectory)
+        \(upstream.map { "Gateway started in front of \($0)" } ?? "\(alreadyRunning ? "Source already running" : "Source started"): \(flavor == "mariadb" ? "MariaDB" : "MySQL") \(version) (pid \(pid))"), state in \(stateDirectory)
           host      \(host)
-          port      \(port)
+          port      \(port)\(upstream == nil ? "   (gateway; the server itself listens on 127.0.0.1:\(serverPort))" : "")
+          agent     \(agentPID.map { "pid \($0), \(backend ?? "gateway") backend" } ?? "not running")
           database  \(database)
           ETL user  \(etl.user) / \(etl.password)   (replication privileges granted)
           admin     \(admin.user) / \(admin.password)

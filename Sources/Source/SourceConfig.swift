@@ -13,16 +13,40 @@ public struct SourceConfig: Codable, Sendable, Hashable {
     public var adminPassword: String
     public var etlUser: String
     public var etlPassword: String
+    /// Where the gateway listens for ETL tools (the public port's address).
+    public var listenHost: String
+    /// False when the agent fronts a server the toolkit did not start (`up --upstream`).
+    public var isManaged: Bool
+    /// The agent's fault backend: "gateway" or "iptables".
+    public var backend: String?
 
     enum CodingKeys: String, CodingKey {
-        case flavor, host, database
+        case flavor, host, database, backend
         case publicPort = "public_port", serverPort = "server_port"
         case adminUser = "admin_user", adminPassword = "admin_password"
         case etlUser = "etl_user", etlPassword = "etl_password"
+        case listenHost = "listen_host", isManaged = "managed"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        flavor = try container.decode(String.self, forKey: .flavor)
+        publicPort = try container.decode(Int.self, forKey: .publicPort)
+        serverPort = try container.decode(Int.self, forKey: .serverPort)
+        host = try container.decodeIfPresent(String.self, forKey: .host) ?? "127.0.0.1"
+        database = try container.decodeIfPresent(String.self, forKey: .database) ?? "testdb"
+        adminUser = try container.decodeIfPresent(String.self, forKey: .adminUser) ?? "root"
+        adminPassword = try container.decodeIfPresent(String.self, forKey: .adminPassword) ?? "rootpassword"
+        etlUser = try container.decodeIfPresent(String.self, forKey: .etlUser) ?? "hevo"
+        etlPassword = try container.decodeIfPresent(String.self, forKey: .etlPassword) ?? "hevopassword"
+        listenHost = try container.decodeIfPresent(String.self, forKey: .listenHost) ?? "127.0.0.1"
+        isManaged = try container.decodeIfPresent(Bool.self, forKey: .isManaged) ?? true
+        backend = try container.decodeIfPresent(String.self, forKey: .backend)
     }
 
     public init(flavor: String, publicPort: Int, serverPort: Int, host: String = "127.0.0.1", database: String,
-                adminUser: String, adminPassword: String, etlUser: String, etlPassword: String) {
+                adminUser: String, adminPassword: String, etlUser: String, etlPassword: String,
+                listenHost: String = "127.0.0.1", isManaged: Bool = true, backend: String? = nil) {
         self.flavor = flavor
         self.publicPort = publicPort
         self.serverPort = serverPort
@@ -32,6 +56,9 @@ public struct SourceConfig: Codable, Sendable, Hashable {
         self.adminPassword = adminPassword
         self.etlUser = etlUser
         self.etlPassword = etlPassword
+        self.listenHost = listenHost
+        self.isManaged = isManaged
+        self.backend = backend
     }
 
     public static func load(from url: URL) throws -> SourceConfig? {

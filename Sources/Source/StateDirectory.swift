@@ -26,9 +26,13 @@ public struct StateDirectory: Sendable, Hashable {
     public var serverPIDFile: URL { runDirectory.appendingPathComponent("mysqld.pid") }
     public var serverLog: URL { logDirectory.appendingPathComponent("mysqld.err") }
     public var backupDirectory: URL { root.appendingPathComponent("backups") }
+    public var journalFile: URL { root.appendingPathComponent("journal.jsonl") }
+    public var agentPIDFile: URL { runDirectory.appendingPathComponent("agent.pid") }
+    public var agentPortFile: URL { runDirectory.appendingPathComponent("agent.port") }
+    public var leftoverFile: URL { runDirectory.appendingPathComponent("agent-leftovers.json") }
 
     /// Everything `down --purge` removes: only what `up` created.
     public var createdEntries: [URL] {
-        [configFile, serverOptionFile, dataDirectory, runDirectory, logDirectory, backupDirectory]
+        [configFile, serverOptionFile, dataDirectory, runDirectory, logDirectory, backupDirectory, journalFile]
     }
 }

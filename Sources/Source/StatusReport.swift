@@ -39,7 +39,29 @@ public struct StatusReport: Codable, Sendable {
         public var fix: String?
     }
 
+    /// The agent in front of the server: where ETL tools connect, and what is broken now.
+    public struct Agent: Codable, Sendable {
+        public var running: Bool
+        public var pid: Int32?
+        public var backend: String?
+        public var listen: String?
+        public var listening: Bool?
+        public var connections: Int?
+        public var faults: [String]
+        public init(running: Bool, pid: Int32? = nil, backend: String? = nil, listen: String? = nil,
+                    listening: Bool? = nil, connections: Int? = nil, faults: [String] = []) {
+            self.running = running
+            self.pid = pid
+            self.backend = backend
+            self.listen = listen
+            self.listening = listening
+            self.connections = connections
+            self.faults = faults
+        }
+    }
+
     public var server: Server
+    public var agent: Agent?
     public var binlog: BinlogState?
     public var database: String
     public var tables: [String: Int]
@@ -47,7 +69,7 @@ public struct StatusReport: Codable, Sendable {
     public var checks: [Check]
 
     enum CodingKeys: String, CodingKey {
-        case server, binlog, database, tables, checks
+        case server, agent, binlog, database, tables, checks
         case replicationClients = "replication_clients"
     }
 
@@ -114,6 +136,14 @@ extension StatusReport: CustomStringConvertible {
             return lines.joined(separator: "\n")
         }
         if let error = server.error { lines.append("           error: \(error)") }
+        if let agent {
+            if agent.running {
+                let faults = agent.faults.isEmpty ? "network clear" : "FAULTS: " + agent.faults.joined(separator: ", ")
+                lines.append("Agent      pid \(agent.pid ?? 0), \(agent.backend ?? "?") backend, ETL tools connect to \(agent.listen ?? "?")\(agent.listening == false ? " (not listening)" : ""); \(faults)")
+            } else {
+                lines.append("Agent      NOT RUNNING — no gateway, no faults (start it with `toolkit up`)")
+            }
+        }
         if let binlog {
             if binlog.enabled {
                 lines.append("Binlog     \(binlog.file ?? "?"):\(binlog.position ?? 0)  GTID \(binlog.gtid?.isEmpty == false ? binlog.gtid! : "(none)")")

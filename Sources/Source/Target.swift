@@ -61,7 +61,7 @@ public struct Target: Sendable {
             password = defaultAdminPassword
         }
         let database = flags.database ?? env["MYSQL_DATABASE"].nonEmpty ?? config?.database ?? defaultDatabase
-        let isManaged = config != nil && flags.host == nil && env["MYSQL_HOST"].nonEmpty == nil && flags.configFile == nil
+        let isManaged = config?.isManaged == true && flags.host == nil && env["MYSQL_HOST"].nonEmpty == nil && flags.configFile == nil
         let options = ConnectionOptions(host: host, port: port, user: user, password: password,
                                         database: nil, socket: flags.socket)
         return Target(admin: options, database: database,

@@ -1,3 +1,5 @@
+import Agent
+import AgentAPI
 import ArgumentParser
 import Foundation
 import Source
@@ -12,7 +14,19 @@ struct StatusCommand: ParsableCommand {
     @OptionGroup var output: OutputFlags
 
     func run() throws {
-        let report = StatusReport.read(try connection.target())
+        let target = try connection.target()
+        var report = StatusReport.read(target)
+        if let config = target.config, target.admin.host == config.host {
+            let state = StateDirectory.resolve(flag: connection.home)
+            if let client = try? AgentProcess.client(state: state), let agent = try? client.get("/status", as: AgentStatus.self) {
+                report.agent = .init(running: true, pid: agent.pid, backend: agent.backend.rawValue, listen: agent.listen,
+                                     listening: agent.gatewayListening, connections: agent.connections,
+                                     faults: agent.faults.map { $0.fault.description })
+                report.server.port = config.publicPort
+            } else {
+                report.agent = .init(running: false)
+            }
+        }
         output.emit(report)
         if !report.server.running { throw ExitCode(1) }
     }

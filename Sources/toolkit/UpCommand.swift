@@ -1,3 +1,4 @@
+import Agent
 import ArgumentParser
 import Foundation
 import Source
@@ -5,15 +6,27 @@ import Source
 struct UpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
-        abstract: "Create (first time), start and bootstrap the local CDC-ready source.",
+        abstract: "Create (first time), start and bootstrap the local CDC-ready source, and its agent.",
         discussion: """
-        Passwords come from the environment, never from flags: MYSQL_ROOT_PASSWORD (admin, default \
-        rootpassword) and TOOLKIT_ETL_PASSWORD (default hevopassword). MYSQL_DATABASE names the database.
+        ETL tools connect to the agent's gateway on --port; the server itself listens on a private \
+        loopback port. Passwords come from the environment, never from flags: MYSQL_ROOT_PASSWORD \
+        (admin, default rootpassword) and TOOLKIT_ETL_PASSWORD (default hevopassword). \
+        MYSQL_DATABASE names the database. With --upstream, no server is started: the gateway fronts \
+        an existing one.
         """
     )
 
-    @Option(help: "Port ETL tools connect to, on 127.0.0.1.")
+    @Option(help: "Port ETL tools connect to (the gateway).")
     var port = 3306
+
+    @Option(help: "Address the gateway listens on (0.0.0.0 for every interface).")
+    var listen = "127.0.0.1"
+
+    @Option(help: "Fault backend: gateway (anywhere) or iptables (root / NET_ADMIN). Default: iptables inside a container that allows it, else gateway.")
+    var backend: String?
+
+    @Option(help: "Front an existing server at HOST:PORT instead of starting one.")
+    var upstream: String?
 
     @Option(name: .customLong("etl-user"), help: "The ETL user (env TOOLKIT_ETL_USER). Default hevo.")
     var etlUser: String?
@@ -33,25 +46,56 @@ struct UpCommand: ParsableCommand {
         if let database = env("MYSQL_DATABASE"), !SQLIdentifier.isValid(database) {
             throw ValidationError("MYSQL_DATABASE must be a plain name (letters, digits, _ and $), got '\(database)'")
         }
+        if let backend, !["gateway", "iptables"].contains(backend) {
+            throw ValidationError("--backend must be gateway or iptables, got '\(backend)'")
+        }
+        if inet_addr(listen) == INADDR_NONE && listen != "255.255.255.255" {
+            throw ValidationError("--listen must be an IPv4 address such as 127.0.0.1 or 0.0.0.0, got '\(listen)'")
+        }
+        if let upstream, Self.hostPort(upstream) == nil {
+            throw ValidationError("--upstream must be HOST:PORT with a port from 1 to 65535, got '\(upstream)'")
+        }
+    }
+
+    static func hostPort(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+              (1...65535).contains(port), colon > text.startIndex else { return nil }
+        return (String(text[..<colon]), port)
     }
 
     func run() throws {
         let state = StateDirectory.resolve(flag: home)
-        let request = ManagedSource.UpRequest(
+        let agentRunning = AgentProcess.runningPID(state: state) != nil
+        var request = ManagedSource.UpRequest(
             publicPort: port,
             database: env("MYSQL_DATABASE") ?? Target.defaultDatabase,
             adminPassword: env("MYSQL_ROOT_PASSWORD") ?? Target.defaultAdminPassword,
             etlUser: etlUser ?? env("TOOLKIT_ETL_USER") ?? Target.defaultETLUser,
-            etlPassword: env("TOOLKIT_ETL_PASSWORD") ?? Target.defaultETLPassword)
-        output.emit(try ManagedSource(state: state).up(request))
+            etlPassword: env("TOOLKIT_ETL_PASSWORD") ?? Target.defaultETLPassword,
+            listenHost: listen, backend: backend ?? BackendChoice.default(), privateServerPort: true)
+        request.publicPortHeldByAgent = agentRunning
+        let source = ManagedSource(state: state)
+        var result: UpResult
+        if let upstream, let (host, upstreamPort) = Self.hostPort(upstream) {
+            if agentRunning { AgentProcess.stop(state: state) }
+            result = try source.front(upstreamHost: host, upstreamPort: upstreamPort, request: request)
+        } else {
+            result = try source.up(request)
+        }
+        let agentPID = try AgentProcess.runningPID(state: state)
+            ?? AgentProcess.start(state: state, executable: BackendChoice.selfExecutable())
+        result.agentPID = Int(agentPID)
+        result.backend = request.backend
+        output.emit(result)
     }
 }
 
 struct DownCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "down", abstract: "Stop the local source cleanly; its data stays unless --purge.")
+        commandName: "down",
+        abstract: "Restore every fault, stop the agent and the server cleanly; data stays unless --purge.")
 
-    @Flag(help: "Also remove the data directory and configuration that up created.")
+    @Flag(help: "Also remove the data directory, journal and configuration that up created.")
     var purge = false
 
     @Option(help: "State directory (env TOOLKIT_HOME).")
@@ -60,7 +104,24 @@ struct DownCommand: ParsableCommand {
     @OptionGroup var output: OutputFlags
 
     func run() throws {
-        output.emit(try ManagedSource(state: StateDirectory.resolve(flag: home)).down(purge: purge))
+        let state = StateDirectory.resolve(flag: home)
+        AgentProcess.stop(state: state)
+        output.emit(try ManagedSource(state: state).down(purge: purge))
+    }
+}
+
+/// Which backend a new agent uses, and where this binary is.
+enum BackendChoice {
+    /// iptables inside a container where it works (NET_ADMIN), else the gateway.
+    static func `default`() -> String {
+        let inContainer = FileManager.default.fileExists(atPath: "/.dockerenv")
+            || ((try? String(contentsOfFile: "/proc/1/cgroup", encoding: .utf8))?.contains("docker") ?? false)
+        if inContainer, let iptables = IptablesBackend(port: 1), iptables.isUsable() { return "iptables" }
+        return "gateway"
+    }
+
+    static func selfExecutable() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 }
 

@@ -55,26 +55,18 @@ struct GenerateDataTests {
     func survivesServerRestart() throws {
         let fixture = try SourceFixture(name: "restart")
         let table = SourceFixture.table("restart")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Run.toolkitPath)
-        process.arguments = ["generate-data", "--count", "6000", "--rate", "3000", "--table", table, "--json"]
-        process.environment = fixture.environment
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try Background(Run.toolkitPath, ["generate-data", "--count", "6000", "--rate", "3000", "--table", table, "--json"],
+                                     environment: fixture.environment)
         Thread.sleep(forTimeInterval: 0.7)
         let server = try ManagedServer.locate(state: fixture.state)
         try server.stop(crash: true)
         Thread.sleep(forTimeInterval: 0.5)
         _ = try server.start()
-        let deadline = Date().addingTimeInterval(60)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
-        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(process.terminationStatus == 0, "\(output)")
-        let result = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any]
+        let status = process.waitFor(seconds: 60)
+        let output = process.text
+        #expect(status == 0, "\(output)")
+        let json = output.split(separator: "\n").drop { !$0.hasPrefix("{") }.joined(separator: "\n")
+        let result = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
         #expect(result?["rows_inserted"] as? Int == 6000)
         #expect((result?["reconnects"] as? Int ?? 0) >= 1)
         let connection = try fixture.connect()

@@ -84,28 +84,8 @@ struct Run {
 
     static func program(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
                         timeout: TimeInterval = 120) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let outData = Locked(Data()), errData = Locked(Data())
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { outData.set(out.fileHandleForReading.readDataToEndOfFile()); group.leave() }
-        group.enter()
-        DispatchQueue.global().async { errData.set(err.fileHandleForReading.readDataToEndOfFile()); group.leave() }
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if process.isRunning { process.terminate(); Thread.sleep(forTimeInterval: 0.5); kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        group.wait()
-        return Run(status: process.terminationStatus, stdout: String(decoding: outData.get(), as: UTF8.self),
-                   stderr: String(decoding: errData.get(), as: UTF8.self))
+        let result = try ChildProcess.capture(path, arguments, environment: environment, timeout: .seconds(timeout))
+        return Run(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 
     /// The toolkit binary built by `swift build` (or $TOOLKIT_BIN).
@@ -126,4 +106,42 @@ final class Locked<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
     func get() -> Value { lock.withLock { value } }
     func set(_ new: Value) { lock.withLock { value = new } }
+}
+
+/// A program running in the background, its output going to a file; always reaped.
+final class Background {
+    let pid: pid_t
+    let output: URL
+    private var exit: Int32?
+
+    init(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws {
+        output = FileManager.default.temporaryDirectory.appendingPathComponent("background-\(UUID().uuidString).out")
+        pid = try ChildProcess.spawn(path, arguments, log: output, detached: false, environment: environment)
+    }
+
+    deinit {
+        if isRunning { kill(pid, SIGKILL); _ = waitFor(seconds: 5) }
+        try? FileManager.default.removeItem(at: output)
+    }
+
+    var isRunning: Bool {
+        if exit != nil { return false }
+        var status: Int32 = 0
+        if waitpid(pid, &status, WNOHANG) == pid {
+            exit = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+            return false
+        }
+        return true
+    }
+
+    /// Waits up to `seconds` for the program to end; returns its exit status, or nil if it still runs.
+    func waitFor(seconds: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        return isRunning ? nil : exit
+    }
+
+    func signal(_ number: Int32) { kill(pid, number) }
+
+    var text: String { (try? String(contentsOf: output, encoding: .utf8)) ?? "" }
 }

@@ -1,0 +1,61 @@
+import AgentAPI
+import Foundation
+import Source
+
+/// Starting, finding and stopping the agent process of a state directory.
+public enum AgentProcess {
+    public static func runningPID(state: StateDirectory) -> pid_t? {
+        guard let text = try? String(contentsOf: state.agentPIDFile, encoding: .utf8),
+              let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
+              ChildProcess.isAlive(pid) else { return nil }
+        return pid
+    }
+
+    /// The control client of the running agent, or a one-line error saying how to start one.
+    public static func client(state: StateDirectory) throws -> ControlClient {
+        guard runningPID(state: state) != nil,
+              let text = try? String(contentsOf: state.agentPortFile, encoding: .utf8),
+              let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw ToolkitError("no agent is running for \(state.root.path); start it with `toolkit up`")
+        }
+        return ControlClient(port: port)
+    }
+
+    /// Starts `toolkit agent` in a session of its own and waits until its control API answers.
+    public static func start(state: StateDirectory, executable: String, timeout: Duration = .seconds(20)) throws -> pid_t {
+        let log = state.logDirectory.appendingPathComponent("agent.log")
+        try FileManager.default.createDirectory(at: state.logDirectory, withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(at: state.agentPortFile)
+        let pid = try ChildProcess.spawn(executable, ["agent", "--home", state.root.path], log: log, detached: true)
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while clock.now < deadline {
+            guard ChildProcess.isAlive(pid) else {
+                let tail = (try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n").last.map(String.init) ?? ""
+                throw ToolkitError("the agent exited during start-up: \(tail)")
+            }
+            if let client = try? client(state: state), (try? client.get("/status", as: AgentStatus.self)) != nil {
+                return pid
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        kill(pid, SIGTERM)
+        throw ToolkitError("the agent did not answer within \(timeout); see \(log.path)")
+    }
+
+    /// Asks the agent to restore everything and exit; kills it if it does not go.
+    public static func stop(state: StateDirectory, timeout: Duration = .seconds(30)) {
+        guard let pid = runningPID(state: state) else { return }
+        if let client = try? client(state: state) {
+            _ = try? client.post("/shutdown", Empty(), as: AgentStatus.self)
+        } else {
+            kill(pid, SIGTERM)
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while ChildProcess.isAlive(pid) && clock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if ChildProcess.isAlive(pid) { kill(pid, SIGKILL) }
+    }
+
+    struct Empty: Codable {}
+}

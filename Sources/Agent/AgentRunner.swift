@@ -1,0 +1,146 @@
+import AgentAPI
+import Faults
+import Foundation
+import Gateway
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Source
+
+/// `toolkit agent`: the long-running process that owns the gateway, the faults and their timers,
+/// the journal and the control API. It cleans up after a crashed predecessor when it starts,
+/// and restores everything when it is told to stop (SIGTERM, SIGINT or `POST /shutdown`).
+public enum AgentRunner {
+    public struct Settings: Sendable {
+        public var state: StateDirectory
+        public var config: SourceConfig
+        public init(state: StateDirectory, config: SourceConfig) {
+            self.state = state
+            self.config = config
+        }
+    }
+
+    public static func run(_ settings: Settings) async throws {
+        let state = settings.state
+        let config = settings.config
+        try FileManager.default.createDirectory(at: state.runDirectory, withIntermediateDirectories: true)
+        let pidFile = state.agentPIDFile
+        if let pid = AgentProcess.runningPID(state: state), pid != getpid() {
+            throw ToolkitError("an agent already runs for \(state.root.path) (pid \(pid))")
+        }
+        try String(getpid()).write(to: pidFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: pidFile) }
+        signal(SIGPIPE, SIG_IGN)
+
+        let journal = try Journal(url: state.journalFile)
+        defer { journal.close() }
+        let leftovers = LeftoverFile(url: state.leftoverFile)
+        let iptables = IptablesBackend(port: config.publicPort)
+        let server: ManagedServer? = config.isManaged ? try ManagedServer.locate(state: state) : nil
+
+        // Undo what a crashed predecessor left: our iptables chain, a server stopped by a service fault.
+        var cleaned: [String] = []
+        if let iptables, iptables.isInstalled() {
+            try iptables.remove()
+            cleaned.append("removed iptables chain \(iptables.chain)")
+        }
+        if leftovers.serviceStopped, let server, server.runningPID() == nil {
+            _ = try server.start()
+            cleaned.append("restarted the server a service fault had stopped")
+        }
+        leftovers.clear()
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(2, System.coreCount))
+        let gateway = Gateway(listenHost: config.listenHost, listenPort: config.publicPort,
+                              upstreamHost: config.host, upstreamPort: config.serverPort,
+                              group: group, observer: JournalingObserver(journal: journal))
+        do {
+            try await gateway.start()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw ToolkitError("the gateway cannot listen on \(config.listenHost):\(config.publicPort): \(error)")
+        }
+        let backend = config.backend.flatMap(BackendKind.init(rawValue:)) ?? .gateway
+        let controller = FaultController(gateway: gateway, backend: backend, iptables: iptables, server: server,
+                                         journal: journal, leftovers: leftovers)
+        let startedAt = JournalEvent.timestamp(Date())
+        journal.record(.note) { event in
+            event.detail = "agent started (pid \(getpid()), backend \(backend.rawValue), listening on \(config.listenHost):\(config.publicPort), upstream \(config.host):\(config.serverPort))"
+                + (cleaned.isEmpty ? "" : "; " + cleaned.joined(separator: "; "))
+        }
+
+        let shutdown = AsyncStream<Void>.makeStream()
+        let statusOf: @Sendable () async -> AgentStatus = {
+            let timeline = JournalTimeline(journal.allEvents.filter { $0.at >= startedAt || $0.kind != .note })
+            return AgentStatus(pid: getpid(), startedAt: startedAt, backend: backend,
+                               listen: "\(config.listenHost):\(config.publicPort)", upstream: "\(config.host):\(config.serverPort)",
+                               gatewayListening: gateway.listening, connections: gateway.connectionCount,
+                               faults: await controller.status(), windows: timeline.reports(),
+                               journal: state.journalFile.path, notes: await controller.notes)
+        }
+        let control = ControlServer(host: "127.0.0.1", port: 0, group: group) { method, path, query, body in
+            do {
+                switch (method, path) {
+                case (.GET, "/status"):
+                    return (200, try encode(await statusOf()))
+                case (.POST, "/faults"):
+                    let command: FaultCommand
+                    do { command = try JSONDecoder().decode(FaultCommand.self, from: body) } catch {
+                        throw AgentFailure(status: 400, message: "bad fault command: \(error)")
+                    }
+                    if command.action == .up { await controller.restoreAll() } else { try await controller.handle(command) }
+                    return (200, try encode(await statusOf()))
+                case (.GET, "/events"):
+                    let since = Int(query["since"] ?? "0") ?? 0
+                    let page = journal.events(since: since)
+                    return (200, try encode(EventPage(events: page.events, next: page.next)))
+                case (.POST, "/shutdown"):
+                    let status = await statusOf()
+                    shutdown.continuation.yield()
+                    return (200, try encode(status))
+                default:
+                    throw AgentFailure(status: 404, message: "no such endpoint: \(method) \(path)")
+                }
+            } catch let failure as AgentFailure {
+                return (failure.status, (try? encode(failure)) ?? Data())
+            } catch {
+                return (500, (try? encode(AgentFailure(status: 500, message: "\(error)"))) ?? Data())
+            }
+        }
+        let listener = try await control.bind()
+        let controlPort = listener.channel.localAddress?.port ?? 0
+        try String(controlPort).write(to: state.agentPortFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: state.agentPortFile) }
+
+        let signals = [SIGTERM, SIGINT, SIGHUP].map { number -> DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number)
+            source.setEventHandler { shutdown.continuation.yield() }
+            source.resume()
+            return source
+        }
+        defer { signals.forEach { $0.cancel() } }
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await control.serve(listener) }
+            group.addTask {
+                var iterator = shutdown.stream.makeAsyncIterator()
+                _ = await iterator.next()
+            }
+            _ = await group.next()
+            group.cancelAll()
+        }
+        // Everything back before we go: nothing of ours may outlive the agent.
+        await controller.restoreAll()
+        journal.record(.note) { $0.detail = "agent stopped (pid \(getpid())); every fault restored" }
+        await gateway.stop()
+        try? await listener.channel.close()
+        try? await group.shutdownGracefully()
+    }
+
+    static func encode<T: Encodable>(_ value: T) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(value)
+    }
+}

@@ -1,0 +1,22 @@
+import Agent
+import ArgumentParser
+import Foundation
+import Source
+
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run the agent in the foreground (toolkit up starts it for you).",
+        discussion: "The agent owns the gateway, every fault and timer, the journal and the control API on loopback.")
+
+    @Option(help: "State directory (env TOOLKIT_HOME).")
+    var home: String?
+
+    func run() async throws {
+        let state = StateDirectory.resolve(flag: home)
+        guard let config = try SourceConfig.load(from: state.configFile) else {
+            throw ToolkitError("no source is configured in \(state.root.path); run `toolkit up` first")
+        }
+        try await AgentRunner.run(.init(state: state, config: config))
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Faults
+import Foundation
+import Source
+
+struct EventsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events",
+        abstract: "The agent's journal: faults, connections, logins, binlog requests and positions.",
+        discussion: "Reads journal.jsonl in the state directory, so it works while the agent is down too.")
+
+    @Flag(help: "One JSON object per line.") var json = false
+    @Flag(help: "Keep printing new events until Ctrl-C.") var follow = false
+    @Option(help: "Only the last N events (0 = all).") var last = 50
+    @Option(help: "State directory (env TOOLKIT_HOME).") var home: String?
+
+    func validate() throws {
+        guard last >= 0 && last <= 10_000_000 else {
+            throw ValidationError("--last must be a whole number from 0 to 10000000, got \(last)")
+        }
+    }
+
+    func run() throws {
+        let state = StateDirectory.resolve(flag: home)
+        guard FileManager.default.fileExists(atPath: state.journalFile.path) else {
+            throw ToolkitError("no journal in \(state.root.path) yet; start the agent with `toolkit up`")
+        }
+        let handle = try FileHandle(forReadingFrom: state.journalFile)
+        defer { try? handle.close() }
+        let codec = JournalCodec()
+        var pending = Data()
+        let all = try handle.readToEnd() ?? Data()
+        var events = codec.decode(all).events
+        if last > 0 { events = Array(events.suffix(last)) }
+        events.forEach(print(_:))
+        guard follow else { return }
+        Interrupt.install()
+        while !Interrupt.requested {
+            Interrupt.sleep(seconds: 0.25)
+            guard let more = try handle.read(upToCount: 1 << 20), !more.isEmpty else { continue }
+            pending.append(more)
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = pending[pending.startIndex..<newline]
+                pending = Data(pending[pending.index(after: newline)...])
+                if let event = try? codec.decodeLine(line) { print(event) }
+            }
+        }
+    }
+
+    private func print(_ event: JournalEvent) {
+        Console.write(json ? JSONOutput.line(event) : EventLine(event).text)
+    }
+}
+
+/// One journal event as a line of text.
+struct EventLine {
+    let event: JournalEvent
+    init(_ event: JournalEvent) { self.event = event }
+
+    var text: String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "HH:mm:ss.SSS"
+        var parts = [formatter.string(from: event.date), event.kind.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0)]
+        if let window = event.window { parts.append("window=\(window)") }
+        if let conn = event.conn { parts.append("conn=\(conn)") }
+        if let client = event.client { parts.append("client=\(client)") }
+        if let user = event.user { parts.append("user=\(user)") }
+        if let fault = event.fault { parts.append("fault=\(fault.description)") }
+        if let file = event.file { parts.append("file=\(file)") }
+        if let position = event.position { parts.append("pos=\(position)") }
+        if let gtid = event.gtid, !gtid.isEmpty { parts.append("gtid=\(gtid)") }
+        if let serverID = event.serverID { parts.append("server_id=\(serverID)") }
+        if let count = event.count { parts.append("count=\(count)") }
+        if let code = event.code { parts.append("error=\(code)") }
+        if let message = event.message { parts.append("\"\(message)\"") }
+        if let detail = event.detail { parts.append(detail) }
+        return parts.joined(separator: " ")
+    }
+}
