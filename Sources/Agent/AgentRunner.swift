@@ -90,6 +90,12 @@ public enum AgentRunner {
                     }
                     if command.action == .up { await controller.restoreAll() } else { try await controller.handle(command) }
                     return (200, try encode(await statusOf()))
+                case (.POST, "/notes"):
+                    guard let note = try? JSONDecoder().decode(JournalNote.self, from: body), !note.detail.isEmpty else {
+                        throw AgentFailure(status: 400, message: "a note needs {\"detail\": \"...\"}")
+                    }
+                    journal.record(.note) { $0.detail = note.detail; $0.user = note.command }
+                    return (200, try encode(note))
                 case (.GET, "/events"):
                     let since = Int(query["since"] ?? "0") ?? 0
                     let page = journal.events(since: since)

@@ -8,6 +8,7 @@ import Foundation
 /// | `GET /status`          |                  | `AgentStatus`   |
 /// | `POST /faults`         | `FaultCommand`   | `AgentStatus`   |
 /// | `GET /events?since=N`  |                  | `EventPage`     |
+/// | `POST /notes`          | `JournalNote`    | `JournalNote`   |
 /// | `POST /shutdown`       |                  | `AgentStatus`   |
 ///
 /// Errors answer 400 (bad request, nothing changed) or 500 with an `AgentFailure`.
@@ -107,6 +108,14 @@ public struct AgentStatus: Codable, Sendable {
         self.journal = journal
         self.notes = notes
     }
+}
+
+/// An action of another command (corrupt, replicate, schema-change...) for the agent's journal,
+/// so that it shows on the same timeline as the network faults. `POST /notes`.
+public struct JournalNote: Codable, Sendable {
+    public var command: String?
+    public var detail: String
+    public init(command: String? = nil, detail: String) { self.command = command; self.detail = detail }
 }
 
 public struct EventPage: Codable, Sendable {
