@@ -39,6 +39,9 @@ public struct ManagedServer: Sendable {
             "socket = \(state.socketFile.path)",
             "pid-file = \(state.serverPIDFile.path)",
             "log-error = \(state.serverLog.path)",
+            // A tmpdir of its own: a server removes stale #sql* files from its tmpdir when it
+            // starts, which would break another server initializing in a shared /tmp.
+            "tmpdir = \(state.temporaryDirectory.path)",
             "port = \(port)",
             "bind-address = 127.0.0.1",
             "skip-name-resolve",
@@ -59,7 +62,7 @@ public struct ManagedServer: Sendable {
         let manager = FileManager.default
         try manager.createDirectory(at: state.root, withIntermediateDirectories: true)
         chmod(state.root.path, 0o755)
-        for directory in [state.dataDirectory, state.runDirectory, state.logDirectory] {
+        for directory in [state.dataDirectory, state.runDirectory, state.logDirectory, state.temporaryDirectory] {
             try manager.createDirectory(at: directory, withIntermediateDirectories: true)
             if let account = serverAccount { chown(directory.path, account.uid, account.gid) }
         }

@@ -22,6 +22,7 @@ public struct StateDirectory: Sendable, Hashable {
     public var dataDirectory: URL { root.appendingPathComponent("data") }
     public var runDirectory: URL { root.appendingPathComponent("run") }
     public var logDirectory: URL { root.appendingPathComponent("log") }
+    public var temporaryDirectory: URL { root.appendingPathComponent("tmp") }
     public var socketFile: URL { runDirectory.appendingPathComponent("mysqld.sock") }
     public var serverPIDFile: URL { runDirectory.appendingPathComponent("mysqld.pid") }
     public var serverLog: URL { logDirectory.appendingPathComponent("mysqld.err") }
@@ -33,6 +34,6 @@ public struct StateDirectory: Sendable, Hashable {
 
     /// Everything `down --purge` removes: only what `up` created.
     public var createdEntries: [URL] {
-        [configFile, serverOptionFile, dataDirectory, runDirectory, logDirectory, backupDirectory, journalFile]
+        [configFile, serverOptionFile, dataDirectory, runDirectory, logDirectory, temporaryDirectory, backupDirectory, journalFile]
     }
 }
