@@ -51,6 +51,25 @@ struct GenerateDataTests {
         #expect(summary.seconds >= 0.2)
     }
 
+    @Test("Ctrl-C ends a batch loop after a whole chunk and prints the summary")
+    func interruptPrintsSummary() throws {
+        let fixture = SourceFixture.shared
+        let table = SourceFixture.table("interrupt")
+        let process = try Background(Run.toolkitPath, ["generate-data", "--count", "10", "--interval", "0.2", "--table", table, "--json"],
+                                     environment: fixture.environment)
+        Thread.sleep(forTimeInterval: 1.5)
+        #expect(process.isRunning, "batches go on until Ctrl-C")
+        process.signal(SIGINT)
+        #expect(process.waitFor(seconds: 10) == 0, "\(process.text)")
+        let json = process.text.split(separator: "\n").drop { !$0.hasPrefix("{") }.joined(separator: "\n")
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let inserted = try #require(result["rows_inserted"] as? Int)
+        #expect(inserted > 0 && inserted % 10 == 0, "whole batches only")
+        #expect(result["batches"] as? Int == inserted / 10)
+        let count = try fixture.connect().query("SELECT COUNT(*) FROM testdb.\(table)").scalar
+        #expect(count == String(inserted))
+    }
+
     @Test("a server restart mid-run neither loses nor doubles rows", .tags(.slow))
     func survivesServerRestart() throws {
         let fixture = try SourceFixture(name: "restart")

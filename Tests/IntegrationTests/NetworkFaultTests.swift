@@ -173,6 +173,19 @@ struct NetworkFaultTests {
         try rig.replica.wait(for: 30, "reconnection") { $0["Slave_IO_Running"] == "Yes" }
     }
 
+    @Test("a compressed session passes through untouched and is journaled as not observable")
+    func compressedSessionPassesThrough() throws {
+        var env = ProcessInfo.processInfo.environment
+        env["MYSQL_PWD"] = "hevopassword"
+        let run = try Run.program("/usr/bin/mariadb", ["--compress", "-h", "127.0.0.1", "-P", String(rig.source.port),
+                                                       "-u", "hevo", "testdb", "-N", "-e", "SELECT COUNT(*) FROM users"],
+                                  environment: env)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect((Int(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) >= 5)
+        let journal = try rig.source.toolkit(["events", "--last", "20"]).stdout
+        #expect(journal.contains("connection not observable: compressed"))
+    }
+
     @Test("--up from any state leaves no rule, fault or stopped listener behind")
     func upIsIdempotent() throws {
         try rig.source.toolkit(["network", "--up"])
