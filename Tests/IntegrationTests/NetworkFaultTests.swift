@@ -47,6 +47,36 @@ final class ReplicationRig: Sendable {
 struct NetworkFaultTests {
     let rig = ReplicationRig.shared
 
+    @Test("TC-004's commands, exactly as written")
+    func seedRunbook() throws {
+        let source = rig.source
+        try rig.write(50)
+        #expect(try source.toolkit(["network", "--status"]).stdout.contains("Network    clear"))
+        try source.toolkit(["network", "--down", "--type", "reject"])
+        try rig.write(50)
+        try rig.replica.wait(for: 30, "a connection error") { ($0["Last_IO_Errno"] ?? "0") != "0" }
+        try source.toolkit(["network", "--up"])
+        try rig.replica.wait(for: 30, "reconnection") { $0["Slave_IO_Running"] == "Yes" }
+
+        // The timed outage counts down; `--up` from another terminal ends it early, and the countdown with it.
+        let timed = try Background(Run.toolkitPath, ["network", "--down", "--type", "reject", "--duration", "60"],
+                                   environment: source.environment)
+        Thread.sleep(forTimeInterval: 2)
+        let active = try #require(try source.agentStatus().faults.first)
+        #expect(active.fault.type == .reject)
+        #expect((active.remainingSeconds ?? 0) > 50 && (active.remainingSeconds ?? 0) <= 60)
+        try source.toolkit(["network", "--up"])
+        #expect(timed.waitFor(seconds: 5) == 0, "\(timed.text)")
+        #expect(timed.text.contains("until restore"))
+
+        #expect(try source.toolkit(["network", "--status"]).stdout.contains("Network    clear"))
+        let status = try source.toolkit(["status"]).stdout
+        #expect(status.contains("running"))
+        #expect(status.contains("network clear"))
+        try rig.replica.wait(for: 30, "reconnection") { $0["Slave_IO_Running"] == "Yes" }
+        try rig.replica.waitUntilIdentical(to: rig.source, table: rig.table)
+    }
+
     @Test("reject: the replica sees connection refused, recovers after --up, loses and doubles nothing")
     func reject() throws {
         try rig.write(200)
