@@ -43,15 +43,18 @@ let package = Package(
         ]),
         // The MySQL source: connection settings, the managed server, bootstrap, status, data.
         .target(name: "Source", dependencies: ["MariaDB", "Flavor", "CSpawn"]),
+        // Breakages beyond the network: transactions, DDL, replication scenarios, binlog corruption, connections.
+        .target(name: "Breakage", dependencies: ["Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "Agent"]),
         .executableTarget(
             name: "toolkit",
             dependencies: [
-                "Source", "Flavor", "MariaDB", "Faults", "AgentAPI", "Agent",
+                "Source", "Flavor", "MariaDB", "Faults", "AgentAPI", "Agent", "Breakage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "FlavorTests", dependencies: ["Flavor"]),
         .testTarget(name: "FaultsTests", dependencies: ["Faults"]),
+        .testTarget(name: "BreakageTests", dependencies: ["Breakage"]),
         .testTarget(name: "MySQLProtocolTests", dependencies: ["MySQLProtocol"]),
         .testTarget(name: "GatewayTests", dependencies: [
             "Gateway",
