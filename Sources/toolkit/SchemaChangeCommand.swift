@@ -1,0 +1,44 @@
+import ArgumentParser
+import Breakage
+import Foundation
+import Source
+
+struct SchemaChangeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schema-change",
+        abstract: "Run DDL a CDC reader must follow, and print exactly what ran.",
+        discussion: """
+        Columns and tables the toolkit adds are named tk_col_N and tk_table_N; drop/alter/rename \
+        act on the newest of them unless --column or --table names one.
+          add-column, add-column-with-default, drop-column, alter-column, rename-column, change-enum: --table (default users)
+          create-table, drop-table, rename-table, truncate-table: --table (default: a tk_table_N)
+        """)
+
+    @Option(help: "add-column | drop-column | alter-column | create-table | drop-table | rename-table | rename-column | truncate-table | add-column-with-default | change-enum.")
+    var type: String
+    @Option(help: "The table to change.") var table: String?
+    @Option(help: "How many changes of this type (1 to 100).") var count = 1
+    @Option(help: "The column for drop-column, alter-column, rename-column or change-enum (default: the newest tk_col_N, or the first ENUM).")
+    var column: String?
+    @OptionGroup var connection: ConnectionFlags
+    @OptionGroup var output: OutputFlags
+
+    func validate() throws {
+        guard SchemaChangeKind(rawValue: type) != nil else {
+            throw ValidationError("--type must be one of \(SchemaChangeKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(type)'")
+        }
+        if let table, !SQLIdentifier.isValid(table) {
+            throw ValidationError("--table must be a plain table name (letters, digits, _ and $, at most 64), got '\(table)'")
+        }
+        if let column, !SQLIdentifier.isValid(column) {
+            throw ValidationError("--column must be a plain column name (letters, digits, _ and $, at most 64), got '\(column)'")
+        }
+        guard (1...100).contains(count) else { throw ValidationError("--count must be a whole number from 1 to 100, got \(count)") }
+    }
+
+    func run() throws {
+        let result = try SchemaChange(target: try connection.target())
+            .run(SchemaChangeKind(rawValue: type)!, table: table, count: count, column: column)
+        output.emit(result)
+    }
+}
