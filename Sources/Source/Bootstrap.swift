@@ -50,6 +50,17 @@ public struct Bootstrap: Sendable {
 
     public static let toolkitVersion = "1.0.0"
 
+    // The server settings a fresh source has, which `break --undo` brings back.
+    /// `wait_timeout` of a fresh source (the server's default).
+    public static let waitTimeoutSeconds = 28_800
+    /// `binlog_row_image` of a fresh source (as in `ServerFlavor.cdcServerOptions`).
+    public static let binlogRowImage = "FULL"
+
+    /// The global privileges the ETL user gets: reading, and this flavor's replication privileges.
+    public static func etlGlobalGrant(flavor: ServerFlavor, account: String) -> String {
+        "GRANT SELECT, RELOAD, SHOW DATABASES, \(flavor.replicationPrivileges.joined(separator: ", ")) ON *.* TO \(account)"
+    }
+
     /// Applies accounts, schema and seed rows over an admin connection.
     public func apply(on connection: MariaDBConnection, flavor: ServerFlavor) throws {
         // Accounts. MariaDB's default install has anonymous users that shadow 'user'@'%' from localhost.
@@ -67,7 +78,7 @@ public struct Bootstrap: Sendable {
             try connection.execute(flavor.createUserStatement(user: etlUser, host: host, password: etlPassword))
             try connection.execute(flavor.alterUserPasswordStatement(user: etlUser, host: host, password: etlPassword))
             try connection.execute("GRANT ALL PRIVILEGES ON \(SQLText.identifier(database)).* TO \(account)")
-            try connection.execute("GRANT SELECT, RELOAD, SHOW DATABASES, \(flavor.replicationPrivileges.joined(separator: ", ")) ON *.* TO \(account)")
+            try connection.execute(Self.etlGlobalGrant(flavor: flavor, account: account))
         }
 
         // Schema and seed rows.
