@@ -15,6 +15,19 @@ public struct BinlogBackup: Codable, Sendable, Hashable {
     /// Set once `restore` copied it back; a backup not yet restored is the pristine copy.
     public var restoredAt: Date?
 
+    public init(name: String, backupFile: String, size: UInt64, sha256: String, takenAt: Date, mode: UInt32, uid: UInt32, gid: UInt32,
+                restoredAt: Date? = nil) {
+        self.name = name
+        self.backupFile = backupFile
+        self.size = size
+        self.sha256 = sha256
+        self.takenAt = takenAt
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.restoredAt = restoredAt
+    }
+
     enum CodingKeys: String, CodingKey {
         case name, size, sha256, mode, uid, gid
         case backupFile = "backup_file", takenAt = "taken_at", restoredAt = "restored_at"

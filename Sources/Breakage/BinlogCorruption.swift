@@ -255,10 +255,12 @@ public struct BinlogRestore {
     public struct Result: Codable, Sendable, CustomStringConvertible {
         public var restored: [Restored]
         public var flushed: Bool
+        public var notes: [String] = []
         public var description: String {
             var lines = restored.map { "Restored \($0.name) from \($0.backupFile): \($0.size) bytes, sha256 \($0.sha256) verified" }
             if restored.isEmpty { lines.append("Nothing to restore: every backup was restored already") }
             if flushed { lines.append("Ran FLUSH BINARY LOGS") }
+            lines += notes
             return lines.joined(separator: "\n")
         }
     }
@@ -307,6 +309,10 @@ public struct BinlogRestore {
                 throw ToolkitError("the backup \(source) no longer matches its SHA-256 in the manifest; not restoring it")
             }
             let destination = try files.path(of: entry.name, mustExist: false)
+            if entry.name == files.current, let now = try? FileBytes.status(destination), UInt64(now.st_size) > entry.size {
+                result.notes.append("\(entry.name) is the file the server writes now; the \(UInt64(now.st_size) - entry.size) bytes it "
+                    + "wrote after the backup are gone (restore --flush starts a fresh file)")
+            }
             try FileBytes.copy(source, to: destination, mode: mode_t(entry.mode), uid: entry.uid, gid: entry.gid)
             let digest = try FileBytes.sha256(destination)
             guard digest == entry.sha256 else {

@@ -180,6 +180,7 @@ public struct ReplicationScenario {
                 throw ToolkitError("the agent refused the lag: \(error)")
             }
             result.actions.append("agent: \(options.delayMs) ms latency on replication connections for \(options.durationSeconds) s")
+            ActionJournal.note(target, command: "replicate", "lag: \(options.delayMs) ms on replication connections for \(options.durationSeconds) s, writing 1 row/s")
             // Writes continue meanwhile, so that readers have events to receive late.
             let generator = DataGenerator(target: target)
             try generator.prepare(table: "users")
