@@ -69,6 +69,33 @@ struct CorruptRestoreTests {
         #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: path))) == before)
     }
 
+    @Test("by default the current binlog: truncated under the running server, restored with --flush, and the server writes on")
+    func currentFile() throws {
+        let fixture = try #require(Self.fixture)
+        _ = try Run.toolkit(["generate-data", "--count", "100"], environment: fixture.environment)
+        let current = try fixture.currentBinlog()
+        let run = try Run.toolkit(["corrupt", "--type", "truncate", "--percentage", "30", "--json"], environment: fixture.environment)
+        #expect(run.status == 0, "\(run.stderr)")
+        let result = fixture.json(run)
+        #expect(result["file"] as? String == current)
+        #expect(result["current"] as? Bool == true)
+        let oldSize = result["old_size"] as? Int ?? 0
+        #expect(result["new_size"] as? Int == oldSize - oldSize * 30 / 100)
+        // A second corruption before a restore keeps the first, pristine backup.
+        let again = try Run.toolkit(["corrupt", "--type", "magic-number", "--json"], environment: fixture.environment)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect((fixture.json(again)["backup"] as? [String: Any])?["sha256"] as? String
+                == (result["backup"] as? [String: Any])?["sha256"] as? String)
+
+        let restore = try Run.toolkit(["restore", "--file", current, "--flush"], environment: fixture.environment)
+        #expect(restore.status == 0, "\(restore.stderr)")
+        #expect(restore.stdout.contains("FLUSH BINARY LOGS"))
+        #expect(try fixture.currentBinlog() != current)
+        let more = try Run.toolkit(["generate-data", "--count", "10"], environment: fixture.environment)
+        #expect(more.status == 0, "\(more.stderr)")
+        #expect(try LocalBinlog.read(dataPath(fixture, try fixture.currentBinlog())).status == 0)
+    }
+
     @Test("--file outside the binlog directory is refused with exit 2 and nothing changes")
     func refusals() throws {
         let fixture = try #require(Self.fixture)
