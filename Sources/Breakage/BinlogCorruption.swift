@@ -49,7 +49,9 @@ public struct BinlogFiles: Sendable {
             }
         }
         let joined = binlogDirectory + "/" + name
-        if !mustExist && !FileManager.default.fileExists(atPath: joined) { return joined }
+        // Nothing at all there (lstat, so that a dangling symlink counts as something): a purged file to re-create.
+        var entry = stat()
+        if !mustExist && lstat(joined, &entry) != 0 && errno == ENOENT { return joined }
         guard let resolved = Self.realPath(joined), resolved.hasPrefix(dataDirectory + "/") else {
             throw ToolkitError.usage("--file \(name) resolves outside the server's data directory \(dataDirectory); refusing to touch it")
         }
@@ -86,7 +88,7 @@ enum FileBytes {
         let input = open(source, O_RDONLY)
         guard input >= 0 else { throw ToolkitError("cannot open \(source): \(String(cString: strerror(errno)))") }
         defer { close(input) }
-        let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC, mode)
+        let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode)
         guard output >= 0 else { throw ToolkitError("cannot open \(destination): \(String(cString: strerror(errno)))") }
         defer { close(output) }
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
@@ -204,7 +206,7 @@ public struct BinlogCorruption {
             result.backupNote = "no backup taken (--no-backup)"
         }
 
-        let descriptor = open(path, O_RDWR)
+        let descriptor = open(path, O_RDWR | O_NOFOLLOW)
         guard descriptor >= 0 else { throw ToolkitError("cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(descriptor) }
         var info = stat()

@@ -43,6 +43,9 @@ struct CorruptRestoreTests {
         var info = stat()
         #expect(lstat(path, &info) == 0)
         #expect(info.st_mode & 0o777 == 0o660)
+        var neighbour = stat()
+        #expect(lstat(dataPath(fixture, try fixture.currentBinlog()), &neighbour) == 0)
+        #expect(info.st_uid == neighbour.st_uid && info.st_gid == neighbour.st_gid)
         let list = try Run.toolkit(["restore", "--list", "--json"], environment: fixture.environment)
         #expect(list.stdout.contains(closed))
     }
@@ -126,6 +129,26 @@ struct CorruptRestoreTests {
         #expect(run.status == 2, "\(run.stderr)")
         #expect(run.stderr.contains("outside"))
         #expect(try LocalBinlog.sha256(outside) == outsideSum)
+
+        // restore does not write through a symlink either, even one whose target does not exist.
+        let dangling = outside + ".absent"
+        try FileManager.default.removeItem(atPath: victimPath)
+        try FileManager.default.createSymbolicLink(atPath: victimPath, withDestinationPath: dangling)
+        let manifestDirectory = fixture.state.backupDirectory
+        let manifestFile = manifestDirectory.appendingPathComponent("manifest.json")
+        let savedManifest = try? Data(contentsOf: manifestFile)
+        defer {
+            if let savedManifest { try? savedManifest.write(to: manifestFile) } else { try? FileManager.default.removeItem(at: manifestFile) }
+        }
+        let backupName = "test-\(UUID().uuidString).bak"
+        try FileManager.default.createDirectory(at: manifestDirectory, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: outside, toPath: manifestDirectory.appendingPathComponent(backupName).path)
+        let entry: [String: Any] = ["name": victim, "backup_file": backupName, "size": 1, "sha256": outsideSum,
+                                    "taken_at": "2026-01-01T00:00:00Z", "mode": 0o660, "uid": 0, "gid": 0]
+        try JSONSerialization.data(withJSONObject: ["backups": [entry]]).write(to: manifestFile)
+        let restore = try Run.toolkit(["restore", "--file", victim], environment: fixture.environment)
+        #expect(restore.status == 2, "\(restore.stdout) \(restore.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dangling))
     }
 
     @Test("against a server the toolkit does not manage, corrupt says so in one line and exits 1")
