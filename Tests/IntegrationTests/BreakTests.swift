@@ -54,7 +54,8 @@ struct BreakTests {
 
     @Test("--kill-etl-connections kills the ETL user's sessions and nobody else's; bad input exits 2")
     func killETL() throws {
-        let fixture = SourceFixture.shared
+        // A server of its own: killing every ETL session would cut other tests' binlog readers.
+        let fixture = try SourceFixture(name: "killetl")
         let etl = try MariaDBConnection(fixture.etl)
         defer { etl.close() }
         let admin = try fixture.connect()

@@ -38,7 +38,8 @@ struct TransactionTests {
 
     @Test("large-data rows of 300 KB against a 1 MB max_allowed_packet: several statements, one GTID")
     func largeDataFitsThePacket() throws {
-        let fixture = SourceFixture.shared
+        // A server of its own: a small max_allowed_packet would break other tests' inserts.
+        let fixture = try SourceFixture(name: "packet")
         let table = SourceFixture.table("large")
         let firstFile = try fixture.currentBinlog()
         let admin = try fixture.connect()
