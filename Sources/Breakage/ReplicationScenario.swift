@@ -42,7 +42,7 @@ public struct ReplicationScenario {
             if let purgedFiles { lines.append("  purged: " + (purgedFiles.isEmpty ? "nothing" : purgedFiles.joined(separator: ", "))) }
             if let killedConnections { lines.append("  killed: " + (killedConnections.isEmpty ? "no binlog reader was connected" : killedConnections.joined(separator: "; "))) }
             if let gapGTID, let missing { lines.append("  gap: wrote \(gapGTID); never written: \(missing)") }
-            if let rowsWritten { lines.append("  rows written meanwhile: \(rowsWritten)") }
+            if let rowsWritten { lines.append("  rows written: \(rowsWritten)") }
             lines.append("  before: file \(before.file ?? "-"), GTID \(before.gtid.isEmpty ? "(empty)" : before.gtid), \(before.files.count) files")
             lines.append("  after:  file \(after.file ?? "-"), GTID \(after.gtid.isEmpty ? "(empty)" : after.gtid), \(after.files.count) files")
             if let note { lines.append("  \(note)") }
