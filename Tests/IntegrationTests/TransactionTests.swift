@@ -93,4 +93,26 @@ struct TransactionTests {
         defer { admin.close() }
         #expect(try admin.query("SELECT COUNT(*) FROM testdb.\(table)").scalar == "2575")
     }
+
+    @Test("Ctrl-C with the default --on-interrupt commit commits what was written, as one GTID")
+    func interruptCommits() throws {
+        let fixture = SourceFixture.shared
+        let table = SourceFixture.table("ctrlc")
+        let firstFile = try fixture.currentBinlog()
+        let process = try Background(Run.toolkitPath, ["transaction", "--type", "long-running", "--duration", "60",
+                                                       "--ops-per-sec", "10", "--table", table, "--json"],
+                                     environment: fixture.environment)
+        Thread.sleep(forTimeInterval: 2)
+        process.signal(SIGINT)
+        #expect(process.waitFor(seconds: 20) == 0, "\(process.text)")
+        #expect(process.text.contains("\"outcome\" : \"committed\""))
+        #expect(process.text.contains("\"interrupted\" : true"))
+        let admin = try fixture.connect()
+        defer { admin.close() }
+        let rows = Int(try admin.query("SELECT COUNT(*) FROM testdb.\(table)").scalar ?? "") ?? 0
+        #expect(rows >= 5)
+        let reading = try fixture.reader.read(from: firstFile)
+        #expect(reading.insertedRows(database: "testdb", table: table) == rows)
+        #expect(reading.gtidsInserting(database: "testdb", table: table).count == 1)
+    }
 }
