@@ -30,6 +30,7 @@ extension MariaDBConnection {
 }
 
 /// Runs `body`, turning a server error into a one-line `ToolkitError` that says what we were doing.
+@discardableResult
 func doing<T>(_ what: String, _ body: () throws -> T) throws -> T {
     do {
         return try body()
