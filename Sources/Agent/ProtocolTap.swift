@@ -20,6 +20,7 @@ final class ProtocolTap: ConnectionTap {
     private var chunksSinceProgressCheck = 0
 
     init(journal: Journal, conn: UInt64, client: String) {
+        observer.reportsQueryText = false
         self.journal = journal
         self.conn = conn
         self.client = client

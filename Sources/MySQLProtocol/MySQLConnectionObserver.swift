@@ -59,6 +59,10 @@ public struct MySQLConnectionObserver: Sendable {
     /// (`log_pos` 0) do not move it. `gtid` is the last GTID event sent.
     public var lastForwarded: BinlogCoordinates? { binlog.lastForwarded }
 
+    /// Whether every COM_QUERY is reported as `.query(text)`. A proxy that only needs the
+    /// replication facts turns it off and saves building a String per query.
+    public var reportsQueryText = true
+
     /// False once the connection turned out to be TLS, compressed or malformed.
     public var observable: Bool { phase != .unobservable }
 
@@ -246,7 +250,9 @@ public struct MySQLConnectionObserver: Sendable {
             guard let text = QueryCommand.statementText(payload, queryAttributes: queryAttributes) else {
                 return
             }
-            observations.append(.query(String(lenientUTF8: text, limit: QueryCommand.observedTextLimit)))
+            if reportsQueryText {
+                observations.append(.query(String(lenientUTF8: text, limit: QueryCommand.observedTextLimit)))
+            }
             if let state = SlaveConnectState.parse(text) {
                 observations.append(.slaveConnectState(state))
             }

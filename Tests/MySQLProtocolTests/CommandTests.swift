@@ -86,6 +86,22 @@ struct CommandTests {
             ])
     }
 
+    @Test("with reportsQueryText off, queries are not reported but the replica's GTID state still is")
+    func queryTextCanBeSwitchedOff() {
+        var conversation = Conversation.loggedIn()
+        conversation.client(Wire.query("SELECT 1"))
+        conversation.server(Wire.ok(1))
+        conversation.client(Wire.query("SET @slave_connect_state='0-1-5'"))
+        conversation.server(Wire.ok(1))
+        var observer = MySQLConnectionObserver()
+        observer.reportsQueryText = false
+        var observations: [ProtocolObservation] = []
+        for step in conversation.steps {
+            observations += step.side == .client ? observer.clientToServer(step.bytes) : observer.serverToClient(step.bytes)
+        }
+        #expect(observations == Conversation.loggedInObservations + [.slaveConnectState("0-1-5")])
+    }
+
     @Test(
         "slave_connect_state spelling variants",
         arguments: [
