@@ -1,4 +1,5 @@
 import ArgumentParser
+import Flavor
 import Foundation
 import Source
 
@@ -40,7 +41,7 @@ struct GenerateDataCommand: ParsableCommand {
         guard batches >= 0 && batches <= 1_000_000 else {
             throw ValidationError("--batches must be a whole number from 0 to 1000000, got \(batches)")
         }
-        guard SQLIdentifier.isValid(table) else {
+        guard SQLText.isPlainIdentifier(table) else {
             throw ValidationError("--table must be a plain table name (letters, digits, _ and $, at most 64), got '\(table)'")
         }
         if let rate, !(1...1_000_000).contains(rate) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Breakage
+import Flavor
 import Foundation
 import Source
 
@@ -27,10 +28,10 @@ struct SchemaChangeCommand: ParsableCommand {
         guard SchemaChangeKind(rawValue: type) != nil else {
             throw ValidationError("--type must be one of \(SchemaChangeKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(type)'")
         }
-        if let table, !SQLIdentifier.isValid(table) {
+        if let table, !SQLText.isPlainIdentifier(table) {
             throw ValidationError("--table must be a plain table name (letters, digits, _ and $, at most 64), got '\(table)'")
         }
-        if let column, !SQLIdentifier.isValid(column) {
+        if let column, !SQLText.isPlainIdentifier(column) {
             throw ValidationError("--column must be a plain column name (letters, digits, _ and $, at most 64), got '\(column)'")
         }
         guard (1...100).contains(count) else { throw ValidationError("--count must be a whole number from 1 to 100, got \(count)") }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Flavor
 import Foundation
 import Source
 
@@ -29,7 +30,7 @@ struct ConnectionFlags: ParsableArguments {
         if let port, !(1...65535).contains(port) {
             throw ValidationError("--port must be a port number from 1 to 65535, got \(port)")
         }
-        if let database, !SQLIdentifier.isValid(database) {
+        if let database, !SQLText.isPlainIdentifier(database) {
             throw ValidationError("--database must be a plain name (letters, digits, _ and $, at most 64), got '\(database)'")
         }
     }
@@ -70,14 +71,6 @@ enum JSONOutput {
         encoder.dateEncodingStrategy = .iso8601
         guard let data = try? encoder.encode(value) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
-    }
-}
-
-enum SQLIdentifier {
-    static func isValid(_ name: String) -> Bool {
-        guard !name.isEmpty, name.count <= 64, let first = name.unicodeScalars.first,
-              !("0"..."9").contains(first) || name.unicodeScalars.contains(where: { !("0"..."9").contains($0) }) else { return false }
-        return name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "_" || $0 == "$") }
     }
 }
 

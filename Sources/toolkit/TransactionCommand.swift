@@ -1,5 +1,6 @@
 import ArgumentParser
 import Breakage
+import Flavor
 import Foundation
 import Source
 
@@ -33,7 +34,7 @@ struct TransactionCommand: ParsableCommand {
         guard (1...86_400).contains(duration) else { throw ValidationError("--duration must be a whole number of seconds from 1 to 86400, got \(duration)") }
         guard TransactionRun.DataType(rawValue: dataType) != nil else { throw ValidationError("--data-type must be text or blob, got '\(dataType)'") }
         guard (1...10_000).contains(opsPerSec) else { throw ValidationError("--ops-per-sec must be a whole number from 1 to 10000, got \(opsPerSec)") }
-        guard SQLIdentifier.isValid(table) else {
+        guard SQLText.isPlainIdentifier(table) else {
             throw ValidationError("--table must be a plain table name (letters, digits, _ and $, at most 64), got '\(table)'")
         }
         guard TransactionRun.InterruptChoice(rawValue: onInterrupt) != nil else {

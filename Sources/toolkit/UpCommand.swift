@@ -1,5 +1,6 @@
 import Agent
 import ArgumentParser
+import Flavor
 import Foundation
 import Source
 
@@ -40,10 +41,10 @@ struct UpCommand: ParsableCommand {
         guard (1...65535).contains(port) else {
             throw ValidationError("--port must be a port number from 1 to 65535, got \(port)")
         }
-        if let etlUser, !SQLIdentifier.isValid(etlUser) || etlUser.count > 32 {
+        if let etlUser, !SQLText.isPlainIdentifier(etlUser) || etlUser.count > 32 {
             throw ValidationError("--etl-user must be a plain name of at most 32 characters, got '\(etlUser)'")
         }
-        if let database = env("MYSQL_DATABASE"), !SQLIdentifier.isValid(database) {
+        if let database = env("MYSQL_DATABASE"), !SQLText.isPlainIdentifier(database) {
             throw ValidationError("MYSQL_DATABASE must be a plain name (letters, digits, _ and $), got '\(database)'")
         }
         if let backend, !["gateway", "iptables"].contains(backend) {
