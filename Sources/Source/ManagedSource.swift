@@ -41,10 +41,7 @@ public struct ManagedSource: Sendable {
         if let existing = config, alreadyRunning, existing.publicPort != request.publicPort {
             throw ToolkitError("the source in \(state.root.path) already runs on port \(existing.publicPort); run `toolkit down` first to move it to --port \(request.publicPort)")
         }
-        if !alreadyRunning && !request.publicPortHeldByAgent && !PortProbe.isFree(request.publicPort) {
-            let hint = PortProbe.suggestion(after: request.publicPort).map { "; try --port \($0)" } ?? ""
-            throw ToolkitError("--port \(request.publicPort) is already in use on 127.0.0.1\(hint)")
-        }
+        if !alreadyRunning && !request.publicPortHeldByAgent { try PortProbe.requireFree(request.publicPort) }
         // Behind the gateway the server listens on a private loopback port, kept across restarts.
         var serverPort = request.publicPort
         if request.privateServerPort {
@@ -87,10 +84,7 @@ public struct ManagedSource: Sendable {
 
     /// Records a server the toolkit did not start, for the agent to front (`up --upstream`).
     public func front(upstreamHost: String, upstreamPort: Int, request: UpRequest) throws -> UpResult {
-        if !PortProbe.isFree(request.publicPort) {
-            let hint = PortProbe.suggestion(after: request.publicPort).map { "; try --port \($0)" } ?? ""
-            throw ToolkitError("--port \(request.publicPort) is already in use on 127.0.0.1\(hint)")
-        }
+        try PortProbe.requireFree(request.publicPort)
         try FileManager.default.createDirectory(at: state.root, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: state.runDirectory, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: state.logDirectory, withIntermediateDirectories: true)

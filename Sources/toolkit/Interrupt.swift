@@ -1,5 +1,4 @@
 import Foundation
-import MariaDB
 import Synchronization
 
 /// Ctrl-C as a flag that long-running commands check between steps.
@@ -21,6 +20,3 @@ enum Interrupt {
         }
     }
 }
-
-protocol MariaDBErrorConvertible: Error { var text: String { get } }
-extension MariaDBError: MariaDBErrorConvertible { var text: String { description } }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Flavor
 import Foundation
+import MariaDB
 import Source
 
 struct MonitorCommand: ParsableCommand {
@@ -43,8 +44,8 @@ struct MonitorCommand: ParsableCommand {
             let sample: MonitorSample
             do {
                 sample = try MonitorSample.read(link, flavor: flavor, database: target.database, previous: previous)
-            } catch let error as MariaDBErrorConvertible {
-                throw ToolkitError("reading the binlog state: \(error.text)")
+            } catch let error as MariaDBError {
+                throw ToolkitError.server("reading the binlog state", error)
             }
             taken += 1
             if json {
