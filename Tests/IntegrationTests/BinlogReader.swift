@@ -31,13 +31,11 @@ struct BinlogReader {
 
     /// Reads every binlog from `firstFile` to the current end and stops.
     func read(from firstFile: String) throws -> Reading {
-        let options = FileManager.default.temporaryDirectory.appendingPathComponent("reader-\(UUID().uuidString).cnf")
-        try "[client]\npassword=\(password)\n".write(to: options, atomically: true, encoding: .utf8)
-        chmod(options.path, 0o600)
-        defer { try? FileManager.default.removeItem(at: options) }
+        let options = try ClientOptionFile(password: password)
+        defer { withExtendedLifetime(options) {} }
         let binary = ["/usr/bin/mysqlbinlog", "/usr/bin/mariadb-binlog"].first { FileManager.default.fileExists(atPath: $0) }!
         let run = try Run.program(binary, [
-            "--defaults-extra-file=\(options.path)", "--read-from-remote-server", "--host=127.0.0.1", "--port=\(port)",
+            options.argument, "--read-from-remote-server", "--host=127.0.0.1", "--port=\(port)",
             "--user=\(user)", "--base64-output=DECODE-ROWS", "--verbose", "--to-last-log", firstFile,
         ], timeout: 120)
         guard run.status == 0 else {
@@ -47,4 +45,23 @@ struct BinlogReader {
     }
 
     struct ReaderError: Error, CustomStringConvertible { var message: String; var description: String { message } }
+}
+
+/// A `[client]` option file (mode 0600) carrying a password, so that it never shows on a
+/// child's command line; removed when released. Keep it alive as long as the client runs.
+final class ClientOptionFile {
+    let url: URL
+
+    init(password: String) throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("client-\(UUID().uuidString).cnf")
+        guard FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+            throw FixtureError("cannot create \(url.path)")
+        }
+        try "[client]\npassword=\(password)\n".write(to: url, atomically: false, encoding: .utf8)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    /// The client's first argument.
+    var argument: String { "--defaults-extra-file=\(url.path)" }
 }

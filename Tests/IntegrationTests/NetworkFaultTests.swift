@@ -183,11 +183,10 @@ struct NetworkFaultTests {
 
     @Test("mysqlbinlog --stop-never is cut by reset, and its resume request is journaled")
     func binlogStreamerIsReset() throws {
-        let options = FileManager.default.temporaryDirectory.appendingPathComponent("streamer-\(getpid()).cnf")
-        try "[client]\npassword=hevopassword\n".write(to: options, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: options) }
+        let options = try ClientOptionFile(password: "hevopassword")
+        defer { withExtendedLifetime(options) {} }
         let streamer = try Background("/usr/bin/mysqlbinlog", [
-            "--defaults-extra-file=\(options.path)", "--read-from-remote-server", "--stop-never",
+            options.argument, "--read-from-remote-server", "--stop-never",
             "--host=127.0.0.1", "--port=\(rig.source.port)", "--user=hevo", "--stop-never-slave-server-id=77",
             "--result-file=/dev/null", "mysql-bin.000001"])
         Thread.sleep(forTimeInterval: 1.5)

@@ -54,12 +54,10 @@ struct ReplicateTests {
     @Test("disconnect kills a streaming reader's dump connection; reset forgets every file")
     func disconnectAndReset() throws {
         let fixture = try SourceFixture(name: "disconnect")
-        let options = FileManager.default.temporaryDirectory.appendingPathComponent("stream-\(UUID().uuidString).cnf")
-        try "[client]\npassword=hevopassword\n".write(to: options, atomically: true, encoding: .utf8)
-        chmod(options.path, 0o600)
-        defer { try? FileManager.default.removeItem(at: options) }
+        let options = try ClientOptionFile(password: "hevopassword")
+        defer { withExtendedLifetime(options) {} }
         let streamer = try Background(LocalBinlog.binary, [
-            "--defaults-extra-file=\(options.path)", "--read-from-remote-server", "--host=127.0.0.1", "--port=\(fixture.port)",
+            options.argument, "--read-from-remote-server", "--host=127.0.0.1", "--port=\(fixture.port)",
             "--user=hevo", "--stop-never", "--to-last-log", try fixture.currentBinlog()])
         let admin = try fixture.connect()
         defer { admin.close() }
