@@ -71,7 +71,7 @@ public enum AgentRunner {
 
         let shutdown = AsyncStream<Void>.makeStream()
         let statusOf: @Sendable () async -> AgentStatus = {
-            let timeline = JournalTimeline(journal.allEvents.filter { $0.at >= startedAt || $0.kind != .note })
+            let timeline = JournalTimeline(journal.allEvents)
             return AgentStatus(pid: getpid(), startedAt: startedAt, backend: backend,
                                listen: "\(config.listenHost):\(config.publicPort)", upstream: "\(config.host):\(config.serverPort)",
                                gatewayListening: gateway.listening, connections: gateway.connectionCount,

@@ -8,7 +8,7 @@ import Source
 /// `FaultSchedule`; this actor only carries out the actions it returns, on the gateway, the
 /// iptables chain or the managed server, and journals each window's start and end.
 actor FaultController {
-    private var schedule = FaultSchedule<ContinuousClock>()
+    private var schedule: FaultSchedule<ContinuousClock>
     private let clock = ContinuousClock()
     private let gateway: Gateway
     private let defaultBackend: BackendKind
@@ -24,8 +24,11 @@ actor FaultController {
     private var bandwidth: FaultSpec?
     private(set) var notes: [String] = []
 
+    /// Window ids go on from the highest one in the journal, which a restarted agent reloads:
+    /// the measurements tell windows apart by id.
     init(gateway: Gateway, backend: BackendKind, iptables: IptablesBackend?, server: ManagedServer?,
          journal: Journal, leftovers: LeftoverFile) {
+        self.schedule = FaultSchedule(firstWindowID: (journal.allEvents.compactMap(\.window).max() ?? 0) + 1)
         self.gateway = gateway
         self.defaultBackend = backend
         self.iptables = iptables

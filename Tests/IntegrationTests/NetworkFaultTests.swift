@@ -231,6 +231,21 @@ struct NetworkFaultTests {
 
 @Suite("network: bad input and a missing agent", .tags(.integration, .endToEnd))
 struct NetworkCommandLineTests {
+    @Test("a restarted agent numbers its fault windows after those already in the journal")
+    func windowsContinueAcrossAgentRestarts() throws {
+        let source = try AgentFixture(name: "windows")
+        defer { source.tearDown() }
+        try source.toolkit(["network", "--down", "--type", "reset"])
+        let before = try #require(try source.agentStatus().windows.last)
+        try source.toolkit(["down"])
+        try source.toolkit(["up", "--port", String(source.port), "--backend", "gateway"])
+        try source.toolkit(["network", "--down", "--type", "timeout", "--duration", "1", "--detach"])
+        let windows = try source.agentStatus().windows
+        #expect(windows.map(\.window) == [before.window, before.window + 1])
+        #expect(windows.last?.fault.type == .timeout)
+        try source.toolkit(["network", "--up"])
+    }
+
     @Test("bad input is refused with one line naming the flag, exit 2", arguments: [
         ["network", "--down", "--type", "explode"],
         ["network", "--down", "--duration", "0"],
