@@ -44,18 +44,18 @@ actor FaultController {
     /// Checks a command against what this agent can do, then runs it.
     func handle(_ command: FaultCommand) async throws {
         let scheduleCommand = try command.scheduleCommand()
-        if let spec = command.spec {
-            try check(spec, backend: command.backend ?? defaultBackend)
+        if let spec = scheduleCommand.spec {
+            try check(spec, backend: spec.backend ?? defaultBackend)
         }
         let actions = schedule.handle(scheduleCommand, now: clock.now)
-        try await perform(actions, backend: command.backend ?? defaultBackend)
+        try await perform(actions)
         rearm()
     }
 
     /// `network --up`: everything back, from any state, including what only the backends know.
     func restoreAll() async {
         let actions = schedule.handle(.up, now: clock.now)
-        try? await perform(actions, backend: defaultBackend)
+        try? await perform(actions)
         try? await gateway.restore()
         if let iptables { try? iptables.remove() }
         if let server, server.runningPID() == nil, leftovers.serviceStopped {
@@ -81,12 +81,13 @@ actor FaultController {
         }
     }
 
-    private func perform(_ actions: [ScheduleAction], backend: BackendKind) async throws {
+    private func perform(_ actions: [ScheduleAction]) async throws {
         var failure: Error?
         for action in actions {
             do {
                 switch action {
                 case .apply(let spec, let window):
+                    let backend = spec.backend ?? defaultBackend
                     let used = spec.type == .reject || spec.type == .timeout ? backend : .gateway
                     journal.record(.faultStarted) { $0.window = window; $0.fault = spec; $0.detail = used.rawValue }
                     backendOf[window] = used
@@ -189,7 +190,7 @@ actor FaultController {
 
     private func fire() async {
         let actions = schedule.tick(now: clock.now)
-        try? await perform(actions, backend: defaultBackend)
+        try? await perform(actions)
         rearm()
     }
 

@@ -35,8 +35,11 @@ public struct FaultCommand: Codable, Sendable, Hashable {
         self.backend = backend
     }
 
-    /// The schedule command this asks for, or a one-line reason it is not valid.
+    /// The schedule command this asks for, or a one-line reason it is not valid. A chosen
+    /// `backend` becomes part of the fault, so the schedule keeps it for every phase.
     public func scheduleCommand() throws -> ScheduleCommand {
+        var spec = self.spec
+        if let backend, spec?.backend == nil { spec?.backend = backend }
         switch action {
         case .up:
             return .up

@@ -1,7 +1,8 @@
 /// One fault as the user asked for it. Check it with `validate()` before use.
 ///
 /// JSON keys are snake_case (`latency_ms`, `jitter_ms`, `bytes_per_second`); `crash` is
-/// written only when true and defaults to false, `scope` defaults to `all`.
+/// written only when true and defaults to false, `scope` defaults to `all`, `backend` is
+/// written only when chosen (nil: the agent's default backend).
 public struct FaultSpec: Codable, Sendable, Hashable {
     public var type: FaultType
     public var scope: FaultScope
@@ -13,6 +14,9 @@ public struct FaultSpec: Codable, Sendable, Hashable {
     public var jitterMs: Int?
     /// Bandwidth only: cap in bytes per second.
     public var bytesPerSecond: Int?
+    /// Reject and timeout only: the backend that enforces it; nil means the agent's default.
+    /// Part of the fault, so every phase of a flap is enforced the same way.
+    public var backend: BackendKind?
 
     public init(
         type: FaultType,
@@ -20,7 +24,8 @@ public struct FaultSpec: Codable, Sendable, Hashable {
         crash: Bool = false,
         latencyMs: Int? = nil,
         jitterMs: Int? = nil,
-        bytesPerSecond: Int? = nil
+        bytesPerSecond: Int? = nil,
+        backend: BackendKind? = nil
     ) {
         self.type = type
         self.scope = scope
@@ -28,6 +33,7 @@ public struct FaultSpec: Codable, Sendable, Hashable {
         self.latencyMs = latencyMs
         self.jitterMs = jitterMs
         self.bytesPerSecond = bytesPerSecond
+        self.backend = backend
     }
 
     public static func latency(ms: Int, jitterMs: Int? = nil, scope: FaultScope = .all) -> FaultSpec {
@@ -39,7 +45,7 @@ public struct FaultSpec: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case type, scope, crash
+        case type, scope, crash, backend
         case latencyMs = "latency_ms"
         case jitterMs = "jitter_ms"
         case bytesPerSecond = "bytes_per_second"
@@ -53,6 +59,7 @@ public struct FaultSpec: Codable, Sendable, Hashable {
         latencyMs = try container.decodeIfPresent(Int.self, forKey: .latencyMs)
         jitterMs = try container.decodeIfPresent(Int.self, forKey: .jitterMs)
         bytesPerSecond = try container.decodeIfPresent(Int.self, forKey: .bytesPerSecond)
+        backend = try container.decodeIfPresent(BackendKind.self, forKey: .backend)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -63,6 +70,7 @@ public struct FaultSpec: Codable, Sendable, Hashable {
         try container.encodeIfPresent(latencyMs, forKey: .latencyMs)
         try container.encodeIfPresent(jitterMs, forKey: .jitterMs)
         try container.encodeIfPresent(bytesPerSecond, forKey: .bytesPerSecond)
+        try container.encodeIfPresent(backend, forKey: .backend)
     }
 }
 

@@ -61,6 +61,9 @@ extension FaultSpec {
         if crash && type != .service {
             throw FaultValidationError(flag: "--crash", message: "--crash goes only with --type service")
         }
+        if backend != nil && type != .reject && type != .timeout {
+            throw FaultValidationError(flag: "--backend", message: "--backend goes only with --type reject or timeout")
+        }
         if scope != .all && !FaultType.scopable.contains(type) {
             let allowed = FaultType.scopable.map(\.rawValue).joined(separator: ", ")
             throw FaultValidationError(

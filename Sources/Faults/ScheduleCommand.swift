@@ -33,6 +33,15 @@ public enum ClearReason: String, Codable, Sendable, CaseIterable {
 }
 
 extension ScheduleCommand {
+    /// The fault this command puts in place, if any.
+    public var spec: FaultSpec? {
+        switch self {
+        case let .down(spec, _), let .flap(spec, _, _): spec
+        case let .slow(latencyMs, jitterMs): .latency(ms: latencyMs, jitterMs: jitterMs)
+        case .slowOff, .up: nil
+        }
+    }
+
     /// Checks the whole command as the CLI would send it: the fault spec, and the duration
     /// and interval in whole seconds (see `FaultLimits`).
     public func validate() throws(FaultValidationError) {
