@@ -33,17 +33,35 @@ struct ServerGreeting: Sendable, Equatable {
 }
 
 /// The client's answer to the greeting: HandshakeResponse41 / 320, or an SSLRequest.
+///
+/// A session switches to TLS only when the client sends the short SSLRequest packet (32 bytes
+/// in protocol 4.1, 5 in 3.20) to a server that offered TLS. CLIENT_SSL alone proves nothing:
+/// some clients (PyMySQL with an `ssl` option, for one) set it in a full login packet to a
+/// server that offered no TLS, and the session stays plain text.
 enum HandshakeResponse: Sendable, Equatable {
     /// The client asked to switch to TLS (SSLRequest, CLIENT_SSL set).
     case tlsRequest
     case login(user: String, database: String?, capabilities: CapabilityFlags)
 
-    static func parse(_ payload: [UInt8]) throws(MalformedPacket) -> HandshakeResponse {
+    /// Payload sizes of an SSLRequest: capabilities, max packet size, character set and filler
+    /// in protocol 4.1; capabilities and max packet size in 3.20.
+    static let sslRequestLength41 = 32
+    static let sslRequestLength320 = 5
+
+    static func parse(_ payload: [UInt8], serverOffersTLS: Bool) throws(MalformedPacket) -> HandshakeResponse {
         var reader = ByteReader(payload)
         guard let lower = reader.readUInt16() else {
             throw MalformedPacket("truncated handshake response")
         }
-        if CapabilityFlags(rawValue: UInt32(lower)).contains(.protocol41) {
+        let protocol41 = CapabilityFlags(rawValue: UInt32(lower)).contains(.protocol41)
+        let sslRequestLength = protocol41 ? sslRequestLength41 : sslRequestLength320
+        if CapabilityFlags(rawValue: UInt32(lower)).contains(.ssl) && payload.count == sslRequestLength {
+            guard serverOffersTLS else {
+                throw MalformedPacket("SSL request to a server that offered no TLS")
+            }
+            return .tlsRequest
+        }
+        if protocol41 {
             return try parse41(payload)
         }
         return try parse320(payload, capabilities: CapabilityFlags(rawValue: UInt32(lower)))
@@ -55,9 +73,6 @@ enum HandshakeResponse: Sendable, Equatable {
             throw MalformedPacket("truncated handshake response")
         }
         let capabilities = CapabilityFlags(rawValue: rawCapabilities)
-        if capabilities.contains(.ssl) {
-            return .tlsRequest
-        }
         // max packet size 4, character set 1, filler 23
         guard reader.skip(4 + 1 + 23), let user = reader.readNulTerminated() else {
             throw MalformedPacket("truncated handshake response")
@@ -72,9 +87,6 @@ enum HandshakeResponse: Sendable, Equatable {
     private static func parse320(
         _ payload: [UInt8], capabilities: CapabilityFlags
     ) throws(MalformedPacket) -> HandshakeResponse {
-        if capabilities.contains(.ssl) {
-            return .tlsRequest
-        }
         var reader = ByteReader(payload, from: 2 + 3)  // capabilities 2, max packet size 3
         guard let user = reader.readNulTerminated() else {
             throw MalformedPacket("truncated handshake response")

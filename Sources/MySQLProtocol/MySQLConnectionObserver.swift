@@ -217,7 +217,7 @@ public struct MySQLConnectionObserver: Sendable {
         case .awaitingGreeting:
             throw MalformedPacket("client sent data before the server greeting")
         case .awaitingHandshakeResponse:
-            switch try HandshakeResponse.parse(payload) {
+            switch try HandshakeResponse.parse(payload, serverOffersTLS: serverCapabilities.contains(.ssl)) {
             case .tlsRequest:
                 stop("tls", into: &observations)
             case .login(let user, let database, let capabilities):

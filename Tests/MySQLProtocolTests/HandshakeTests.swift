@@ -87,6 +87,30 @@ struct HandshakeTests {
         #expect(result.user == nil)
     }
 
+    @Test("CLIENT_SSL in a full login packet to a server without TLS is a plain session, observed")
+    func sslFlagWithoutSSLRequest() {
+        // PyMySQL with an `ssl` option sets CLIENT_SSL in its login even when the server offered no TLS.
+        var conversation = Conversation()
+        conversation.server(Wire.greeting(capabilities: Wire.serverCapabilities & ~Wire.ssl))
+        conversation.client(Wire.handshakeResponse(user: "etl", database: "shop", capabilities: Wire.clientCapabilities | Wire.ssl))
+        conversation.server(Wire.ok(2))
+        let result = observeAllWays(conversation)
+        #expect(result.observations == Conversation.loggedInObservations)
+        #expect(result.observable)
+        #expect(result.user == "etl")
+    }
+
+    @Test("CLIENT_SSL in a full login packet to a server that offers TLS is still a login")
+    func sslFlagInFullLoginToTLSServer() {
+        var conversation = Conversation()
+        conversation.server(Wire.greeting())
+        conversation.client(Wire.handshakeResponse(user: "etl", database: "shop", capabilities: Wire.clientCapabilities | Wire.ssl))
+        conversation.server(Wire.ok(2))
+        let result = observeAllWays(conversation)
+        #expect(result.observations == Conversation.loggedInObservations)
+        #expect(result.observable)
+    }
+
     @Test("negotiated compression makes the connection unobservable after OK")
     func compression() {
         var conversation = Conversation()

@@ -1,0 +1,67 @@
+import Faults
+import Foundation
+import Testing
+
+/// Clients whose handshakes are unusual but whose sessions are plain text must be observed like
+/// any other: their logins, binlog dumps and positions reach the journal.
+@Suite("Observed clients: real client libraries through the gateway", .tags(.integration), .serialized)
+final class ObservedClientsTests {
+    let source: AgentFixture
+
+    init() throws {
+        source = try AgentFixture(name: "observed")
+    }
+
+    deinit { source.tearDown() }
+
+    /// PyMySQL 1.1 (the version pipelinewise-tap-mysql pins) sets CLIENT_SSL in its login packet
+    /// whenever it is given an `ssl` option, even when the server offered no TLS; the session
+    /// then stays plain text. From scripts/test-deps.
+    static let pymysql = (ProcessInfo.processInfo.environment["TOOLKIT_TEST_VENVS"] ?? "/opt/toolkit-test-venvs")
+        + "/pymysql/bin/python"
+
+    static let script = """
+        import os, struct, sys, pymysql
+        conn = pymysql.connect(host="127.0.0.1", port=int(sys.argv[1]), user="hevo",
+                               password=os.environ["TOOLKIT_TEST_PASSWORD"], database="testdb",
+                               ssl={"check_hostname": False}, connect_timeout=5)
+        assert conn.client_flag & pymysql.constants.CLIENT.SSL, "PyMySQL did not set CLIENT_SSL"
+        assert not (conn.server_capabilities & pymysql.constants.CLIENT.SSL), "the source offers TLS"
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(*) FROM users")
+        print("rows", cur.fetchone()[0])
+        cur.execute("SET @master_binlog_checksum = 'NONE'")
+        # COM_BINLOG_DUMP from the first binlog, non-blocking: the server sends what it has, then EOF.
+        conn._execute_command(0x12, struct.pack("<IHI", 4, 1, 4242) + b"mysql-bin.000001")
+        events = 0
+        while True:
+            packet = conn._read_packet()
+            if packet.is_eof_packet():
+                break
+            events += 1
+        print("events", events)
+        conn.close()
+        """
+
+    @Test("PyMySQL with an ssl option to a source without TLS: login and binlog dump are journaled, not 'not observable: tls'")
+    func pymysqlSSLFlagWithoutTLS() throws {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.pymysql), "run scripts/test-deps: \(Self.pymysql) is missing")
+        var env = ProcessInfo.processInfo.environment
+        env["TOOLKIT_TEST_PASSWORD"] = "hevopassword"
+        let run = try Run.program(Self.pymysql, ["-c", Self.script, String(source.port)], environment: env, timeout: 60)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("rows "))
+        let events = try source.toolkit(["events", "--json", "--last", "0"]).stdout
+            .split(separator: "\n").compactMap { try? JSONDecoder().decode(JournalEvent.self, from: Data($0.utf8)) }
+        #expect(!events.contains { $0.kind == .note && ($0.detail ?? "").contains("not observable") },
+                "\(events.filter { $0.kind == .note }.compactMap(\.detail))")
+        let login = try #require(events.last { $0.kind == .handshake })
+        #expect(login.user == "hevo")
+        #expect(events.contains { $0.kind == .authOK && $0.conn == login.conn })
+        let dump = try #require(events.last { $0.kind == .binlogDump })
+        #expect(dump.conn == login.conn)
+        #expect(dump.serverID == 4242)
+        #expect(dump.file == "mysql-bin.000001")
+        #expect(events.contains { $0.kind == .binlogFirstEvent && $0.conn == login.conn })
+    }
+}
