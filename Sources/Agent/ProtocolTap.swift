@@ -1,5 +1,6 @@
 import Faults
 import Foundation
+import Synchronization
 import Gateway
 import MySQLProtocol
 
@@ -18,12 +19,23 @@ final class ProtocolTap: ConnectionTap {
     private var lastProgressAt: Double = 0
     private var lastProgressPosition: UInt64?
     private var chunksSinceProgressCheck = 0
+    /// Where each replication client stands, across its connections.
+    private let positions: ForwardedPositions
+    /// This connection's replication client, once it asked for a binlog dump.
+    private var clientKey: String?
+    /// `schema.table` of each table id the stream mapped.
+    private var tables: [UInt64: String] = [:]
+    /// What this connection re-sends of what the client's previous connection was sent.
+    private var reread: RereadCount?
+    /// The binlog file the stream is in, from the last rotate event.
+    private var streamFile: String?
 
-    init(journal: Journal, conn: UInt64, client: String) {
+    init(journal: Journal, conn: UInt64, client: String, positions: ForwardedPositions) {
         observer.reportsQueryText = false
         self.journal = journal
         self.conn = conn
         self.client = client
+        self.positions = positions
     }
 
     var isReplication: Bool { observer.isReplication }
@@ -46,6 +58,7 @@ final class ProtocolTap: ConnectionTap {
     }
 
     func closed(by cause: CloseCause) {
+        finishReread()
         if case .fault(let kind) = cause {
             record(.connReset) { $0.detail = kind.rawValue }
         }
@@ -85,6 +98,7 @@ final class ProtocolTap: ConnectionTap {
             slaveConnectState = state
         case .binlogDump(let file, let position, let serverID):
             dumpServerID = serverID
+            startCountingReread(file: file, position: position)
             record(.binlogDump) { event in
                 event.file = file
                 event.position = position
@@ -94,6 +108,7 @@ final class ProtocolTap: ConnectionTap {
             }
         case .binlogDumpGTID(let file, let position, let serverID, let gtidSet):
             dumpServerID = serverID
+            startCountingReread(file: file, position: position)
             record(.binlogDump) { event in
                 event.file = file
                 event.position = position
@@ -103,7 +118,10 @@ final class ProtocolTap: ConnectionTap {
         case .registerSlave:
             break
         case .binlogEvent(let summary):
+            if let map = summary.tableMap { tables[map.tableID] = map.qualifiedName }
+            if let rotation = summary.rotate { streamFile = rotation.file }
             guard !summary.isArtificial, !summary.isHeartbeat, summary.logPos > 0 else { return }
+            forwarded(summary)
             if !sawFirstEvent {
                 sawFirstEvent = true
                 recordPosition(.binlogFirstEvent)
@@ -112,6 +130,47 @@ final class ProtocolTap: ConnectionTap {
             }
         case .serverError(let code, let message):
             record(.serverError) { $0.code = Int(code); $0.message = message }
+        }
+    }
+
+    // MARK: - Re-reads
+
+    /// A resuming client that asks for an earlier position than the last one its previous
+    /// connection was sent re-reads what lies between; count it. A GTID request names no
+    /// file position: count from wherever the server starts, which may be nothing.
+    private func startCountingReread(file: String, position: UInt64) {
+        let key = ReplicationClientKey.of(serverID: dumpServerID, user: user, client: client)
+        clientKey = key
+        guard let last = positions.last(of: key) else { return }
+        if !file.isEmpty, BinlogFilePosition(file: file, position: position).compare(to: last) != .behind { return }
+        reread = RereadCount(upTo: last)
+    }
+
+    /// Observations come a chunk at a time and the observer's `lastForwarded` is where the whole
+    /// chunk ends: an event's own position is its file (from the last rotate) and its `log_pos`.
+    private func forwarded(_ summary: BinlogEventSummary) {
+        guard let key = clientKey, let file = streamFile else { return }
+        let position = BinlogFilePosition(file: file, position: UInt64(summary.logPos))
+        if var count = reread {
+            let table = summary.isRowEvent ? summary.rowsTableID.map { tables[$0] ?? "table id \($0)" } : nil
+            let completed = count.forwarded(endingAt: position, rowsOf: table)
+            reread = count
+            if completed { finishReread() }
+        }
+        positions.record(position, of: key)
+    }
+
+    /// Journals what was re-sent (if anything) once the stream went past the old position, or
+    /// when the connection closes before that.
+    private func finishReread() {
+        guard let count = reread else { return }
+        reread = nil
+        guard count.events > 0 else { return }
+        record(.binlogReread) { event in
+            event.file = count.upTo.file
+            event.position = count.upTo.position
+            event.count = count.rowEvents
+            event.detail = count.tables.joined(separator: ", ")
         }
     }
 
@@ -149,13 +208,28 @@ final class ProtocolTap: ConnectionTap {
 /// Hands every accepted connection a `ProtocolTap` and journals the acceptance.
 struct JournalingObserver: GatewayObserver {
     let journal: Journal
+    let positions = ForwardedPositions()
 
     func accepted(connectionID: UInt64, client: String) -> (any ConnectionTap)? {
         journal.record(.connAccepted) { $0.conn = connectionID; $0.client = client }
-        return ProtocolTap(journal: journal, conn: connectionID, client: client)
+        return ProtocolTap(journal: journal, conn: connectionID, client: client, positions: positions)
     }
 
     func upstreamFailed(connectionID: UInt64, error: String) {
         journal.record(.note) { $0.conn = connectionID; $0.detail = "upstream connect failed: \(error)" }
+    }
+}
+
+/// The last binlog position forwarded to each replication client (by `ReplicationClientKey`),
+/// across its connections, so that a new connection knows what its client was already sent.
+final class ForwardedPositions: Sendable {
+    private let positions = Mutex<[String: BinlogFilePosition]>([:])
+
+    func last(of client: String) -> BinlogFilePosition? {
+        positions.withLock { $0[client] }
+    }
+
+    func record(_ position: BinlogFilePosition, of client: String) {
+        positions.withLock { $0[client] = position }
     }
 }

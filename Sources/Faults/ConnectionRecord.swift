@@ -40,9 +40,7 @@ struct ConnectionRecord: Sendable {
 
     /// Who a replication client is: its server id, else user and IP address.
     var clientKey: String {
-        if let serverID, serverID != 0 { return "server_id \(serverID)" }
-        let address = client.map(Self.host(of:)) ?? "unknown"
-        return user.map { "\($0)@\(address)" } ?? address
+        ReplicationClientKey.of(serverID: serverID, user: user, client: client)
     }
 
     func outcome() -> AttemptOutcome {
@@ -51,16 +49,5 @@ struct ConnectionRecord: Sendable {
         if resetIndex != nil { return .reset }
         if closedIndex != nil { return .closed }
         return .open
-    }
-
-    /// "10.0.0.5:51234" → "10.0.0.5"; "[::1]:51234" → "::1".
-    static func host(of address: String) -> String {
-        if address.hasPrefix("["), let close = address.firstIndex(of: "]") {
-            return String(address[address.index(after: address.startIndex)..<close])
-        }
-        guard let colon = address.lastIndex(of: ":"), address.firstIndex(of: ":") == colon else {
-            return address
-        }
-        return String(address[..<colon])
     }
 }

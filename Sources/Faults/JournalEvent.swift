@@ -26,6 +26,10 @@ public enum JournalEventKind: String, Codable, Sendable, CaseIterable {
     case binlogFirstEvent = "binlog_first_event"
     /// Periodic sample of the last position forwarded on a dump connection.
     case binlogProgress = "binlog_progress"
+    /// A resumed replication client went past the last position forwarded on its previous
+    /// connection: what it was sent again (`file`/`position`: that last position; `count`: the
+    /// row events re-sent; `detail`: the tables they change, comma-separated, empty for none).
+    case binlogReread = "binlog_reread"
     /// An error packet from the server (`code`, `message`).
     case serverError = "server_error"
     /// Free text, e.g. what another command did.

@@ -189,10 +189,30 @@ public struct JournalTimeline: Sendable {
         } else {
             verdict = (.unknown, "no position was forwarded to this client before the fault")
         }
-        return ResumeReport(
+        var report = ResumeReport(
             client: client, serverID: serverID, lastForwarded: lastForwarded, requested: requested,
             requestedAfter: request.map { Self.seconds(from: window.started, to: events[$0].at) },
             verdict: verdict.verdict, note: verdict.note)
+        if let request, let reread = rereadEvent(after: request),
+           let file = events[reread].file, let position = events[reread].position {
+            let tables = (events[reread].detail ?? "").split(separator: ", ").map(String.init)
+            report = report.counting(rowEvents: events[reread].count ?? 0, tables: tables,
+                                     upTo: BinlogFilePosition(file: file, position: position))
+        }
+        let lostMidStream = records.indices.contains { index in
+            recordKeys[index] == client && records[index].isReplication
+                && (records[index].resetIndex.map { $0 > start && $0 < (request ?? horizon) } ?? false)
+        }
+        if lostMidStream && report.verdict != .skipped { report.caveat = ResumeReport.resetCaveat }
+        return report
+    }
+
+    /// The `binlog_reread` journaled on the connection of the binlog dump at `request`.
+    private func rereadEvent(after request: Int) -> Int? {
+        guard let conn = events[request].conn else { return nil }
+        return ((request + 1)..<events.endIndex).first { index in
+            events[index].kind == .binlogReread && events[index].conn == conn
+        }
     }
 
     // MARK: - Indexing

@@ -12,10 +12,18 @@ public struct ResumeReport: Codable, Sendable, Hashable {
     public var verdict: ResumeVerdict
     /// Why the verdict is unknown, or what was re-read / skipped.
     public var note: String?
+    /// Row events the client was sent again up to `lastForwarded` (nil when not counted: the
+    /// stream never got that far, or the comparison was by GTID alone).
+    public var rereadRowEvents: Int?
+    /// The tables (`schema.table`) those row events change.
+    public var rereadTables: [String]?
+    /// What the verdict cannot rule out, e.g. loss after a connection reset mid-stream.
+    public var caveat: String?
 
     public init(
         client: String, serverID: UInt32?, lastForwarded: ResumePoint?, requested: ResumePoint?,
-        requestedAfter: Double?, verdict: ResumeVerdict, note: String?
+        requestedAfter: Double?, verdict: ResumeVerdict, note: String?,
+        rereadRowEvents: Int? = nil, rereadTables: [String]? = nil, caveat: String? = nil
     ) {
         self.client = client
         self.serverID = serverID
@@ -24,6 +32,9 @@ public struct ResumeReport: Codable, Sendable, Hashable {
         self.requestedAfter = requestedAfter
         self.verdict = verdict
         self.note = note
+        self.rereadRowEvents = rereadRowEvents
+        self.rereadTables = rereadTables
+        self.caveat = caveat
     }
 
     enum CodingKeys: String, CodingKey {
@@ -32,14 +43,18 @@ public struct ResumeReport: Codable, Sendable, Hashable {
         case lastForwarded = "last_forwarded"
         case requested
         case requestedAfter = "requested_after"
-        case verdict, note
+        case verdict, note, caveat
+        case rereadRowEvents = "reread_row_events"
+        case rereadTables = "reread_tables"
     }
 }
 
 public enum ResumeVerdict: String, Codable, Sendable {
-    /// Resumed exactly where it stood.
+    /// Resumed exactly where it stood, or a few events earlier without any row event among
+    /// them: nothing can be duplicated.
     case maintained
-    /// Asked for an earlier position: at-least-once, duplicates possible.
+    /// Asked for an earlier position and was sent row events again (or they could not be
+    /// counted): at-least-once, duplicates possible.
     case reread
     /// Asked for a later position: a gap.
     case skipped
@@ -79,7 +94,8 @@ public struct ResumePoint: Codable, Sendable, Hashable, CustomStringConvertible 
         return parts.isEmpty ? "first binary log" : parts.joined(separator: ", ")
     }
 
-    /// The verdict for a client that requests `self` after `lastForwarded` was sent to it.
+    /// The verdict for a client that requests `self` after `lastForwarded` was sent to it,
+    /// by position alone (see `ResumeReport.counting(_:)` for what was re-sent).
     /// A GTID request is compared by GTID; a file request by file and position; a request
     /// with neither (empty file, no GTID) asks for the first binary log.
     public func verdict(after lastForwarded: ResumePoint) -> (verdict: ResumeVerdict, note: String?) {
@@ -144,4 +160,30 @@ extension GTIDSet {
             return "nothing"
         }
     }
+}
+
+extension ResumeReport {
+    /// The report with what the client was re-sent, as the gateway counted it: a re-read of no
+    /// row events is `maintained` (nothing can be duplicated); one of row events says how many
+    /// and of which tables.
+    public func counting(rowEvents: Int, tables: [String], upTo: BinlogFilePosition) -> ResumeReport {
+        var report = self
+        report.rereadRowEvents = rowEvents
+        report.rereadTables = tables
+        guard verdict == .reread || verdict == .maintained else { return report }
+        if rowEvents == 0 {
+            report.verdict = .maintained
+            report.note = "re-read events before \(upTo) it had been sent, none of them rows: nothing can be duplicated"
+        } else {
+            report.verdict = .reread
+            report.note = "re-read \(rowEvents) row event\(rowEvents == 1 ? "" : "s") of \(tables.joined(separator: ", "))"
+                + " up to \(upTo): duplicates possible unless the tool de-duplicates"
+        }
+        return report
+    }
+
+    /// Set when the client's previous connection was reset while it streamed: where it resumes
+    /// says nothing of what it had been sent but not yet applied.
+    public static let resetCaveat = "its connection was reset mid-stream: a maintained position cannot rule out losing"
+        + " what it had been sent but not yet applied; `toolkit verify` at the destination can"
 }

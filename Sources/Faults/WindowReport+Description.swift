@@ -24,6 +24,7 @@ extension WindowReport: CustomStringConvertible {
         }
         for entry in resume {
             lines.append(Self.line("resume", entry.summary))
+            if let caveat = entry.caveat { lines.append(Self.line("caveat", "\(entry.client): \(caveat)")) }
         }
         return lines.joined(separator: "\n")
     }
@@ -98,6 +99,7 @@ extension ResumeReport {
         switch verdict {
         case .maintained:
             if let requested { text += " (\(requested))" }
+            if let note, rereadRowEvents == 0 { text += ": \(note)" }
         case .reread, .skipped, .unknown:
             if let note { text += ": \(note)" }
         }

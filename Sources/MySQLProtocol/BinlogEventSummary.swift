@@ -22,11 +22,17 @@ public struct BinlogEventSummary: Sendable, Hashable, Codable {
     /// For GTID events: `uuid:gno` (MySQL GTID_LOG_EVENT) or `domain-server-seq`
     /// (MariaDB GTID_EVENT). `nil` for anonymous and tagged GTID events.
     public var gtid: String?
+    /// For TABLE_MAP_EVENT: the table id and the table it names.
+    public var tableMap: BinlogTableMap?
+    /// For row events (write, update, delete, in every version): the table id of the table map
+    /// the rows belong to.
+    public var rowsTableID: UInt64?
 
     public init(
         type: UInt8, timestamp: UInt32, serverID: UInt32, eventSize: UInt32, logPos: UInt32,
         flags: UInt16, isHeartbeat: Bool, isArtificial: Bool,
-        rotate: BinlogRotation? = nil, gtid: String? = nil
+        rotate: BinlogRotation? = nil, gtid: String? = nil,
+        tableMap: BinlogTableMap? = nil, rowsTableID: UInt64? = nil
     ) {
         self.type = type
         self.timestamp = timestamp
@@ -38,10 +44,31 @@ public struct BinlogEventSummary: Sendable, Hashable, Codable {
         self.isArtificial = isArtificial
         self.rotate = rotate
         self.gtid = gtid
+        self.tableMap = tableMap
+        self.rowsTableID = rowsTableID
     }
+
+    /// A row event: rows written, updated or deleted (what a CDC reader applies).
+    public var isRowEvent: Bool { BinlogEventType.isRows(type) }
 
     /// A readable name for `type`, e.g. `"ROTATE_EVENT"`, or `"EVENT_<n>"` if unknown.
     public var typeName: String {
         BinlogEventType.name(of: type)
     }
+}
+
+/// What a TABLE_MAP_EVENT says: row events with this table id change `schema.table`.
+public struct BinlogTableMap: Sendable, Hashable, Codable {
+    public var tableID: UInt64
+    public var schema: String
+    public var table: String
+
+    public init(tableID: UInt64, schema: String, table: String) {
+        self.tableID = tableID
+        self.schema = schema
+        self.table = table
+    }
+
+    /// `schema.table`.
+    public var qualifiedName: String { "\(schema).\(table)" }
 }

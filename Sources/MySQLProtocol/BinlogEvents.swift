@@ -9,6 +9,20 @@ enum BinlogEventType {
     static let taggedGTID: UInt8 = 42
     static let mariaDBGTID: UInt8 = 162
     static let mariaDBGTIDList: UInt8 = 163
+    static let tableMap: UInt8 = 19
+
+    /// Row events: WRITE/UPDATE/DELETE_ROWS v0 (20–22), v1 (23–25), v2 (30–32), MySQL's
+    /// PARTIAL_UPDATE_ROWS (39) and MariaDB's compressed row events (166–171).
+    static func isRows(_ type: UInt8) -> Bool {
+        switch type {
+        case 20...25, 30...32, 39, 166...171: true
+        default: false
+        }
+    }
+
+    /// The table id that opens a table map's and a row event's post-header (6 bytes since
+    /// MySQL 5.1.4 and in every MariaDB).
+    static let tableIDLength = 6
 
     private static let mysqlNames = [
         "UNKNOWN_EVENT", "START_EVENT_V3", "QUERY_EVENT", "STOP_EVENT", "ROTATE_EVENT",
@@ -137,6 +151,11 @@ struct BinlogStream: Sendable {
             BinlogEventHeader.length + 1 + 16 + 8  // flags, sid, gno
         case BinlogEventType.mariaDBGTID:
             BinlogEventHeader.length + 8 + 4  // seq_no, domain_id
+        case BinlogEventType.tableMap:
+            // table id, flags, then two names of at most 255 bytes, each with length and NUL
+            min(Int(header.eventSize), BinlogEventHeader.length + BinlogEventType.tableIDLength + 2 + 2 * (1 + 255 + 1))
+        case let type where BinlogEventType.isRows(type):
+            BinlogEventHeader.length + BinlogEventType.tableIDLength
         default:
             BinlogEventHeader.length
         }
@@ -171,6 +190,16 @@ struct BinlogStream: Sendable {
             summary.gtid = try decodeMySQLGTID(event)
         case BinlogEventType.mariaDBGTID:
             summary.gtid = try decodeMariaDBGTID(event, serverID: header.serverID)
+        case BinlogEventType.tableMap:
+            summary.tableMap = try decodeTableMap(event)
+        case let type where BinlogEventType.isRows(type):
+            var reader = event
+            guard reader.skip(BinlogEventHeader.length),
+                let tableID = reader.readInteger(width: BinlogEventType.tableIDLength)
+            else {
+                throw MalformedPacket("truncated row event")
+            }
+            summary.rowsTableID = tableID
         default:
             break
         }
@@ -270,6 +299,24 @@ struct BinlogStream: Sendable {
             throw MalformedPacket("truncated GTID event")
         }
         return "\(GTIDSetText.formatUUID(sid)):\(gno)"
+    }
+
+    /// TABLE_MAP_EVENT: table id (6 bytes), flags u16, then the schema and table names, each
+    /// a length byte, the name and a NUL.
+    private func decodeTableMap(_ event: ByteReader) throws(MalformedPacket) -> BinlogTableMap {
+        var reader = event
+        guard reader.skip(BinlogEventHeader.length),
+            let tableID = reader.readInteger(width: BinlogEventType.tableIDLength),
+            reader.skip(2),
+            let schemaLength = reader.readByte(),
+            let schema = reader.readBytes(Int(schemaLength)),
+            reader.skip(1),
+            let tableLength = reader.readByte(),
+            let table = reader.readBytes(Int(tableLength))
+        else {
+            throw MalformedPacket("truncated table map event")
+        }
+        return BinlogTableMap(tableID: tableID, schema: String(lenientUTF8: schema), table: String(lenientUTF8: table))
     }
 
     /// MariaDB GTID_EVENT: seq_no u64, domain_id u32 → `domain-server-seq`.

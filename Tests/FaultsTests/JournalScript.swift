@@ -17,6 +17,10 @@ struct JournalScript {
             code: code, message: message, detail: detail))
     }
 
+    mutating func append(_ event: JournalEvent) {
+        events.append(event)
+    }
+
     /// accepted, handshake, auth_ok at `time`, +0.01, +0.02.
     mutating func connect(_ time: Double, conn: UInt64, client: String = "10.0.0.5:40000", user: String = "hevo") {
         add(time, .connAccepted, conn: conn, client: client)

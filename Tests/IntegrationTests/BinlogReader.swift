@@ -29,15 +29,15 @@ struct BinlogReader {
         }
     }
 
-    /// Reads every binlog from `firstFile` to the current end and stops.
-    func read(from firstFile: String) throws -> Reading {
+    /// Reads every binlog from `firstFile` (at `position`, if given) to the current end and stops.
+    func read(from firstFile: String, position: UInt64? = nil) throws -> Reading {
         let options = try ClientOptionFile(password: password)
         defer { withExtendedLifetime(options) {} }
         let binary = ["/usr/bin/mysqlbinlog", "/usr/bin/mariadb-binlog"].first { FileManager.default.fileExists(atPath: $0) }!
         let run = try Run.program(binary, [
             options.argument, "--read-from-remote-server", "--host=127.0.0.1", "--port=\(port)",
-            "--user=\(user)", "--base64-output=DECODE-ROWS", "--verbose", "--to-last-log", firstFile,
-        ], timeout: 120)
+            "--user=\(user)", "--base64-output=DECODE-ROWS", "--verbose", "--to-last-log",
+        ] + (position.map { ["--start-position=\($0)"] } ?? []) + [firstFile], timeout: 120)
         guard run.status == 0 else {
             throw ReaderError(message: "mysqlbinlog exited \(run.status): \(run.stderr)")
         }

@@ -1,5 +1,7 @@
+import AgentAPI
 import Faults
 import Foundation
+import MariaDB
 import Testing
 
 /// Clients whose handshakes are unusual but whose sessions are plain text must be observed like
@@ -63,5 +65,42 @@ final class ObservedClientsTests {
         #expect(dump.serverID == 4242)
         #expect(dump.file == "mysql-bin.000001")
         #expect(events.contains { $0.kind == .binlogFirstEvent && $0.conn == login.conn })
+    }
+
+    /// A poller such as pg_chameleon resumes a few events before the commit it was already sent:
+    /// a re-read of no row events, which must not read as a duplicate risk. One that resumes
+    /// before the rows re-reads them: the window says how many row events, of which table.
+    @Test("mysqlbinlog resuming before a commit re-reads no rows (maintained); before the rows, reread names them")
+    func rereadsAreCountedByRowEvents() throws {
+        let direct = try source.direct()
+        defer { direct.close() }
+        _ = try direct.execute("INSERT INTO users (name, email) VALUES ('a', 'reread-a@toolkit.test'), ('b', 'reread-b@toolkit.test')")
+        let file = try #require(try direct.query("SHOW MASTER STATUS").value("File"))
+        let events = try direct.query("SHOW BINLOG EVENTS IN '\(file)'")
+        let types = events.rows.indices.map { events.value("Event_type", row: $0) }
+        let xid = try #require(types.lastIndex(of: "Xid"))
+        let tableMap = try #require(types.lastIndex(of: "Table_map"))
+        let commitStart = try #require(events.value("Pos", row: xid).flatMap { UInt64($0) })
+        let rowsStart = try #require(events.value("Pos", row: tableMap).flatMap { UInt64($0) })
+        #expect(rowsStart < commitStart)
+
+        let reader = BinlogReader(port: source.port, user: "hevo", password: "hevopassword")
+        _ = try reader.read(from: file)
+        try source.toolkit(["network", "--down", "--type", "reject"])
+        try source.toolkit(["network", "--up"])
+        _ = try reader.read(from: file, position: commitStart)
+        try source.toolkit(["network", "--down", "--type", "reject"])
+        try source.toolkit(["network", "--up"])
+        let rows = try reader.read(from: file, position: rowsStart)
+        #expect(rows.insertedRows(database: "testdb", table: "users") == 2)
+
+        let windows = try source.agentStatus().windows.filter { $0.fault.type == .reject }.suffix(2)
+        let commitResume = try #require(windows.first?.resume.first { $0.client == "hevo@127.0.0.1" })
+        #expect(commitResume.verdict == .maintained, "\(commitResume)")
+        #expect(commitResume.rereadRowEvents == 0)
+        let rowsResume = try #require(windows.last?.resume.first { $0.client == "hevo@127.0.0.1" })
+        #expect(rowsResume.verdict == .reread, "\(rowsResume)")
+        #expect(rowsResume.rereadRowEvents == 1)
+        #expect(rowsResume.rereadTables == ["testdb.users"])
     }
 }

@@ -10,6 +10,34 @@ struct BinlogStreamTests {
         observations.compactMap { if case .binlogEvent(let event) = $0 { event } else { nil } }
     }
 
+    @Test("table maps name the tables of the row events that follow, in every row event version", arguments: [true, false])
+    func tableMapsAndRowEvents(checksum: Bool) throws {
+        var writer = BinlogWriter(checksum: checksum)
+        var conversation = Conversation.loggedIn()
+        conversation.client(Wire.binlogDump(file: "binlog.000001", position: 4, serverID: 2))
+        var sequence: UInt8 = 1
+        func send(_ event: [UInt8]) {
+            conversation.server(BinlogWriter.packet(sequence, event))
+            sequence &+= 1
+        }
+        send(writer.fakeRotate(file: "binlog.000001", position: 4))
+        send(writer.formatDescription())
+        send(writer.query("BEGIN"))
+        send(writer.tableMap(id: 0x0102_0304_0506, schema: "testdb", table: "users"))
+        for type: UInt8 in [23, 31, 170] { send(writer.rows(type: type, tableID: 0x0102_0304_0506)) }
+        send(writer.tableMap(id: 7, schema: "shop", table: String(repeating: "t", count: 64)))
+        send(writer.rows(type: 32, tableID: 7))
+        send(writer.xid(1))
+
+        let events = Self.events(observeAllWays(conversation).observations)
+        #expect(events.compactMap(\.tableMap) == [
+            BinlogTableMap(tableID: 0x0102_0304_0506, schema: "testdb", table: "users"),
+            BinlogTableMap(tableID: 7, schema: "shop", table: String(repeating: "t", count: 64)),
+        ])
+        #expect(events.filter(\.isRowEvent).compactMap(\.rowsTableID) == [0x0102_0304_0506, 0x0102_0304_0506, 0x0102_0304_0506, 7])
+        #expect(events.filter { !$0.isRowEvent }.allSatisfy { $0.rowsTableID == nil })
+    }
+
     @Test("MySQL stream: fake rotate, FDE with CRC32, GTIDs, heartbeat, rotate to a new file, ERR 1236")
     func mysqlStream() throws {
         var writer = BinlogWriter(checksum: true)

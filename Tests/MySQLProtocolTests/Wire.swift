@@ -255,6 +255,18 @@ struct BinlogWriter {
         next(type: 30, body: Array(repeating: 0xAB, count: bodySize))
     }
 
+    mutating func tableMap(id: UInt64, schema: String, table: String) -> [UInt8] {
+        var body = Wire.le(id, 6) + Wire.le16(1)
+        body += [UInt8(schema.utf8.count)] + Array(schema.utf8) + [0]
+        body += [UInt8(table.utf8.count)] + Array(table.utf8) + [0]
+        body += [2, 0x03, 0x0F] + Wire.lenenc(2) + [0x64, 0x00] + [0x02]  // columns, types, metadata, nullability
+        return next(type: 19, body: body)
+    }
+
+    mutating func rows(type: UInt8, tableID: UInt64, bodySize: Int = 40) -> [UInt8] {
+        next(type: type, body: Wire.le(tableID, 6) + Wire.le16(1) + Array(repeating: 0xAB, count: bodySize))
+    }
+
     mutating func xid(_ xid: UInt64) -> [UInt8] {
         next(type: 16, body: Wire.le64(xid))
     }
