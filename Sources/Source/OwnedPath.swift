@@ -22,13 +22,17 @@ public enum OwnedPath {
     }
 
     /// Throws unless `url` is a directory (not a symlink) owned by `owner` (or root) that no other account can write.
-    public static func requireTrusted(directory url: URL, owner: uid_t = geteuid()) throws {
+    /// With `closingOwn`, a directory of `owner`'s that its group or others could write (a umask of 002) is closed first.
+    public static func requireTrusted(directory url: URL, owner: uid_t = geteuid(), closingOwn: Bool = false) throws {
         let fd = try openDirectory(url)
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw ToolkitError("cannot inspect \(url.path): \(String(cString: strerror(errno)))") }
         guard info.st_uid == owner || info.st_uid == 0 else {
             throw ToolkitError("\(url.path) belongs to uid \(info.st_uid), not to this account (uid \(owner)); refusing to trust it")
+        }
+        if closingOwn, info.st_uid == owner, info.st_mode & 0o022 != 0, fchmod(fd, info.st_mode & 0o7755) == 0 {
+            info.st_mode &= 0o7755
         }
         guard info.st_mode & 0o022 == 0 else {
             throw ToolkitError("\(url.path) can be written by other accounts (mode \(String(info.st_mode & 0o777, radix: 8))); refusing to trust it")

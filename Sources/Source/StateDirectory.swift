@@ -48,7 +48,7 @@ public struct StateDirectory: Sendable, Hashable {
     /// another account owns or can write: it could swap `run/` for its own.
     public func prepareOwnDirectories() throws {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-        try OwnedPath.requireTrusted(directory: root)
+        try OwnedPath.requireTrusted(directory: root, closingOwn: true)
         try OwnedPath.prepareDirectory(runDirectory, owner: geteuid(), group: getegid(), mode: 0o700)
         try OwnedPath.prepareDirectory(logDirectory, owner: geteuid(), group: getegid(), mode: 0o755)
     }

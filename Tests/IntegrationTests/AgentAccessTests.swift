@@ -37,6 +37,14 @@ struct AgentAccessTests {
         // The only TCP port the agent listens on is the gateway's.
         let agentPID = try #require(source.agentPID)
         #expect(try Listening.tcpPorts(of: agentPID) == [source.port])
+
+        // The CLI will not talk through a run/ another account could have swapped the socket in.
+        let nobody = try #require(getpwnam("nobody")).pointee
+        #expect(chown(source.state.runDirectory.path, nobody.pw_uid, nobody.pw_gid) == 0)
+        let refused = try source.toolkit(["network", "--status"], expect: 1)
+        #expect(refused.stderr.contains("belongs to uid \(nobody.pw_uid)"), "\(refused.stderr)")
+        #expect(chown(source.state.runDirectory.path, 0, 0) == 0)
+        try source.toolkit(["network", "--status"])
     }
 
     @Test("Asked for TCP (up --control tcp:ADDR:PORT), the agent answers only requests with its token")
