@@ -34,6 +34,13 @@ struct AgentAccessTests {
         let journal = try String(contentsOf: source.state.journalFile, encoding: .utf8)
         #expect(!journal.contains("forged by nobody"))
 
+        // Second line: were the directory and socket opened up, the agent still checks who connects.
+        #expect(chmod(source.state.runDirectory.path, 0o711) == 0 && chmod(socket, 0o666) == 0)
+        let throughOpenedSocket = try Curl.unix(socket, "/notes", body: #"{"detail": "forged through an open socket"}"#, as: .nobody)
+        #expect(chmod(source.state.runDirectory.path, 0o700) == 0 && chmod(socket, 0o600) == 0)
+        #expect(throughOpenedSocket.status == nil, "nobody was answered: \(throughOpenedSocket)")
+        #expect(!(try String(contentsOf: source.state.journalFile, encoding: .utf8)).contains("forged through"))
+
         // The only TCP port the agent listens on is the gateway's.
         let agentPID = try #require(source.agentPID)
         #expect(try Listening.tcpPorts(of: agentPID) == [source.port])
@@ -113,6 +120,20 @@ struct AgentAccessTests {
         #expect(!FileManager.default.fileExists(atPath: planted.path), "root created a file through mysql's symlink")
         var info = stat()
         #expect(lstat(output.path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG)
+    }
+
+    @Test("up --control takes unix or tcp:ADDR:PORT; anything else is a usage error that changes nothing")
+    func controlAddressIsValidated() throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("toolkit-control-flag-\(getpid())")
+        try? FileManager.default.removeItem(at: home)
+        var environment = ProcessInfo.processInfo.environment
+        environment["TOOLKIT_HOME"] = home.path
+        for bad in ["tcp", "tcp:localhost:7000", "tcp:127.0.0.1:0", "tcp:127.0.0.1:70000", "udp:127.0.0.1:7000", "unix:/tmp/x"] {
+            let run = try Run.toolkit(["up", "--port", String(PortProbe.ephemeral()), "--control", bad], environment: environment)
+            #expect(run.status == 2, "--control \(bad): \(run.stderr)")
+            #expect(run.stderr.contains("--control") && run.stderr.contains(bad))
+            #expect(!FileManager.default.fileExists(atPath: home.path), "--control \(bad) created \(home.path)")
+        }
     }
 
     static func mode(_ url: URL) throws -> (owner: uid_t, mode: mode_t) {
