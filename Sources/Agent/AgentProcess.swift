@@ -24,7 +24,12 @@ public enum AgentProcess {
         let configured = try SourceConfig.load(from: state.configFile)?.control ?? "unix"
         switch ControlAddress(configured) {
         case .unixSocket, nil:
-            return ControlClient(endpoint: .unix(path: state.agentSocketFile.path))
+            let socket = state.agentSocketFile.path
+            var info = stat()
+            if lstat(socket, &info) == 0, info.st_mode & S_IFMT != S_IFSOCK || (info.st_uid != geteuid() && info.st_uid != 0) {
+                throw ToolkitError("\(socket) is not a socket of this account's (uid \(info.st_uid)); refusing to talk to it")
+            }
+            return ControlClient(endpoint: .unix(path: socket))
         case .tcp(let host, let port):
             guard let token = try OwnedPath.readTrusted(state.agentTokenFile, limit: 256) else {
                 throw ToolkitError("the agent listens on tcp:\(host):\(port) but \(state.agentTokenFile.path) is missing")
