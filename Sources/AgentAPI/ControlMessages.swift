@@ -1,7 +1,8 @@
 import Faults
 import Foundation
 
-/// The agent's control API: HTTP/JSON on loopback. These are its bodies.
+/// The agent's control API: HTTP/JSON on its owner-only Unix socket (or TCP with a bearer token,
+/// see `ControlAddress`). These are its bodies.
 ///
 /// | method and path        | body             | answer          |
 /// |------------------------|------------------|-----------------|
@@ -11,7 +12,8 @@ import Foundation
 /// | `POST /notes`          | `JournalNote`    | `JournalNote`   |
 /// | `POST /shutdown`       |                  | `AgentStatus`   |
 ///
-/// Errors answer 400 (bad request, nothing changed) or 500 with an `AgentFailure`.
+/// Errors answer 400 (bad request, nothing changed), 401 (TCP without the token), 413 (body over
+/// 64 KiB) or 500 with an `AgentFailure`.
 public struct FaultCommand: Codable, Sendable, Hashable {
     public enum Action: String, Codable, Sendable { case down, flap, slow, slowOff = "slow_off", up }
     public var action: Action

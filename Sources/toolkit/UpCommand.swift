@@ -1,4 +1,5 @@
 import Agent
+import AgentAPI
 import ArgumentParser
 import Flavor
 import Foundation
@@ -32,12 +33,18 @@ struct UpCommand: ParsableCommand {
     @Option(name: .customLong("etl-user"), help: "The ETL user (env TOOLKIT_ETL_USER). Default hevo.")
     var etlUser: String?
 
+    @Option(help: "Where the agent's control API listens: unix (default; a socket only this account can use) or tcp:ADDR:PORT (containers; requests need the token in run/agent.token).")
+    var control: String?
+
     @Option(help: "State directory (env TOOLKIT_HOME).")
     var home: String?
 
     @OptionGroup var output: OutputFlags
 
     func validate() throws {
+        if let control, ControlAddress(control) == nil {
+            throw ValidationError("--control must be \(ControlAddress.usage), got '\(control)'")
+        }
         guard (1...65535).contains(port) else {
             throw ValidationError("--port must be a port number from 1 to 65535, got \(port)")
         }
@@ -74,6 +81,7 @@ struct UpCommand: ParsableCommand {
             etlUser: etlUser ?? env("TOOLKIT_ETL_USER") ?? Target.defaultETLUser,
             etlPassword: env("TOOLKIT_ETL_PASSWORD") ?? Target.defaultETLPassword,
             listenHost: listen, backend: backend ?? BackendChoice.default(), privateServerPort: true)
+        request.control = control
         request.publicPortHeldByAgent = agentRunning
         let source = ManagedSource(state: state)
         var result: UpResult
