@@ -1,4 +1,5 @@
 import Agent
+import Faults
 import ArgumentParser
 import Flavor
 import Foundation
@@ -17,14 +18,14 @@ struct UpCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Port ETL tools connect to (the gateway).")
+    @Option(parsing: .unconditional, help: "Port ETL tools connect to (the gateway).")
     var port = 3306
 
     @Option(help: "Address the gateway listens on (0.0.0.0 for every interface).")
     var listen = "127.0.0.1"
 
     @Option(help: "Fault backend: gateway (anywhere) or iptables (root / NET_ADMIN). Default: iptables inside a container that allows it, else gateway.")
-    var backend: String?
+    var backend: BackendKind?
 
     @Option(help: "Front an existing server at HOST:PORT instead of starting one.")
     var upstream: String?
@@ -46,9 +47,6 @@ struct UpCommand: ParsableCommand {
         }
         if let database = env("MYSQL_DATABASE"), !SQLText.isPlainIdentifier(database) {
             throw ValidationError("MYSQL_DATABASE must be a plain name (letters, digits, _ and $), got '\(database)'")
-        }
-        if let backend, !["gateway", "iptables"].contains(backend) {
-            throw ValidationError("--backend must be gateway or iptables, got '\(backend)'")
         }
         if inet_addr(listen) == INADDR_NONE && listen != "255.255.255.255" {
             throw ValidationError("--listen must be an IPv4 address such as 127.0.0.1 or 0.0.0.0, got '\(listen)'")
@@ -73,7 +71,7 @@ struct UpCommand: ParsableCommand {
             adminPassword: env("MYSQL_ROOT_PASSWORD") ?? Target.defaultAdminPassword,
             etlUser: etlUser ?? env("TOOLKIT_ETL_USER") ?? Target.defaultETLUser,
             etlPassword: env("TOOLKIT_ETL_PASSWORD") ?? Target.defaultETLPassword,
-            listenHost: listen, backend: backend ?? BackendChoice.default(), privateServerPort: true)
+            listenHost: listen, backend: backend?.rawValue ?? BackendChoice.default(), privateServerPort: true)
         request.publicPortHeldByAgent = agentRunning
         let source = ManagedSource(state: state)
         var result: UpResult
