@@ -24,7 +24,7 @@ struct NetworkCommand: ParsableCommand {
         """)
 
     @Flag(help: "Start a fault (see --type).") var down = false
-    @Flag(help: "Restore everything.") var up = false
+    @Flag(help: "Restore everything, from any state (starts the agent again if it is not running).") var up = false
     @Flag(help: "Toggle a fault every --interval seconds for --duration seconds.") var flap = false
     @Flag(help: "Add latency (--latency) or limit bandwidth (--bandwidth); with --off, stop.") var slow = false
     @Flag(help: "With --slow: remove latency and bandwidth limits.") var off = false
@@ -113,6 +113,10 @@ struct NetworkCommand: ParsableCommand {
 
     func run() throws {
         let state = StateDirectory.resolve(flag: home)
+        if up && AgentProcess.runningPID(state: state) == nil {
+            output.emit(try AgentRecovery(state: state).restoreWithoutAgent())
+            return
+        }
         let client = try AgentProcess.client(state: state)
         let commands = commands()
         var answer = try agentCall { () throws(ControlClient.Failure) in try client.get("/status", as: AgentStatus.self) }
