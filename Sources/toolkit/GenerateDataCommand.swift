@@ -57,6 +57,7 @@ struct GenerateDataCommand: ParsableCommand {
         let showProgress = isatty(STDERR_FILENO) == 1 && !output.json
         var summaries: [DataGenerator.Summary] = []
         var batch = 0
+        let batchLimit = batches ?? 0
         repeat {
             batch += 1
             let summary = try generator.run(
@@ -74,7 +75,7 @@ struct GenerateDataCommand: ParsableCommand {
             if interval > 0 && !output.json {
                 print("Batch \(batch): inserted \(summary.rowsInserted) rows into \(table) (total \(total))")
             }
-            if interval == 0 || Interrupt.requested || (batches ?? 0 > 0 && batch >= batches ?? 0) { break }
+            if interval == 0 || Interrupt.requested || (batchLimit > 0 && batch >= batchLimit) { break }
             Interrupt.sleep(seconds: interval)
         } while !Interrupt.requested
         output.emit(GenerateResult(batches: summaries))

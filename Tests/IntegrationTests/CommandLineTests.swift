@@ -174,6 +174,17 @@ struct CommandLineTests {
         #expect(try fixture.connect().query("SHOW MASTER STATUS").rows == binlogBefore || refusal.arguments.first == "restore")
     }
 
+    @Test("generate-data --interval with --batches stops after that many batches")
+    func batchesStopTheRun() throws {
+        let table = SourceFixture.table("batches")
+        let run = try Run.toolkit(["generate-data", "--count", "3", "--interval", "0.1", "--batches", "2", "--table", table, "--json"],
+                                  environment: fixture.environment, timeout: 60)
+        #expect(run.status == 0, "\(run.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        #expect(json?["batches"] as? Int == 2)
+        #expect(json?["rows_inserted"] as? Int == 6)
+    }
+
     @Test("a --config that cannot be read is bad input naming --config")
     func unreadableConfig() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-config-\(getpid()).json")

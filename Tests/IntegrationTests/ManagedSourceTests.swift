@@ -56,11 +56,8 @@ struct ManagedSourceTests {
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
     }
 
-    @Test func serverRunsAsTheMysqlAccountWhenRoot() throws {
-        guard geteuid() == 0 else {
-            print("skipped: not root, so the server runs as the invoking user by design")
-            return
-        }
+    @Test(.enabled(if: geteuid() == 0, "not root: the server runs as the invoking user by design"))
+    func serverRunsAsTheMysqlAccountWhenRoot() throws {
         let pid = try #require(ManagedServer.locate(state: fixture.state).runningPID())
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         let uidLine = status.split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? ""
