@@ -7,7 +7,7 @@ import Testing
 /// `network --up` from any state, including an agent killed (SIGKILL) in the middle of a fault:
 /// it starts the agent again, which undoes what its predecessor left, and says so; a restore
 /// step that fails is exit 1, never success.
-@Suite("network --up with no agent running", .tags(.integration, .slow), .serialized)
+@Suite("network --up from any state; an agent's failure is exit 1", .tags(.integration, .slow), .serialized)
 struct NetworkUpRecoveryTests {
     /// A login through the gateway, as the ETL tool makes it.
     static func etlLogin(port: Int) -> Bool {
@@ -56,6 +56,27 @@ struct NetworkUpRecoveryTests {
         // With the agent running, --up is the plain restore.
         let plain = try fixture.toolkit(["network", "--up"])
         #expect(!plain.stdout.contains("no agent was running"))
+    }
+
+    @Test("a restore step the agent reports failed (500) is exit 1 with its one line, not success")
+    func agentFailureIsExitOne() throws {
+        let fixture = try AgentFixture(name: "agent-500")
+        defer { fixture.tearDown() }
+        let server = try ManagedServer.locate(state: fixture.state)
+        try fixture.toolkit(["network", "--down", "--type", "service"])
+        #expect(server.runningPID() == nil)
+
+        // Replacing the service fault restarts the server first, which cannot bind its port now.
+        let blocker = try LoopbackListener(port: fixture.serverPort)
+        let failed = try fixture.toolkit(["network", "--down", "--type", "reject"], expect: 1)
+        #expect(failed.stderr.split(separator: "\n").count == 1, "\(failed.stderr)")
+        #expect(failed.stderr.contains("server"), "\(failed.stderr)")
+        #expect(failed.stdout.isEmpty)
+        blocker.close()
+
+        try fixture.toolkit(["network", "--up"])
+        #expect(server.runningPID() != nil)
+        #expect(Self.etlLogin(port: fixture.port), "the port works again")
     }
 
     @Test("an iptables reject whose agent was killed: --up removes the chain, keeps other rules, and the port works",
