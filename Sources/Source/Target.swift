@@ -48,8 +48,10 @@ public struct Target: Sendable {
         // whatever answers on 127.0.0.1:3306 (another instance's server).
         let namesServer = flags.host != nil || flags.port != nil || flags.socket != nil
             || env["MYSQL_HOST"].nonEmpty != nil || env["MYSQL_PORT"].nonEmpty != nil
-        if config == nil, !namesServer, let named = flags.home.nonEmpty.map({ ("--home", $0) }) ?? env["TOOLKIT_HOME"].nonEmpty.map({ ("TOOLKIT_HOME", $0) }) {
-            throw ToolkitError.usage("\(named.0) \(named.1) holds no toolkit source (no toolkit.json): run `toolkit up` with it, or name a server with --host and --port")
+        let namedHome = flags.home.nonEmpty.map { "--home \($0)" } ?? env["TOOLKIT_HOME"].nonEmpty.map { "TOOLKIT_HOME \($0)" }
+        if config == nil, !namesServer, let namedHome {
+            throw ToolkitError.usage(
+                "\(namedHome) holds no toolkit source (no toolkit.json): run `toolkit up` with it, or name a server with --host and --port")
         }
         let host = flags.host ?? env["MYSQL_HOST"].nonEmpty ?? config?.host ?? "127.0.0.1"
         let portText = env["MYSQL_PORT"].nonEmpty
