@@ -70,7 +70,7 @@ public struct SourceConfig: Codable, Sendable, Hashable {
         do {
             return try JSONDecoder().decode(SourceConfig.self, from: Data(contentsOf: url))
         } catch {
-            throw ToolkitError("cannot read \(url.path): \(error.localizedDescription)")
+            throw ToolkitError("cannot read \(url.path): \(readFailure(error))")
         }
     }
 
@@ -81,5 +81,16 @@ public struct SourceConfig: Codable, Sendable, Hashable {
         FileManager.default.createFile(atPath: url.path, contents: data, attributes: [.posixPermissions: 0o600])
         try data.write(to: url, options: .atomic)
         chmod(url.path, 0o600)
+    }
+}
+
+/// One line on why a file could not be read: the decoder's finding or the system's message.
+func readFailure(_ error: any Error) -> String {
+    switch error {
+    case DecodingError.dataCorrupted(let context): "not valid JSON (\(context.debugDescription))"
+    case DecodingError.keyNotFound(let key, _): "no '\(key.stringValue)' key"
+    case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+        "a value of the wrong type at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
+    default: error.localizedDescription
     }
 }

@@ -1,5 +1,6 @@
 import Agent
 import AgentAPI
+import Faults
 import ArgumentParser
 import Flavor
 import Foundation
@@ -18,14 +19,14 @@ struct UpCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Port ETL tools connect to (the gateway).")
+    @Option(parsing: .unconditional, help: "Port ETL tools connect to (the gateway).")
     var port = 3306
 
     @Option(help: "Address the gateway listens on (0.0.0.0 for every interface).")
     var listen = "127.0.0.1"
 
     @Option(help: "Fault backend: gateway (anywhere) or iptables (root / NET_ADMIN). Default: iptables inside a container that allows it, else gateway.")
-    var backend: String?
+    var backend: BackendKind?
 
     @Option(help: "Front an existing server at HOST:PORT instead of starting one.")
     var upstream: String?
@@ -54,9 +55,6 @@ struct UpCommand: ParsableCommand {
         if let database = env("MYSQL_DATABASE"), !SQLText.isPlainIdentifier(database) {
             throw ValidationError("MYSQL_DATABASE must be a plain name (letters, digits, _ and $), got '\(database)'")
         }
-        if let backend, !["gateway", "iptables"].contains(backend) {
-            throw ValidationError("--backend must be gateway or iptables, got '\(backend)'")
-        }
         if inet_addr(listen) == INADDR_NONE && listen != "255.255.255.255" {
             throw ValidationError("--listen must be an IPv4 address such as 127.0.0.1 or 0.0.0.0, got '\(listen)'")
         }
@@ -80,7 +78,7 @@ struct UpCommand: ParsableCommand {
             adminPassword: env("MYSQL_ROOT_PASSWORD") ?? Target.defaultAdminPassword,
             etlUser: etlUser ?? env("TOOLKIT_ETL_USER") ?? Target.defaultETLUser,
             etlPassword: env("TOOLKIT_ETL_PASSWORD") ?? Target.defaultETLPassword,
-            listenHost: listen, backend: backend ?? BackendChoice.default(), privateServerPort: true)
+            listenHost: listen, backend: backend?.rawValue ?? BackendChoice.default(), privateServerPort: true)
         request.control = control
         request.publicPortHeldByAgent = agentRunning
         let source = ManagedSource(state: state)
