@@ -266,4 +266,49 @@ struct FaultScheduleTests {
         #expect(status == [ActiveFaultStatus(
             fault: reject, windowID: 1, elapsedSeconds: 15, remainingSeconds: 45, flap: nil)])
     }
+
+    @Test("each fault carries the backend that enforces it: only an unscoped reject or timeout goes to iptables")
+    func backendIsResolvedInTheSchedule() {
+        var schedule = Schedule(defaultBackend: .iptables)
+        let scopedSlow = FaultSpec.latency(ms: 1000, scope: .replication)
+        let applied = schedule.handle(.down(scopedSlow, duration: nil), now: .at(0))
+        var slowOnGateway = scopedSlow
+        slowOnGateway.backend = .gateway
+        #expect(applied == [.apply(slowOnGateway, windowID: 1)])
+        // Even a backend the user named does not move shaping off the gateway (no netem).
+        var slowOnIptables = scopedSlow
+        slowOnIptables.backend = .iptables
+        #expect(schedule.enforcing(slowOnIptables).backend == .gateway)
+
+        var rejectOnIptables = reject
+        rejectOnIptables.backend = .iptables
+        #expect(schedule.handle(.down(reject, duration: nil), now: .at(0)) == [.apply(rejectOnIptables, windowID: 2)])
+        let scopedTimeout = FaultSpec(type: .timeout, scope: .replication)
+        #expect(schedule.enforcing(scopedTimeout).backend == .gateway)
+        var chosen = timeout
+        chosen.backend = .gateway
+        #expect(schedule.enforcing(chosen).backend == .gateway)
+        // The clear carries the same spec, so the shell knows what to undo without state of its own.
+        #expect(schedule.handle(.up, now: .at(1)) == [
+            .clear(rejectOnIptables, windowID: 2, reason: .up), .clear(slowOnGateway, windowID: 1, reason: .up),
+        ])
+    }
+
+    @Test("the shaping in force is the schedule's: scoped, stacked, gone in a flap's off phase and after up")
+    func shapingInForce() {
+        var schedule = Schedule()
+        let lag = FaultSpec.latency(ms: 1000, scope: .replication)
+        let narrow = FaultSpec.bandwidth(bytesPerSecond: 65_536)
+        _ = schedule.handle(.down(lag, duration: nil), now: .at(0))
+        _ = schedule.handle(.flap(narrow, interval: .seconds(10), duration: .seconds(60)), now: .at(0))
+        #expect(schedule.shaping == [lag, narrow])
+        _ = schedule.tick(now: .at(10))
+        #expect(schedule.shaping == [lag])
+        _ = schedule.tick(now: .at(20))
+        #expect(schedule.shaping == [lag, narrow])
+        _ = schedule.handle(.slowOff, now: .at(21))
+        #expect(schedule.shaping == [narrow])
+        _ = schedule.handle(.up, now: .at(22))
+        #expect(schedule.shaping.isEmpty)
+    }
 }

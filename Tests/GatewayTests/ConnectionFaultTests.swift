@@ -91,11 +91,11 @@ extension GatewaySocketTests {
             try await fixture.gateway.setConnectionFault(.timeout)
             let status = fixture.gateway.status
             #expect(status.connectionFault == .timeout)
-            #expect(status.shaping == TrafficShaping(latency: .milliseconds(40), bytesPerSecond: 1_000_000))
+            #expect(status.shaping == [ScopedShaping(TrafficShaping(latency: .milliseconds(40), bytesPerSecond: 1_000_000))])
 
             try await fixture.gateway.restore()
             #expect(fixture.gateway.status.connectionFault == nil)
-            #expect(fixture.gateway.status.shaping == .none)
+            #expect(fixture.gateway.status.shaping.isEmpty)
             #expect(fixture.gateway.listening)
             let socket = try fixture.connectAndGreet()
             try socket.send("x")
