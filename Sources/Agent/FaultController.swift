@@ -132,7 +132,7 @@ actor FaultController {
                 } else if spec.type == .reject && spec.scope == .all {
                     journal.record(.note) {
                         $0.window = window
-                        $0.detail = "refused connection attempts are not observed: logging packets needs root (or CAP_NET_ADMIN) and iptables"
+                        $0.detail = AttemptSeries.unobservedNote
                     }
                 }
                 try await gateway.setConnectionFault(spec.type == .reject ? .reject : .timeout, scope: scope)

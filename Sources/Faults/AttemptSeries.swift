@@ -12,9 +12,17 @@ public struct AttemptSeries: Codable, Sendable, Hashable {
     /// True when a refused sample of an old journal counted several attempts: their times were
     /// spread evenly since the previous attempt, so the intervals are estimates.
     public var estimatedTimes: Bool
+    /// Why refused connects could not be seen at all (an agent that may not log packets:
+    /// the kernel refuses them unseen); nil when every attempt was observed.
+    public var unobserved: String?
 
-    public init(attempts: [ConnectionAttempt]) {
+    /// The journal note an agent writes in a window whose refused connects it cannot see.
+    public static let unobservedNote =
+        "refused connection attempts are not observed: logging packets needs root (or CAP_NET_ADMIN) and iptables"
+
+    public init(attempts: [ConnectionAttempt], unobserved: String? = nil) {
         self.attempts = attempts
+        self.unobserved = unobserved
         var times: [Double] = []
         var estimated = false
         for attempt in attempts {
@@ -47,6 +55,7 @@ public struct AttemptSeries: Codable, Sendable, Hashable {
         case medianInterval = "median_interval"
         case pattern
         case estimatedTimes = "estimated_times"
+        case unobserved
     }
 }
 

@@ -127,7 +127,10 @@ public struct JournalTimeline: Sendable {
                 continue
             }
         }
-        return AttemptSeries(attempts: attempts)
+        let unobserved = events[(window.startIndex + 1)..<(window.endIndex ?? events.count)].contains {
+            $0.kind == .note && $0.window == window.id && $0.detail == AttemptSeries.unobservedNote
+        }
+        return AttemptSeries(attempts: attempts, unobserved: unobserved ? "the agent cannot log packets (needs root or CAP_NET_ADMIN)" : nil)
     }
 
     /// A dropped attempt's client gave up, if the journal says so before the window's horizon.

@@ -83,6 +83,11 @@ extension AttemptSeries {
     /// "6, irregular (median 2.3 s)".
     var summary: String {
         let estimated = estimatedTimes ? " (estimated from refused counts)" : ""
+        let unseen = unobserved.map { "; refused connects not observed: \($0)" } ?? ""
+        return plainSummary(estimated: estimated) + unseen
+    }
+
+    private func plainSummary(estimated: String) -> String {
         switch pattern {
         case .none:
             return "none"

@@ -389,4 +389,18 @@ struct WindowReportTests {
         #expect(report.detection?.event == .clientGaveUp)
         #expect(!report.description.contains("not needed"))
     }
+
+    /// An agent that may not log packets cannot see refused connects: the window says so
+    /// instead of reporting "none".
+    @Test func refusalsAnUnprivilegedAgentCannotSeeAreFlagged() throws {
+        var script = JournalScript()
+        script.faultStarted(0, window: 1, reject)
+        script.add(0, .note, window: 1, detail: AttemptSeries.unobservedNote)
+        script.faultEnded(5, window: 1, reject)
+        let report = try #require(script.reports().first)
+        #expect(report.attempts.unobserved != nil)
+        #expect(report.description.contains("attempts     none; refused connects not observed"))
+        let observed = try #require(Self.rejectWithFixedRetry().reports().first)
+        #expect(observed.attempts.unobserved == nil)
+    }
 }
