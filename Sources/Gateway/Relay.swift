@@ -43,7 +43,6 @@ final class Relay {
     private var serverClosed = false
     private var isClosing = false
     private var isFinished = false
-    private var hasSettings = false
     /// The shaping the glue handlers apply, for this connection's current classification.
     private var shaping = TrafficShaping.none
     private var closeCause: CloseCause?
@@ -86,7 +85,6 @@ extension Relay {
         eventLoop.preconditionInEventLoop()
         guard !isClosing, newSettings.generation >= settings.generation else { return }
         settings = newSettings
-        hasSettings = true
         enforce()
     }
 
