@@ -96,7 +96,7 @@ actor FaultController {
             do {
                 switch action {
                 case .apply(let spec, let window):
-                    journal.record(.faultStarted) { $0.window = window; $0.fault = spec; $0.detail = spec.backend?.rawValue }
+                    journal.record(.faultStarted) { $0.window = window; $0.fault = spec; $0.detail = (spec.backend ?? .gateway).rawValue }
                     try await apply(spec, window: window)
                 case .clear(let spec, let window, let reason):
                     // The window ends when the restore begins: clients held by the fault move on

@@ -12,7 +12,7 @@
 ///   when `duration` has elapsed. Each on phase is a window of its own.
 /// - `up` clears everything and cancels every timer, from any state.
 /// - Window ids increase by one with every `apply`.
-/// - With a `defaultBackend`, every fault it keeps says which backend enforces it
+/// - With a `defaultBackend`, every reject and timeout it keeps says which backend enforces it
 ///   (`FaultSpec.backend`, see `enforcing(_:)`), so `apply` and `clear` carry all the shell needs.
 public struct FaultSchedule<C: Clock>: Sendable where C.Duration == Duration {
     private var connection: ActiveFault?
@@ -31,19 +31,14 @@ public struct FaultSchedule<C: Clock>: Sendable where C.Duration == Duration {
     }
 
     /// The fault with the backend that enforces it: the kernel (iptables) can only refuse or
-    /// drop every connection to the port, so only an unscoped reject or timeout goes to the
-    /// agent's default backend; shaping, resets, scoped faults and a service stop always go
-    /// through the gateway (this kernel has no netem). The backend a user chose for a reject
-    /// or timeout stays.
+    /// drop every connection to the port, so an unscoped reject or timeout goes to the agent's
+    /// default backend and a scoped one to the gateway; a backend the user chose stays. Every
+    /// other fault has one way to be enforced (shaping and resets by the gateway, since this
+    /// kernel has no netem; service by stopping the server) and carries no backend.
     public func enforcing(_ spec: FaultSpec) -> FaultSpec {
-        guard let defaultBackend else { return spec }
+        guard let defaultBackend, spec.type == .reject || spec.type == .timeout else { return spec }
         var spec = spec
-        switch spec.type {
-        case .reject, .timeout:
-            spec.backend = spec.backend ?? (spec.scope == .all ? defaultBackend : .gateway)
-        case .latency, .bandwidth, .reset, .service:
-            spec.backend = .gateway
-        }
+        spec.backend = spec.backend ?? (spec.scope == .all ? defaultBackend : .gateway)
         return spec
     }
 
