@@ -138,6 +138,7 @@ public enum AgentRunner {
         }
         // Everything back before we go: nothing of ours may outlive the agent.
         try? await controller.restoreAll()
+        await controller.stopObserving()
         journal.record(.note) { $0.detail = "agent stopped (pid \(getpid())); every fault restored" }
         await gateway.stop()
         try? await listener.channel.close()

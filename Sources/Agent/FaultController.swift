@@ -204,6 +204,15 @@ actor FaultController {
         ledger = AttemptLedger(window: window, verdict: verdict)
     }
 
+    /// Stops reading packets; the agent is exiting.
+    func stopObserving() {
+        packetReader?.stop()
+        packetReader = nil
+        packetTask?.cancel()
+        packetTask = nil
+        ledger = nil
+    }
+
     private func startPacketReader() -> Bool {
         if packetReader != nil { return true }
         guard let iptables else { return false }
