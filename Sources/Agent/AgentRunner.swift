@@ -102,7 +102,7 @@ public enum AgentRunner {
                     do { command = try JSONDecoder().decode(FaultCommand.self, from: body) } catch {
                         throw AgentFailure(status: 400, message: "bad fault command: \(error)")
                     }
-                    if command.action == .up { await controller.restoreAll() } else { try await controller.handle(command) }
+                    if command.action == .up { try await controller.restoreAll() } else { try await controller.handle(command) }
                     return (200, try encode(await statusOf()))
                 case (.POST, "/notes"):
                     guard let note = try? JSONDecoder().decode(JournalNote.self, from: body), !note.detail.isEmpty else {
@@ -160,7 +160,8 @@ public enum AgentRunner {
             group.cancelAll()
         }
         // Everything back before we go: nothing of ours may outlive the agent.
-        await controller.restoreAll()
+        try? await controller.restoreAll()
+        await controller.stopObserving()
         journal.record(.note) { $0.detail = "agent stopped (pid \(getpid())); every fault restored" }
         await gateway.stop()
         try? await controlChannel.channel.close()
