@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"6.0.0"),
     ],
     targets: [
         // MariaDB Connector/C, from Debian's libmariadb-dev. Only the `MariaDB` module imports it.
@@ -44,7 +45,10 @@ let package = Package(
         // The MySQL source: connection settings, the managed server, bootstrap, status, data.
         .target(name: "Source", dependencies: ["MariaDB", "Flavor", "CSpawn"]),
         // Breakages beyond the network: transactions, DDL, replication scenarios, binlog corruption, connections.
-        .target(name: "Breakage", dependencies: ["Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "Agent"]),
+        .target(name: "Breakage", dependencies: [
+            "Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "Agent",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .executableTarget(
             name: "toolkit",
             dependencies: [
