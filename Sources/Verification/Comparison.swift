@@ -1,0 +1,192 @@
+import Foundation
+
+/// Jepsen's set-checker questions asked of one table: which source rows are live at the
+/// destination, unchanged, changed, missing; which destination rows are extra or duplicated.
+public enum Comparison {
+    public struct Outcome: Sendable {
+        public var report: TableReport
+        /// Keys that differ in any way (missing, extra, duplicated, changed).
+        public var differingKeys: Set<String>
+    }
+
+    /// Compares `source` (unique keys) with the destination's *live* rows.
+    public static func compare(_ shape: TableShape, profile: Profile, source: [Row], destination: [Row],
+                               exampleLimit: Int = 10) -> Outcome {
+        var report = TableReport(table: shape.table, key: shape.keyColumns, profile: profile)
+        report.notReplicatedColumns = shape.notReplicatedColumns
+        report.sourceRows = source.count
+        report.destinationRows = destination.count
+        report.zeroDates = source.reduce(0) { $0 + ($1.cells.contains(.zeroDate) ? 1 : 0) }
+        if shape.key.isEmpty { return multiset(shape, report: report, source: source, destination: destination) }
+
+        var examples = Examples(shape: shape)
+        var differing = Set<String>()
+        // Destination keys → first live copy and how many copies.
+        var copies: [String: (first: Int, count: Int)] = [:]
+        copies.reserveCapacity(destination.count)
+        for (index, row) in destination.enumerated() {
+            if let seen = copies[row.key] {
+                copies[row.key] = (seen.first, seen.count + 1)
+            } else {
+                copies[row.key] = (index, 1)
+            }
+        }
+        var sourceKeys = Set<String>()
+        sourceKeys.reserveCapacity(source.count)
+        for row in source {
+            sourceKeys.insert(row.key)
+            guard let found = copies[row.key] else {
+                report.missing += 1
+                differing.insert(row.key)
+                examples.add("missing", row)
+                continue
+            }
+            if found.count > 1 {
+                report.duplicates += found.count - 1
+                differing.insert(row.key)
+                examples.add("duplicates", row)
+            }
+            let other = destination[found.first]
+            var same = true
+            for (index, column) in shape.columns.enumerated() where !row.cells[index].matches(other.cells[index], kind: column.kind) {
+                same = false
+                report.changedColumns[column.name, default: 0] += 1
+            }
+            if same {
+                report.matched += 1
+            } else {
+                report.changed += 1
+                differing.insert(row.key)
+                examples.add("changed", row)
+            }
+        }
+        for (key, found) in copies where !sourceKeys.contains(key) {
+            report.extra += 1
+            report.duplicates += found.count - 1
+            differing.insert(key)
+            examples.add("extra", destination[found.first])
+            if found.count > 1 { examples.add("duplicates", destination[found.first]) }
+        }
+        report.examples = examples.render(limit: exampleLimit)
+        return Outcome(report: report, differingKeys: differing)
+    }
+
+    /// A table without a key: rows are compared as a multiset of whole rows.
+    static func multiset(_ shape: TableShape, report: TableReport, source: [Row], destination: [Row]) -> Outcome {
+        var report = report
+        let digits = shape.columns.map { column -> Int in
+            if case .instant(let digits) = column.kind { return digits }
+            return 6
+        }
+        func identity(_ row: Row) -> [Cell] {
+            row.cells.enumerated().map { $0.element.hashable(digits: digits[$0.offset]) }
+        }
+        var counts: [[Cell]: (source: Int, destination: Int, row: Row)] = [:]
+        for row in source { counts[identity(row), default: (0, 0, row)].source += 1 }
+        for row in destination { counts[identity(row), default: (0, 0, row)].destination += 1 }
+        var examples = Examples(shape: shape)
+        for entry in counts.values {
+            let common = min(entry.source, entry.destination)
+            report.matched += common
+            if entry.source > common { report.missing += entry.source - common; examples.add("missing", entry.row) }
+            if entry.destination > common { report.extra += entry.destination - common; examples.add("extra", entry.row) }
+        }
+        report.examples = examples.render(limit: 10)
+        return Outcome(report: report, differingKeys: [])
+    }
+
+    /// The rows of `first` outside `keys`, and the rows of `fresh` inside them: the data a re-check compares.
+    public static func merge(_ first: [Row], _ fresh: [Row], keys: Set<String>) -> [Row] {
+        first.filter { !keys.contains($0.key) } + fresh.filter { keys.contains($0.key) }
+    }
+
+    /// Compares, then — when rows differ and `reread` can read the differing keys again — compares the
+    /// re-read rows for those keys and counts the differences that went away as `rechecked`.
+    public static func compareRechecking(_ shape: TableShape, profile: Profile, source: [Row], destination: [Row],
+                                         reread: (Set<String>) throws -> (source: [Row], destination: [Row])?) rethrows -> TableReport {
+        let first = compare(shape, profile: profile, source: source, destination: destination)
+        guard !first.differingKeys.isEmpty, let fresh = try reread(first.differingKeys) else { return first.report }
+        let keys = first.differingKeys
+        let second = compare(shape, profile: profile, source: merge(source, fresh.source, keys: keys),
+                             destination: merge(destination, fresh.destination, keys: keys))
+        var report = second.report
+        report.rechecked = keys.subtracting(second.differingKeys).count
+        return report
+    }
+}
+
+/// The first keys of each class, in the toolkit's own order (numbers as numbers, text by bytes);
+/// generated rows as ranges of their tags.
+struct Examples {
+    let shape: TableShape
+    let emailColumn: Int?
+    var keys: [String: [Row]] = [:]
+
+    init(shape: TableShape) {
+        self.shape = shape
+        emailColumn = shape.columns.firstIndex { $0.name.lowercased() == "email" && $0.kind == .text }
+    }
+
+    mutating func add(_ kind: String, _ row: Row) {
+        keys[kind, default: []].append(row)
+    }
+
+    func render(limit: Int) -> [String: [String]] {
+        var result: [String: [String]] = [:]
+        for (kind, rows) in keys {
+            var tags: [Int64] = []
+            var others: [Row] = []
+            for row in rows {
+                if let emailColumn, case .text(let email) = row.cells[emailColumn], let tag = GeneratedTagText.sequence(email) {
+                    tags.append(tag)
+                } else {
+                    others.append(row)
+                }
+            }
+            var entries = GeneratedTagText.ranges(tags.sorted())
+            let numeric = shape.numericKey
+            let sorted = others.map(\.key).sorted { a, b in
+                if numeric, let x = Int64(a), let y = Int64(b) { return x < y }
+                return a.utf8.lexicographicallyPrecedes(b.utf8)
+            }
+            entries += sorted.map { $0.replacingOccurrences(of: "\u{1F}", with: ",") }
+            result[kind] = Array(entries.prefix(limit))
+        }
+        return result
+    }
+}
+
+/// The tag `generate-data` writes in the e-mail column: gen-000000000042@toolkit.test.
+public enum GeneratedTagText {
+    public static func sequence(_ email: String) -> Int64? {
+        guard email.hasPrefix("gen-"), email.hasSuffix("@toolkit.test") else { return nil }
+        return Int64(email.dropFirst(4).dropLast("@toolkit.test".count))
+    }
+
+    public static func tag(_ sequence: Int64) -> String {
+        let digits = String(sequence)
+        return "gen-" + String(repeating: "0", count: max(0, 12 - digits.count)) + digits
+    }
+
+    /// Sorted sequence numbers as ranges: [42, 43, 44, 50] → ["gen-…42..gen-…44", "gen-…50"].
+    public static func ranges(_ sorted: [Int64]) -> [String] {
+        var result: [String] = []
+        var start: Int64?
+        var previous: Int64 = 0
+        func flush() {
+            guard let first = start else { return }
+            result.append(first == previous ? tag(first) : "\(tag(first))..\(tag(previous))")
+        }
+        for value in sorted {
+            if let _ = start, value == previous + 1 || value == previous {
+                previous = value
+                continue
+            }
+            flush()
+            start = value
+            previous = value
+        }
+        flush()
+        return result
+    }
+}
