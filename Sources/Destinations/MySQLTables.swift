@@ -96,6 +96,19 @@ public final class MySQLTables: TableSource {
         }
     }
 
+    /// Every row, normalised as it arrives.
+    public func rows(of table: String, columns: [DeclaredColumn], shape: TableShape) throws -> [Row] {
+        let connection = try open()
+        var rows: [Row] = []
+        let formats = [ValueFormat()]
+        try run("reading \(database).\(table)") {
+            try connection.forEachRow("SELECT \(selectList(columns)) FROM \(SQLText.identifier(table))") { values in
+                rows.append(shape.row(values, formats: formats))
+            }
+        }
+        return rows
+    }
+
     /// Every row as it is now, outside the snapshot (a re-check of a table whose key cannot be listed).
     public func freshRows(of table: String, columns: [DeclaredColumn]) throws -> [[String?]] {
         if freshConnection == nil { freshConnection = try connect() }

@@ -106,47 +106,66 @@ public final class PostgresTables: TableSource {
 enum CopyText {
     static func fields(_ line: UnsafeRawBufferPointer) -> [String?] {
         var fields: [String?] = []
-        var current: [UInt8] = []
-        var isNull = false
+        let bytes = line.bindMemory(to: UInt8.self)
+        var start = 0
         var index = 0
-        let count = line.count
-        func finish() {
-            fields.append(isNull ? nil : String(decoding: current, as: UTF8.self))
-            current.removeAll(keepingCapacity: true)
-            isNull = false
-        }
-        while index < count {
-            let byte = line[index]
-            if byte == 0x09 {
-                finish()
-            } else if byte == 0x5C, index + 1 < count {
-                index += 1
-                let next = line[index]
-                switch next {
-                case 0x4E: isNull = true // \N
-                case 0x74: current.append(0x09)
-                case 0x6E: current.append(0x0A)
-                case 0x72: current.append(0x0D)
-                case 0x62: current.append(0x08)
-                case 0x66: current.append(0x0C)
-                case 0x76: current.append(0x0B)
-                case 0x30...0x37:
-                    var value = Int(next - 0x30)
-                    var digits = 1
-                    while digits < 3, index + 1 < count, (0x30...0x37).contains(line[index + 1]) {
-                        index += 1
-                        value = value * 8 + Int(line[index] - 0x30)
-                        digits += 1
-                    }
-                    current.append(UInt8(truncatingIfNeeded: value))
-                default: current.append(next)
+        var escaped = false
+        let count = bytes.count
+        while index <= count {
+            if index == count || bytes[index] == 0x09 {
+                let field = UnsafeBufferPointer(rebasing: bytes[start..<index])
+                if field.count == 2 && field[0] == 0x5C && field[1] == 0x4E {
+                    fields.append(nil)
+                } else if escaped {
+                    fields.append(unescape(field))
+                } else {
+                    fields.append(String(decoding: field, as: UTF8.self))
                 }
-            } else {
-                current.append(byte)
+                start = index + 1
+                escaped = false
+            } else if bytes[index] == 0x5C {
+                escaped = true
+                if index + 1 < count { index += 1 } // the escaped byte is never a separator
             }
             index += 1
         }
-        finish()
         return fields
+    }
+
+    private static func unescape(_ field: UnsafeBufferPointer<UInt8>) -> String {
+        var current: [UInt8] = []
+        current.reserveCapacity(field.count)
+        var index = 0
+        let count = field.count
+        while index < count {
+            let byte = field[index]
+            guard byte == 0x5C, index + 1 < count else {
+                current.append(byte)
+                index += 1
+                continue
+            }
+            index += 1
+            let next = field[index]
+            switch next {
+            case 0x74: current.append(0x09)
+            case 0x6E: current.append(0x0A)
+            case 0x72: current.append(0x0D)
+            case 0x62: current.append(0x08)
+            case 0x66: current.append(0x0C)
+            case 0x76: current.append(0x0B)
+            case 0x30...0x37:
+                var value = Int(next - 0x30)
+                var digits = 1
+                while digits < 3, index + 1 < count, (0x30...0x37).contains(field[index + 1]) {
+                    index += 1
+                    value = value * 8 + Int(field[index] - 0x30)
+                    digits += 1
+                }
+                current.append(UInt8(truncatingIfNeeded: value))
+            default: current.append(next)
+            }
+            index += 1
+        }
+        return String(decoding: current, as: UTF8.self)
     }
 }

@@ -78,7 +78,7 @@ public final class Verifier {
         let key = try keyColumns(table, columns)
         let shape = TableShape(table: table, columns: columns.map { ComparedColumn(name: $0.name, kind: $0.kind) },
                                key: key.compactMap { name in columns.firstIndex { $0.name.lowercased() == name.lowercased() } })
-        let rows = try source.rows(of: table, columns: columns).map { shape.row($0, formats: [ValueFormat()]) }
+        let rows = try source.rows(of: table, columns: columns, shape: shape)
         return Comparison.compare(shape, profile: request.profile, source: rows, destination: []).report
     }
 
@@ -140,8 +140,12 @@ public final class Verifier {
 
     private func compare(_ table: String, _ destinationName: String) throws -> TableReport {
         let plan = try plan(table, destinationName)
-        let sourceRows = try source.rows(of: table, columns: plan.sourceColumns).map { plan.shape.row($0, formats: [ValueFormat()]) }
-        let read = try destinationRows(plan, try destination.rows(of: destinationName, columns: plan.destinationColumns + plan.markers))
+        // Both sides are read at the same time, each on its own connection.
+        let destinationRead = ConcurrentRead { [self] in
+            try destinationRows(plan, try destination.rows(of: destinationName, columns: plan.destinationColumns + plan.markers))
+        }
+        let sourceRows = try source.rows(of: table, columns: plan.sourceColumns, shape: plan.shape)
+        let read = try destinationRead.value()
         var report = try Comparison.compareRechecking(plan.shape, profile: plan.profile, source: sourceRows,
                                                       destination: read.rows) { keys in try reread(plan, keys) }
         if plan.changeLog { report.redelivered = read.redelivered }
@@ -193,5 +197,27 @@ public final class Verifier {
         let sourceRaw = try source.freshRows(of: shape.table, columns: plan.sourceColumns)
         let destinationRaw = try destination.rows(of: plan.destinationName, columns: columns)
         return (sourceRaw.map { shape.row($0, formats: [ValueFormat()]) }, destinationRows(plan, destinationRaw).rows)
+    }
+}
+
+/// Work started on a thread of its own; `value()` waits for its result.
+final class ConcurrentRead<T>: @unchecked Sendable {
+    private var result: Result<T, Error>?
+    private let done = DispatchSemaphore(value: 0)
+    private let work: () throws -> T
+
+    init(_ work: @escaping () throws -> T) {
+        self.work = work
+        let thread = Thread { [self] in
+            result = Result { try self.work() }
+            done.signal()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    func value() throws -> T {
+        done.wait()
+        return try result!.get()
     }
 }

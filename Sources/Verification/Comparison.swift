@@ -19,38 +19,66 @@ public enum Comparison {
         report.zeroDates = source.reduce(0) { $0 + ($1.cells.contains(.zeroDate) ? 1 : 0) }
         if shape.key.isEmpty { return multiset(shape, report: report, source: source, destination: destination) }
 
+        let numeric = source.allSatisfy { $0.number != nil } && destination.allSatisfy { $0.number != nil }
+        let outcome = numeric
+            ? classify(shape, report: report, source: source, destination: destination) { $0.number! }
+            : classify(shape, report: report, source: source, destination: destination) { $0.key }
+        var result = outcome
+        result.report.examples = outcome.examples.render(limit: exampleLimit)
+        return Outcome(report: result.report, differingKeys: result.differing)
+    }
+
+    private struct Classified {
+        var report: TableReport
+        var differing: Set<String>
+        var examples: Examples
+    }
+
+    /// The keyed comparison, over whichever form of the key hashes fastest.
+    private static func classify<Key: Hashable>(_ shape: TableShape, report: TableReport, source: [Row], destination: [Row],
+                                                key keyOf: (Row) -> Key) -> Classified {
+        var report = report
         var examples = Examples(shape: shape)
         var differing = Set<String>()
-        // Destination keys → first live copy and how many copies.
-        var copies: [String: (first: Int, count: Int)] = [:]
+        // Destination keys → their slot: the first live copy, how many copies, whether the source has the key.
+        var slots: [Key: Int] = [:]
+        slots.reserveCapacity(destination.count)
+        var first: [Int] = []
+        var copies: [Int] = []
+        first.reserveCapacity(destination.count)
         copies.reserveCapacity(destination.count)
         for (index, row) in destination.enumerated() {
-            if let seen = copies[row.key] {
-                copies[row.key] = (seen.first, seen.count + 1)
+            let key = keyOf(row)
+            if let slot = slots[key] {
+                copies[slot] += 1
             } else {
-                copies[row.key] = (index, 1)
+                slots[key] = first.count
+                first.append(index)
+                copies.append(1)
             }
         }
-        var sourceKeys = Set<String>()
-        sourceKeys.reserveCapacity(source.count)
+        var inSource = [Bool](repeating: false, count: first.count)
         for row in source {
-            sourceKeys.insert(row.key)
-            guard let found = copies[row.key] else {
+            guard let slot = slots[keyOf(row)] else {
                 report.missing += 1
                 differing.insert(row.key)
                 examples.add("missing", row)
                 continue
             }
-            if found.count > 1 {
-                report.duplicates += found.count - 1
+            inSource[slot] = true
+            if copies[slot] > 1 {
+                report.duplicates += copies[slot] - 1
                 differing.insert(row.key)
                 examples.add("duplicates", row)
             }
-            let other = destination[found.first]
-            var same = true
-            for (index, column) in shape.columns.enumerated() where !row.cells[index].matches(other.cells[index], kind: column.kind) {
-                same = false
-                report.changedColumns[column.name, default: 0] += 1
+            let other = destination[first[slot]]
+            var same = row.cells == other.cells
+            if !same {
+                same = true
+                for (index, column) in shape.columns.enumerated() where !row.cells[index].matches(other.cells[index], kind: column.kind) {
+                    same = false
+                    report.changedColumns[column.name, default: 0] += 1
+                }
             }
             if same {
                 report.matched += 1
@@ -60,15 +88,15 @@ public enum Comparison {
                 examples.add("changed", row)
             }
         }
-        for (key, found) in copies where !sourceKeys.contains(key) {
+        for slot in 0..<first.count where !inSource[slot] {
+            let row = destination[first[slot]]
             report.extra += 1
-            report.duplicates += found.count - 1
-            differing.insert(key)
-            examples.add("extra", destination[found.first])
-            if found.count > 1 { examples.add("duplicates", destination[found.first]) }
+            report.duplicates += copies[slot] - 1
+            differing.insert(row.key)
+            examples.add("extra", row)
+            if copies[slot] > 1 { examples.add("duplicates", row) }
         }
-        report.examples = examples.render(limit: exampleLimit)
-        return Outcome(report: report, differingKeys: differing)
+        return Classified(report: report, differing: differing, examples: examples)
     }
 
     /// A table without a key: rows are compared as a multiset of whole rows.

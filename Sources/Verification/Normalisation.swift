@@ -54,12 +54,32 @@ public enum Normalisation {
 
     /// The shortest decimal text of a number: "001.500" → "1.5", "-0.0" → "0", "1e3" → "1000".
     public static func decimal(_ raw: String) -> String? {
-        var text = Substring(raw.trimmingCharacters(in: .whitespaces))
+        // Fast path: already canonical whole numbers ("42", "-7", "0") are returned as they are.
+        let canonical: Bool? = raw.utf8.withContiguousStorageIfAvailable { bytes in
+            guard let first = bytes.first else { return false }
+            var index = first == 0x2D ? 1 : 0
+            guard index < bytes.count else { return false }
+            if bytes[index] == 0x30 { return bytes.count == 1 }
+            while index < bytes.count {
+                guard bytes[index] >= 0x30 && bytes[index] <= 0x39 else { return false }
+                index += 1
+            }
+            return true
+        }
+        if canonical == true { return raw }
+        return slowDecimal(raw)
+    }
+
+    private static func slowDecimal(_ raw: String) -> String? {
+        var text = Substring(raw)
+        while text.first == " " { text.removeFirst() }
+        while text.last == " " { text.removeLast() }
         var negative = false
         if text.first == "-" { negative = true; text = text.dropFirst() } else if text.first == "+" { text = text.dropFirst() }
         if text.contains(where: { $0 == "e" || $0 == "E" }) {
-            guard let value = Decimal(string: raw.trimmingCharacters(in: .whitespaces)) else { return nil }
-            return decimal(value.description)
+            guard let value = Decimal(string: String(text)) else { return nil }
+            guard let digits = slowDecimal(value.description) else { return nil }
+            return negative && digits != "0" ? "-" + digits : digits
         }
         let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
         guard let whole = parts.first, parts.count <= 2 else { return nil }
@@ -79,9 +99,15 @@ public enum Normalisation {
     /// "2026-11-25 10:00:00.123+00", "2026-11-25T10:00:00.123456Z", "2026-11-25T12:00:00+02:00",
     /// a date alone, or epoch milliseconds/microseconds (Debezium) → microseconds UTC.
     static func instant(_ text: String, columnDigits: Int, format: ValueFormat) -> Cell {
-        if text.hasPrefix("0000-00-00") { return .zeroDate }
-        let bytes = Array(text.utf8)
-        if !bytes.isEmpty, bytes.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 || $0 == 0x2D }), let number = Int64(text), !text.contains("-") || text.first == "-" {
+        if let cell = text.utf8.withContiguousStorageIfAvailable({ instant($0, text, columnDigits: columnDigits, format: format) }) {
+            return cell
+        }
+        return Array(text.utf8).withUnsafeBufferPointer { instant($0, text, columnDigits: columnDigits, format: format) }
+    }
+
+    private static func instant(_ bytes: UnsafeBufferPointer<UInt8>, _ text: String, columnDigits: Int, format: ValueFormat) -> Cell {
+        if bytes.starts(with: "0000-00-00".utf8) { return .zeroDate }
+        if !bytes.isEmpty, bytes.count != 10 || bytes[4] != 0x2D, let number = Int64(text) {
             // Debezium: Timestamp (milliseconds) for DATETIME(0..3), MicroTimestamp for (4..6).
             return .instant(micros: columnDigits <= 3 ? number * 1000 : number, digits: min(columnDigits, 6))
         }
@@ -128,11 +154,11 @@ public enum Normalisation {
 
     static func date(_ text: String) -> Cell {
         if text.hasPrefix("0000-00-00") { return .zeroDate }
-        let bytes = Array(text.utf8)
         if let days = Int64(text) { // Debezium's Date: days since the epoch
             return .text(isoDate(days))
         }
-        guard bytes.count >= 10, let days = civilDays(bytes) else { return .invalid(text) }
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 10, let days = bytes.withUnsafeBufferPointer({ civilDays($0) }) else { return .invalid(text) }
         if bytes.count > 10 {
             // A date written as a midnight timestamp by a file target.
             guard case .instant(let micros, _) = instant(text, columnDigits: 6, format: ValueFormat()),
@@ -168,7 +194,7 @@ public enum Normalisation {
         return String(decoding: out, as: UTF8.self)
     }
 
-    private static func number(_ bytes: [UInt8], _ start: Int, _ count: Int) -> Int64? {
+    private static func number(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ count: Int) -> Int64? {
         guard start + count <= bytes.count else { return nil }
         var value: Int64 = 0
         for byte in bytes[start..<(start + count)] {
@@ -179,7 +205,7 @@ public enum Normalisation {
     }
 
     /// Days since 1970-01-01 of "YYYY-MM-DD" (Howard Hinnant's days_from_civil).
-    private static func civilDays(_ bytes: [UInt8]) -> Int64? {
+    private static func civilDays(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard let year = number(bytes, 0, 4), bytes[4] == 0x2D, let month = number(bytes, 5, 2), bytes[7] == 0x2D,
               let day = number(bytes, 8, 2), (1...12).contains(month), (1...31).contains(day) else { return nil }
         let y = month <= 2 ? year - 1 : year

@@ -34,7 +34,8 @@ public struct TableShape: Sendable {
             let format = formats.count == 1 ? formats[0] : formats[index]
             cells.append(Normalisation.cell(index < values.count ? values[index] : nil, kind: column.kind, format: format))
         }
-        return Row(cells: cells, key: keyText(cells))
+        let text = keyText(cells)
+        return Row(cells: cells, key: text, number: key.count == 1 && numericKey ? Int64(text) : nil)
     }
 
     /// The key's text: the key cells' canonical forms, joined by U+001F.
@@ -62,8 +63,11 @@ public struct TableShape: Sendable {
 public struct Row: Sendable, Hashable {
     public var cells: [Cell]
     public var key: String
-    public init(cells: [Cell], key: String) {
+    /// The key as a number, when it is one whole-number column (hashed faster than text).
+    public var number: Int64?
+    public init(cells: [Cell], key: String, number: Int64? = nil) {
         self.cells = cells
         self.key = key
+        self.number = number
     }
 }

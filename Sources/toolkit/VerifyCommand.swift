@@ -87,6 +87,10 @@ struct VerifyCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Hundreds of thousands of small rows: let the heaps grow in large steps instead of one
+        // system call per page (measured: a tenth of the run went to brk/mprotect).
+        _ = glibcMallopt(-2 /* M_TOP_PAD */, 64 << 20)
+        _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, 256 << 20)
         let clock = ContinuousClock()
         let start = clock.now
         var request = VerifyRequest()
@@ -147,3 +151,7 @@ struct VerifyCommand: ParsableCommand {
         return out
     }
 }
+
+/// glibc's `mallopt` (malloc.h is not part of Swift's Glibc module).
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
