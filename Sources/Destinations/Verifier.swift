@@ -21,13 +21,12 @@ public final class Verifier {
     public let source: MySQLTables
     public let destination: TableSource
     public let request: VerifyRequest
-    private let destinationIsFile: Bool
+    private var destinationIsFile: Bool { destination is FileTables }
 
     public init(source: MySQLTables, destination: TableSource, request: VerifyRequest) {
         self.source = source
         self.destination = destination
         self.request = request
-        destinationIsFile = destination is FileTables
     }
 
     public struct Pass: Sendable {
@@ -56,8 +55,8 @@ public final class Verifier {
         var notReplicated: [String] = []
         for (table, named) in selected {
             var destinationName = destinationTables.first { $0.lowercased() == table.lowercased() }
-            if destinationName == nil, destinationIsFile, named, !(destination as! FileTables).files(of: table).isEmpty {
-                destinationName = table
+            if destinationName == nil, named, let files = destination as? FileTables, !files.files(of: table).isEmpty {
+                destinationName = table // PATH is the table's file itself
             }
             guard let destinationName else {
                 if named {
