@@ -137,16 +137,25 @@ public final class Verifier {
                     changeLog: changeLog, destinationName: destinationName)
     }
 
+    /// The destination's live rows, indexed by key on the thread that read them.
+    private struct Read {
+        var rows: [Row]
+        var redelivered: Int
+        var index: DestinationIndex?
+    }
+
     private func compare(_ table: String, _ destinationName: String) throws -> TableReport {
         let plan = try plan(table, destinationName)
         // Both sides are read at the same time, each on its own connection.
         let destinationRead = ConcurrentRead { [self] in
-            try destinationRows(plan, try destination.rows(of: destinationName, columns: plan.destinationColumns + plan.markers))
+            let read = try destinationRows(plan, try destination.rows(of: destinationName, columns: plan.destinationColumns + plan.markers))
+            return Read(rows: read.rows, redelivered: read.redelivered,
+                        index: plan.shape.key.isEmpty ? nil : DestinationIndex(read.rows))
         }
         let sourceRows = try source.rows(of: table, columns: plan.sourceColumns, shape: plan.shape)
         let read = try destinationRead.value()
         var report = try Comparison.compareRechecking(plan.shape, profile: plan.profile, source: sourceRows,
-                                                      destination: read.rows) { keys in try reread(plan, keys) }
+                                                      destination: read.rows, index: read.index) { keys in try reread(plan, keys) }
         if plan.changeLog { report.redelivered = read.redelivered }
         return report
     }

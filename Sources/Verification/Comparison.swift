@@ -9,9 +9,10 @@ public enum Comparison {
         public var differingKeys: Set<String>
     }
 
-    /// Compares `source` (unique keys) with the destination's *live* rows.
+    /// Compares `source` (unique keys) with the destination's *live* rows (and their `index`, when
+    /// it was built beforehand, e.g. while the source was still being read).
     public static func compare(_ shape: TableShape, profile: Profile, source: [Row], destination: [Row],
-                               exampleLimit: Int = 10) -> Outcome {
+                               index: DestinationIndex? = nil, exampleLimit: Int = 10) -> Outcome {
         var report = TableReport(table: shape.table, key: shape.keyColumns, profile: profile)
         report.notReplicatedColumns = shape.notReplicatedColumns
         report.sourceRows = source.count
@@ -19,12 +20,9 @@ public enum Comparison {
         report.zeroDates = source.reduce(0) { $0 + ($1.cells.contains(.zeroDate) ? 1 : 0) }
         if shape.key.isEmpty { return multiset(shape, report: report, source: source, destination: destination) }
 
-        let numeric = source.allSatisfy { $0.number != nil } && destination.allSatisfy { $0.number != nil }
-        let outcome = numeric
-            ? classify(shape, report: report, source: source, destination: destination) { $0.number! }
-            : classify(shape, report: report, source: source, destination: destination) { $0.key }
-        var result = outcome
-        result.report.examples = outcome.examples.render(limit: exampleLimit)
+        var result = classify(shape, report: report, source: source, destination: destination,
+                              index: index ?? DestinationIndex(destination))
+        result.report.examples = result.examples.render(limit: exampleLimit)
         return Outcome(report: result.report, differingKeys: result.differing)
     }
 
@@ -34,32 +32,15 @@ public enum Comparison {
         var examples: Examples
     }
 
-    /// The keyed comparison, over whichever form of the key hashes fastest.
-    private static func classify<Key: Hashable>(_ shape: TableShape, report: TableReport, source: [Row], destination: [Row],
-                                                key keyOf: (Row) -> Key) -> Classified {
+    private static func classify(_ shape: TableShape, report: TableReport, source: [Row], destination: [Row],
+                                 index: DestinationIndex) -> Classified {
         var report = report
         var examples = Examples(shape: shape)
         var differing = Set<String>()
-        // Destination keys → their slot: the first live copy, how many copies, whether the source has the key.
-        var slots: [Key: Int] = [:]
-        slots.reserveCapacity(destination.count)
-        var first: [Int] = []
-        var copies: [Int] = []
-        first.reserveCapacity(destination.count)
-        copies.reserveCapacity(destination.count)
-        for (index, row) in destination.enumerated() {
-            let key = keyOf(row)
-            if let slot = slots[key] {
-                copies[slot] += 1
-            } else {
-                slots[key] = first.count
-                first.append(index)
-                copies.append(1)
-            }
-        }
+        let first = index.first, copies = index.copies
         var inSource = [Bool](repeating: false, count: first.count)
         for row in source {
-            guard let slot = slots[keyOf(row)] else {
+            guard let slot = index.slot(of: row) else {
                 report.missing += 1
                 differing.insert(row.key)
                 examples.add("missing", row)
@@ -131,8 +112,9 @@ public enum Comparison {
     /// Compares, then — when rows differ and `reread` can read the differing keys again — compares the
     /// re-read rows for those keys and counts the differences that went away as `rechecked`.
     public static func compareRechecking(_ shape: TableShape, profile: Profile, source: [Row], destination: [Row],
+                                         index: DestinationIndex? = nil,
                                          reread: (Set<String>) throws -> (source: [Row], destination: [Row])?) rethrows -> TableReport {
-        let first = compare(shape, profile: profile, source: source, destination: destination)
+        let first = compare(shape, profile: profile, source: source, destination: destination, index: index)
         guard !first.differingKeys.isEmpty, let fresh = try reread(first.differingKeys) else { return first.report }
         let keys = first.differingKeys
         let second = compare(shape, profile: profile, source: merge(source, fresh.source, keys: keys),
@@ -140,6 +122,60 @@ public enum Comparison {
         var report = second.report
         report.rechecked = keys.subtracting(second.differingKeys).count
         return report
+    }
+}
+
+/// The destination's live rows by key: for each distinct key its first copy and how many copies
+/// there are. Whole-number keys are hashed as numbers, which is several times faster than text.
+public struct DestinationIndex: Sendable {
+    enum Slots: Sendable {
+        case numbers([Int64: Int])
+        case texts([String: Int])
+    }
+    let slots: Slots
+    /// Per distinct key: the index of its first live copy, and the number of copies.
+    let first: [Int]
+    let copies: [Int]
+
+    public init(_ destination: [Row]) {
+        var first: [Int] = []
+        var copies: [Int] = []
+        first.reserveCapacity(destination.count)
+        copies.reserveCapacity(destination.count)
+        func build<Key: Hashable>(_ keyOf: (Row) -> Key) -> [Key: Int] {
+            var slots: [Key: Int] = [:]
+            slots.reserveCapacity(destination.count)
+            for (index, row) in destination.enumerated() {
+                let key = keyOf(row)
+                if let slot = slots[key] {
+                    copies[slot] += 1
+                } else {
+                    slots[key] = first.count
+                    first.append(index)
+                    copies.append(1)
+                }
+            }
+            return slots
+        }
+        if destination.allSatisfy({ $0.number != nil }) {
+            slots = .numbers(build { $0.number! })
+        } else {
+            slots = .texts(build { $0.key })
+        }
+        self.first = first
+        self.copies = copies
+    }
+
+    /// The slot of `row`'s key, or nil when the destination does not have it.
+    func slot(of row: Row) -> Int? {
+        switch slots {
+        case .numbers(let slots):
+            // A key that is not a whole number cannot equal one that is.
+            guard let number = row.number else { return nil }
+            return slots[number]
+        case .texts(let slots):
+            return slots[row.key]
+        }
     }
 }
 
