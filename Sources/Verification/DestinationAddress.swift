@@ -13,18 +13,20 @@ public enum DestinationAddress: Sendable, Hashable {
 
     public static let allowed = "postgres://USER@HOST:PORT/DB[?schema=S], mysql://USER@HOST:PORT/DB, jsonl:PATH or csv:PATH"
 
-    public init(parsing text: String) throws(Invalid) {
+    public init(parsing given: String) throws(Invalid) {
+        // Messages quote the text; a password in it must not be repeated on stderr.
+        let text = Self.redacted(given)
         func invalid(_ why: String) -> Invalid {
             Invalid(description: "--destination \(why); allowed: \(DestinationAddress.allowed)")
         }
-        if text.hasPrefix("jsonl:") || text.hasPrefix("csv:") {
-            let isJSONL = text.hasPrefix("jsonl:")
-            let path = String(text.dropFirst(isJSONL ? 6 : 4))
+        if given.hasPrefix("jsonl:") || given.hasPrefix("csv:") {
+            let isJSONL = given.hasPrefix("jsonl:")
+            let path = String(given.dropFirst(isJSONL ? 6 : 4))
             guard !path.isEmpty else { throw invalid("'\(text)' has no path") }
             self = isJSONL ? .jsonl(path: path) : .csv(path: path)
             return
         }
-        guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(),
+        guard let url = URLComponents(string: given), let scheme = url.scheme?.lowercased(),
               ["postgres", "postgresql", "mysql", "mariadb"].contains(scheme) else {
             throw invalid("'\(text)' is not a destination")
         }
@@ -48,6 +50,13 @@ public enum DestinationAddress: Sendable, Hashable {
         }
         self = isPostgres ? .postgres(user: user, host: host, port: port, database: database, schema: schema)
             : .mysql(user: user, host: host, port: port, database: database)
+    }
+
+    /// `scheme://user:secret@host/...` as `scheme://user:***@host/...`.
+    static func redacted(_ text: String) -> String {
+        guard let scheme = text.range(of: "://"), let at = text[scheme.upperBound...].lastIndex(of: "@"),
+              let colon = text[scheme.upperBound..<at].firstIndex(of: ":") else { return text }
+        return text.replacingCharacters(in: colon..<at, with: ":***")
     }
 
     public var isFile: Bool {

@@ -48,10 +48,9 @@ struct VerifyCommand: ParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
-        guard let chosen = Profile(rawValue: profile) else {
+        guard Profile(rawValue: profile) != nil else {
             throw ValidationError("--profile must be one of \(Profile.allCases.map(\.rawValue).joined(separator: ", ")), got '\(profile)'")
         }
-        _ = chosen
         for table in tables where !SQLText.isPlainIdentifier(table) {
             throw ValidationError("--table must be a plain table name (letters, digits, _ and $, at most 64), got '\(table)'")
         }

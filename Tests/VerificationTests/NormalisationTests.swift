@@ -182,6 +182,12 @@ struct ChangeLogAndProfileTests {
         #expect(throws: DestinationAddress.Invalid.self) { try DestinationAddress(parsing: "postgres://etl:secret@h:5432/db") }
         #expect(throws: DestinationAddress.Invalid.self) { try DestinationAddress(parsing: "mysql://h:3306/db") }
         #expect(throws: DestinationAddress.Invalid.self) { try DestinationAddress(parsing: "s3://bucket/x") }
+        do {
+            _ = try DestinationAddress(parsing: "s3://key:very-secret@bucket/x")
+            Issue.record("an s3:// address was accepted")
+        } catch {
+            #expect(!error.description.contains("very-secret") && error.description.contains("s3://key:***@bucket/x"))
+        }
         #expect(throws: DestinationAddress.Invalid.self) { try DestinationAddress(parsing: "mysql://u@h:3306/db?schema=x") }
     }
 
