@@ -1,23 +1,23 @@
 /// Which columns are an ETL tool's own, and how it marks a deleted row, so that the live view is compared.
 ///
-/// Sources (checked against the vendors' documentation):
-/// - Fivetran: https://fivetran.com/docs/core-concepts/system-columns-and-tables and
-///   https://fivetran.com/docs/core-concepts/sync-modes/history-mode
-///   (`_fivetran_synced`, `_fivetran_deleted` boolean, `_fivetran_id`; history mode `_fivetran_active`,
-///   `_fivetran_start`, `_fivetran_end`).
-/// - Airbyte: https://docs.airbyte.com/understanding-airbyte/airbyte-metadata-fields and
-///   https://docs.airbyte.com/understanding-airbyte/cdc (`_airbyte_raw_id`, `_airbyte_extracted_at`,
-///   `_airbyte_meta`, `_airbyte_generation_id`; `_ab_cdc_updated_at`, `_ab_cdc_deleted_at` non-null = deleted,
-///   `_ab_cdc_log_file`, `_ab_cdc_log_pos`, `_ab_cdc_cursor`).
-/// - Hevo: https://docs.hevodata.com/data-loading/loading-data-to-a-data-warehouse/hevo-generated-metadata/
-///   (`__hevo__marked_deleted`, `__hevo__ingested_at`, `__hevo__loaded_at`, `__hevo_id`, ...; the docs also
-///   spell them with one underscore after hevo, so every `__hevo` prefix is metadata).
-/// - Debezium's ExtractNewRecordState (unwrap): https://debezium.io/documentation/reference/stable/transformations/event-flattening.html
-///   (`delete.handling.mode=rewrite` adds `__deleted` = the string "true"/"false"; `add.fields` adds `__op`,
-///   `__source_ts_ms`, `__table`, `__db`, ... with the `__` prefix).
+/// Sources:
+/// - Fivetran: https://fivetran.com/docs/core-concepts/system-columns-and-tables (`_fivetran_synced`,
+///   `_fivetran_deleted` boolean, `_fivetran_index`, `_fivetran_id`; with history mode `_fivetran_active`
+///   boolean, `_fivetran_start`, `_fivetran_end`).
+/// - Airbyte: https://docs.airbyte.com/understanding-airbyte/airbyte-metadata-fields (`_airbyte_raw_id`,
+///   `_airbyte_generation_id`, `_airbyte_extracted_at`, `_airbyte_loaded_at`, `_airbyte_meta`) and
+///   https://docs.airbyte.com/understanding-airbyte/cdc (`_ab_cdc_updated_at`, `_ab_cdc_deleted_at`
+///   non-null = deleted, `_ab_cdc_log_file`, `_ab_cdc_log_pos`).
+/// - Hevo: https://docs.hevodata.com/advanced-concepts/introduction-to-hevo_id (`__hevo_id`); the
+///   soft-delete flag `__hevo__marked_deleted` and the other `__hevo` columns as the issue describes
+///   them (the docs spell them two ways, so every `__hevo` prefix is metadata).
+/// - Debezium's New Record State Extraction (unwrap):
+///   https://debezium.io/documentation/reference/stable/transformations/event-flattening.html
+///   (`delete.handling.mode=rewrite` adds `__deleted` = the string "true"/"false"; `add.fields` adds
+///   `__op`, `__source_ts_ms`, `__table`, `__lsn`, ... with the `__` prefix).
 /// - Singer: https://github.com/singer-io/getting-started/blob/master/docs/SYNC_MODE.md and the
-///   target conventions (`_sdc_extracted_at`, `_sdc_received_at`, `_sdc_batched_at`, `_sdc_deleted_at`
-///   present = deleted, `_sdc_sequence`, `_sdc_table_version`).
+///   targets' `_sdc_` columns (`_sdc_extracted_at`, `_sdc_received_at`, `_sdc_batched_at`,
+///   `_sdc_deleted_at` present = deleted, `_sdc_sequence`, `_sdc_table_version`).
 public enum Profile: String, Sendable, Hashable, Codable, CaseIterable {
     case none, auto, hevo, fivetran, airbyte, debezium, singer
 

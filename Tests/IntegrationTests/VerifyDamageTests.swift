@@ -6,8 +6,13 @@ import Testing
 import Verification
 
 /// The kinds of destination `verify` reads, each holding its copy with one ETL tool's metadata
-/// columns and soft-delete marker (built from the vendor's documentation, cited in `Profile`):
-/// PostgreSQL as Fivetran writes it, MySQL as Hevo does, JSONL as Airbyte's file target.
+/// columns and soft-delete marker, built from the vendor's documentation:
+/// - PostgreSQL as Fivetran writes it: `_fivetran_deleted`, `_fivetran_synced`
+///   (https://fivetran.com/docs/core-concepts/system-columns-and-tables);
+/// - MySQL as Hevo does: `__hevo__marked_deleted`, `__hevo__ingested_at`
+///   (https://docs.hevodata.com/advanced-concepts/introduction-to-hevo_id for the `__hevo` columns);
+/// - JSONL as Airbyte's CDC streams: `_ab_cdc_deleted_at`, `_airbyte_extracted_at`
+///   (https://docs.airbyte.com/understanding-airbyte/cdc, .../airbyte-metadata-fields).
 enum DestinationKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case postgres, mysql, jsonl
     var testDescription: String { rawValue }

@@ -32,7 +32,8 @@ struct VerifyProfileTests {
         var scenario = try VerifyScenario(kind: .jsonl, count: 12)
         defer { scenario.cleanUp() }
         try FileManager.default.createDirectory(at: scenario.files, withIntermediateDirectories: true)
-        // Singer SYNC_MODE.md / target-jsonl: every insert, update and delete appended as a full record.
+        // https://github.com/singer-io/getting-started/blob/master/docs/SYNC_MODE.md and target-jsonl:
+        // every insert, update and delete appended as a full record with `_sdc_` columns.
         func record(_ row: [String: String?], _ sdc: [(String, Any?)], reversed: Bool = false) -> [(String, Any?)] {
             var pairs: [(String, Any?)] = [("id", Int(row["id"]!!)!), ("name", row["name"]!), ("email", row["email"]!),
                                            ("status", row["status"]!), ("created_at", Self.isoTime(row["created_at"]!)),
@@ -78,7 +79,8 @@ struct VerifyProfileTests {
         defer { scenario.cleanUp() }
         try FileManager.default.createDirectory(at: scenario.files, withIntermediateDirectories: true)
         try scenario.deleteAtSource(id: 2)
-        // event-flattening.html: delete.handling.mode=rewrite adds __deleted "true"/"false"; add.fields=op,source.ts_ms.
+        // https://debezium.io/documentation/reference/stable/transformations/event-flattening.html:
+        // delete.handling.mode=rewrite adds __deleted "true"/"false"; add.fields=op,source.ts_ms.
         func event(_ row: [String: String?], op: String, deleted: Bool) -> [(String, Any?)] {
             [("id", Int(row["id"]!!)!), ("name", row["name"]!), ("email", row["email"]!), ("status", row["status"]!),
              ("created_at", Self.isoTime(row["created_at"]!)), ("updated_at", Self.isoTime(row["updated_at"]!)),
@@ -99,7 +101,8 @@ struct VerifyProfileTests {
         let scenario = try VerifyScenario(kind: .postgres, count: 6)
         let connection = try PostgresFixture.shared.connect()
         defer { connection.close() }
-        // history-mode: _fivetran_start, _fivetran_end, _fivetran_active; an old version stays, inactive.
+        // https://fivetran.com/docs/core-concepts/system-columns-and-tables (history mode):
+        // _fivetran_start, _fivetran_end, _fivetran_active; an old version stays, inactive.
         try connection.execute("""
             CREATE TABLE \(scenario.table) (id bigint, name text, email text, status text, created_at timestamptz, updated_at timestamptz,
               _fivetran_start timestamptz, _fivetran_end timestamptz, _fivetran_active boolean, _fivetran_synced timestamptz)
