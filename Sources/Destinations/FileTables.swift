@@ -65,12 +65,14 @@ public final class FileTables: TableSource {
         return records.columns.map { DeclaredColumn(name: $0, dataType: format.rawValue, kind: .text) }
     }
 
-    public func rows(of table: String, columns: [DeclaredColumn]) throws -> [[String?]] {
+    public func forEachRow(of table: String, columns: [DeclaredColumn], _ body: ([String?]) throws -> Void) throws {
         let records: Records
         if let parsed, parsed.table == table { records = parsed.records } else { records = try read(table) }
         parsed = nil
         let positions = columns.map { records.index[$0.name.lowercased()] }
-        return records.rows.map { row in positions.map { position in position.flatMap { $0 < row.count ? row[$0] : nil } } }
+        for row in records.rows {
+            try body(positions.map { position in position.flatMap { $0 < row.count ? row[$0] : nil } })
+        }
     }
 
     public func rows(of table: String, columns: [DeclaredColumn], keyColumn: DeclaredColumn, in keys: [Int64]) throws -> [[String?]]? {

@@ -89,23 +89,18 @@ public final class MySQLTables: TableSource {
         }
     }
 
-    public func rows(of table: String, columns: [DeclaredColumn]) throws -> [[String?]] {
+    public func forEachRow(of table: String, columns: [DeclaredColumn], _ body: ([String?]) throws -> Void) throws {
         let connection = try open()
-        return try run("reading \(database).\(table)") {
-            try connection.query("SELECT \(selectList(columns)) FROM \(SQLText.identifier(table))").rows
+        try run("reading \(database).\(table)") {
+            try connection.forEachRow("SELECT \(selectList(columns)) FROM \(SQLText.identifier(table))", body)
         }
     }
 
     /// Every row, normalised as it arrives.
     public func rows(of table: String, columns: [DeclaredColumn], shape: TableShape) throws -> [Row] {
-        let connection = try open()
         var rows: [Row] = []
         let formats = [ValueFormat()]
-        try run("reading \(database).\(table)") {
-            try connection.forEachRow("SELECT \(selectList(columns)) FROM \(SQLText.identifier(table))") { values in
-                rows.append(shape.row(values, formats: formats))
-            }
-        }
+        try forEachRow(of: table, columns: columns) { rows.append(shape.row($0, formats: formats)) }
         return rows
     }
 

@@ -45,18 +45,18 @@ public final class PostgresTables: TableSource {
         }
     }
 
-    public func rows(of table: String, columns: [DeclaredColumn]) throws -> [[String?]] {
-        try copy("SELECT \(selectList(columns)) FROM \(Self.identifier(schema)).\(Self.identifier(table))", table: table)
+    public func forEachRow(of table: String, columns: [DeclaredColumn], _ body: ([String?]) throws -> Void) throws {
+        try copy("SELECT \(selectList(columns)) FROM \(Self.identifier(schema)).\(Self.identifier(table))", table: table, body)
     }
 
     public func rows(of table: String, columns: [DeclaredColumn], keyColumn: DeclaredColumn, in keys: [Int64]) throws -> [[String?]]? {
         var rows: [[String?]] = []
         for start in stride(from: 0, to: keys.count, by: 1000) {
             let list = keys[start..<min(start + 1000, keys.count)].map(String.init).joined(separator: ",")
-            rows += try copy("""
+            try copy("""
                 SELECT \(selectList(columns)) FROM \(Self.identifier(schema)).\(Self.identifier(table))
                 WHERE \(Self.identifier(keyColumn.name)) IN (\(list))
-                """, table: table)
+                """, table: table) { rows.append($0) }
         }
         return rows
     }
@@ -66,16 +66,16 @@ public final class PostgresTables: TableSource {
         ValueFormat(binary: .hex, instantDigits: column.instantDigits)
     }
 
-    private func copy(_ query: String, table: String) throws -> [[String?]] {
-        var rows: [[String?]] = []
+    private func copy(_ query: String, table: String, _ body: ([String?]) throws -> Void) throws {
+        var fields: [String?] = []
         do {
             try connection.copyOut("COPY (\(query)) TO STDOUT") { line in
-                rows.append(CopyText.fields(line))
+                CopyText.fields(line, into: &fields)
+                try body(fields)
             }
-        } catch {
+        } catch let error as PostgresError {
             throw ReadError("reading \(schema).\(table) on postgres://\(endpoint): \(error)")
         }
-        return rows
     }
 
     private func selectList(_ columns: [DeclaredColumn]) -> String {
@@ -106,6 +106,13 @@ public final class PostgresTables: TableSource {
 enum CopyText {
     static func fields(_ line: UnsafeRawBufferPointer) -> [String?] {
         var fields: [String?] = []
+        self.fields(line, into: &fields)
+        return fields
+    }
+
+    /// The fields of one line into `fields` (emptied first, its storage kept).
+    static func fields(_ line: UnsafeRawBufferPointer, into fields: inout [String?]) {
+        fields.removeAll(keepingCapacity: true)
         let bytes = line.bindMemory(to: UInt8.self)
         var start = 0
         var index = 0
@@ -129,7 +136,6 @@ enum CopyText {
             }
             index += 1
         }
-        return fields
     }
 
     private static func unescape(_ field: UnsafeBufferPointer<UInt8>) -> String {

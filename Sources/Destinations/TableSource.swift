@@ -24,12 +24,22 @@ public protocol TableSource: AnyObject {
     func tableNames() throws -> [String]
     /// The table's columns, in order; empty when the table does not exist.
     func columns(of table: String) throws -> [DeclaredColumn]
-    /// Every row of `table`, `columns` (names as this side spells them) in order, as text.
-    func rows(of table: String, columns: [DeclaredColumn]) throws -> [[String?]]
+    /// Every row of `table`, `columns` (names as this side spells them) in order, as text, handed to
+    /// `body` as it is read (the array may be reused between rows).
+    func forEachRow(of table: String, columns: [DeclaredColumn], _ body: ([String?]) throws -> Void) throws
     /// The rows whose whole-number key `keyColumn` is among `keys`; nil when this side cannot select by key.
     func rows(of table: String, columns: [DeclaredColumn], keyColumn: DeclaredColumn, in keys: [Int64]) throws -> [[String?]]?
     /// How this side writes binary and datetime values.
     func format(of column: DeclaredColumn) -> ValueFormat
+}
+
+extension TableSource {
+    /// Every row of `table`, collected.
+    public func rows(of table: String, columns: [DeclaredColumn]) throws -> [[String?]] {
+        var rows: [[String?]] = []
+        try forEachRow(of: table, columns: columns) { rows.append($0) }
+        return rows
+    }
 }
 
 /// A failure to read a side, in one line.

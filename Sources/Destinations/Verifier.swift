@@ -148,7 +148,9 @@ public final class Verifier {
         let plan = try plan(table, destinationName)
         // Both sides are read at the same time, each on its own connection.
         let destinationRead = ConcurrentRead { [self] in
-            let read = try destinationRows(plan, try destination.rows(of: destinationName, columns: plan.destinationColumns + plan.markers))
+            let read = try destinationRows(plan) { body in
+                try destination.forEachRow(of: destinationName, columns: plan.destinationColumns + plan.markers, body)
+            }
             return Read(rows: read.rows, redelivered: read.redelivered,
                         index: plan.shape.key.isEmpty ? nil : DestinationIndex(read.rows))
         }
@@ -162,6 +164,11 @@ public final class Verifier {
 
     /// The live rows among what the destination returned (folded first when it is a change log).
     private func destinationRows(_ plan: Plan, _ raw: [[String?]]) -> (rows: [Row], redelivered: Int) {
+        destinationRows(plan) { body in raw.forEach(body) }
+    }
+
+    /// The live rows among the rows `produce` hands over, normalised one by one as they are read.
+    private func destinationRows(_ plan: Plan, _ produce: (([String?]) -> Void) throws -> Void) rethrows -> (rows: [Row], redelivered: Int) {
         let count = plan.destinationColumns.count
         let markerNames = plan.markers.map { $0.name.lowercased() }
         func markers(_ values: [String?]) -> [String: String?] {
@@ -169,21 +176,24 @@ public final class Verifier {
             for (index, name) in markerNames.enumerated() { result[name] = values[count + index] }
             return result
         }
+        var rows: [Row] = []
         if plan.changeLog {
-            let lines = raw.map { values -> ChangeLog.Line in
+            var lines: [ChangeLog.Line] = []
+            try produce { values in
                 let row = plan.shape.row(Array(values[0..<count]), formats: plan.formats)
-                return ChangeLog.Line(key: row.key, signature: Array(values[0..<count]),
-                                      isDelete: !plan.profile.isLive(markers: markers(values)), row: row)
+                lines.append(ChangeLog.Line(key: row.key, signature: Array(values[0..<count]),
+                                            isDelete: !plan.profile.isLive(markers: markers(values)), row: row))
             }
             let folded = ChangeLog.fold(lines)
             return (folded.rows, folded.redelivered)
         }
-        if markerNames.isEmpty {
-            return (raw.map { plan.shape.row($0, formats: plan.formats) }, 0)
+        try produce { values in
+            // Marker columns follow the compared ones; `row` reads only the first `count` values.
+            if markerNames.isEmpty || plan.profile.isLive(markers: markers(values)) {
+                rows.append(plan.shape.row(values, formats: plan.formats))
+            }
         }
-        return (raw.compactMap { values in
-            plan.profile.isLive(markers: markers(values)) ? plan.shape.row(Array(values[0..<count]), formats: plan.formats) : nil
-        }, 0)
+        return (rows, 0)
     }
 
     /// The differing keys read again on both sides, outside the snapshot.
