@@ -20,6 +20,14 @@ let package = Package(
             providers: [.apt(["libmariadb-dev"])]
         ),
         .target(name: "MariaDB", dependencies: ["CMariaDB"]),
+        // libpq, from Debian's libpq-dev (PGPASSWORD, ~/.pgpass, PGSSLMODE as libpq defines them).
+        // Only the `PostgreSQL` module imports it.
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .target(name: "PostgreSQL", dependencies: ["CLibPQ"]),
         // posix_spawn's GNU extensions (close inherited descriptors, new session), for ChildProcess.
         .target(name: "CSpawn"),
         // Version-dependent SQL for MariaDB 10.6+, MySQL 8.0 and 8.4. Pure.
@@ -49,10 +57,15 @@ let package = Package(
             "Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "Agent",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // `verify`'s comparison: the row model, normalisation, ETL profiles, change-log folding,
+        // the set-checker's classes. Pure.
+        .target(name: "Verification"),
+        // The readers `verify` compares: the source, PostgreSQL, MySQL, JSONL and CSV destinations.
+        .target(name: "Destinations", dependencies: ["Verification", "PostgreSQL", "MariaDB", "Source", "Flavor"]),
         .executableTarget(
             name: "toolkit",
             dependencies: [
-                "Source", "Flavor", "MariaDB", "Faults", "AgentAPI", "Agent", "Breakage",
+                "Source", "Flavor", "MariaDB", "Faults", "AgentAPI", "Agent", "Breakage", "Verification", "Destinations",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -66,6 +79,9 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Source", "MariaDB", "Flavor", "Faults", "AgentAPI"]),
+        .testTarget(name: "VerificationTests", dependencies: ["Verification"]),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "PostgreSQL", "Verification", "Destinations",
+        ]),
     ]
 )
