@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
     ],
     targets: [
         // MariaDB Connector/C, from Debian's libmariadb-dev. Only the `MariaDB` module imports it.
@@ -33,6 +34,7 @@ let package = Package(
         .target(name: "Gateway", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         // The long-running agent: gateway + protocol taps, fault backends and timers, journal, control API.
         .target(name: "Agent", dependencies: [

@@ -1,0 +1,106 @@
+import Foundation
+
+/// The toolkit's own certificate authority and the server certificate it signs, in
+/// `$TOOLKIT_HOME/tls/`: made once, by the first `up`, with Debian's `openssl`. The managed
+/// server serves that certificate, and so does the gateway when it terminates TLS; clients
+/// verify either with `ca.pem`.
+///
+/// `tls/` and the certificates belong to the account that ran `up` and are world-readable;
+/// the CA's key is readable by that account only (0600), the server's key by the server's
+/// group too (0640), so the server reads it where it is, without a copy it could swap.
+public struct ToolkitCA: Sendable {
+    public let state: StateDirectory
+
+    public init(state: StateDirectory) { self.state = state }
+
+    public var directory: URL { state.root.appendingPathComponent("tls") }
+    /// What clients trust (`--ssl-ca`, `MASTER_SSL_CA`, PyMySQL's `ssl={"ca": ...}`).
+    public var caCertificate: URL { directory.appendingPathComponent("ca.pem") }
+    var caKey: URL { directory.appendingPathComponent("ca-key.pem") }
+    public var serverCertificate: URL { directory.appendingPathComponent("server-cert.pem") }
+    public var serverKey: URL { directory.appendingPathComponent("server-key.pem") }
+
+    /// True when the CA and the server certificate and key are all there.
+    public var exists: Bool {
+        [caCertificate, serverCertificate, serverKey].allSatisfy { FileManager.default.fileExists(atPath: $0.path) }
+    }
+
+    /// Makes the CA and a server certificate for localhost, 127.0.0.1, ::1 and this host's name,
+    /// unless they exist. `serverGroup` may read the server's key. Returns whether it made them.
+    @discardableResult
+    public func generateIfNeeded(serverGroup: gid_t? = nil) throws -> Bool {
+        guard !exists else { return false }
+        try state.prepareOwnDirectories()
+        try OwnedPath.prepareDirectory(directory, owner: geteuid(), group: getegid(), mode: 0o755)
+        guard let openssl = ChildProcess.find(["openssl"]) else {
+            throw ToolkitError("openssl not found, needed to make the toolkit's TLS certificates; install it: apt-get install openssl")
+        }
+        let log = state.logDirectory.appendingPathComponent("tls.log")
+        let request = directory.appendingPathComponent("server.csr")
+        let extensions = directory.appendingPathComponent("server.ext")
+        defer {
+            try? FileManager.default.removeItem(at: request)
+            try? FileManager.default.removeItem(at: extensions)
+        }
+        try Self.serverExtensions(hostName: ProcessInfo.processInfo.hostName)
+            .write(to: extensions, atomically: true, encoding: .utf8)
+        let serial = UInt64.random(in: 1...(UInt64.max >> 1))
+        let steps: [[String]] = [
+            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "3650",
+             "-keyout", caKey.path, "-out", caCertificate.path, "-subj", "/CN=mysql-test-toolkit CA",
+             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+            ["req", "-newkey", "rsa:2048", "-nodes", "-sha256", "-keyout", serverKey.path, "-out", request.path,
+             "-subj", "/CN=localhost"],
+            ["x509", "-req", "-sha256", "-days", "3650", "-in", request.path, "-CA", caCertificate.path,
+             "-CAkey", caKey.path, "-set_serial", String(serial), "-extfile", extensions.path,
+             "-out", serverCertificate.path],
+        ]
+        // Keys are created readable by this account only; permissions are widened below, one by one.
+        let previousMask = umask(0o077)
+        defer { umask(previousMask) }
+        for arguments in steps {
+            let status = try ChildProcess.run(openssl, arguments, log: log)
+            guard status == 0 else {
+                for file in [caCertificate, caKey, serverCertificate, serverKey] { try? FileManager.default.removeItem(at: file) }
+                throw ToolkitError("openssl \(arguments[0]) failed (exit \(status)) making the toolkit's certificates; see \(log.path)")
+            }
+        }
+        chmod(caKey.path, 0o600)
+        chmod(caCertificate.path, 0o644)
+        chmod(serverCertificate.path, 0o644)
+        if let serverGroup, chown(serverKey.path, geteuid(), serverGroup) != 0 {
+            throw ToolkitError("cannot give \(serverKey.path) to group \(serverGroup): \(String(cString: strerror(errno)))")
+        }
+        chmod(serverKey.path, serverGroup == nil ? 0o600 : 0o640)
+        return true
+    }
+
+    /// The server certificate's extensions: a TLS server for the names clients connect with.
+    static func serverExtensions(hostName: String) -> String {
+        var names = ["DNS:localhost", "IP:127.0.0.1", "IP:::1"]
+        let plainName = !hostName.isEmpty && hostName != "localhost"
+            && hostName.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") }
+        if plainName { names.append("DNS:\(hostName)") }
+        return """
+            basicConstraints = CA:FALSE
+            keyUsage = critical, digitalSignature, keyEncipherment
+            extendedKeyUsage = serverAuth
+            subjectAltName = \(names.joined(separator: ", "))
+
+            """
+    }
+}
+
+/// What the toolkit does with TLS (`up --tls`).
+public enum TLSMode: String, Sendable, Codable, CaseIterable {
+    /// The server serves TLS with the toolkit's certificate; the gateway terminates clients' TLS
+    /// with it and talks TLS to the server, so TLS sessions are observed like plain ones.
+    case terminate
+    /// The server serves TLS; the gateway relays TLS sessions blind (not observable).
+    case passthrough
+    /// The server offers no TLS.
+    case off
+
+    /// Whether the managed server is configured to serve TLS.
+    public var serverServesTLS: Bool { self != .off }
+}
