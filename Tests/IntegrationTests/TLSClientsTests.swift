@@ -1,0 +1,162 @@
+import Faults
+import Foundation
+import Testing
+
+/// Clients that talk TLS to the source, through the gateway that terminates it with the toolkit's
+/// certificate: they verify it with the toolkit's CA, and their logins, binlog dumps and positions
+/// reach the journal like a plain client's.
+@Suite("TLS clients: terminated by the gateway, observed", .tags(.integration), .serialized)
+final class TLSClientsTests {
+    let source: AgentFixture
+
+    init() throws {
+        source = try AgentFixture(name: "tls")
+    }
+
+    deinit { source.tearDown() }
+
+    var ca: String { source.state.root.appendingPathComponent("tls/ca.pem").path }
+
+    func events() throws -> [JournalEvent] {
+        try source.toolkit(["events", "--json", "--last", "0"]).stdout
+            .split(separator: "\n").compactMap { try? JSONDecoder().decode(JournalEvent.self, from: Data($0.utf8)) }
+    }
+
+    /// The login of the last TLS connection the gateway terminated, with its events.
+    func lastTerminatedConnection(user: String) throws -> (conn: UInt64, events: [JournalEvent]) {
+        let all = try events()
+        #expect(!all.contains { ($0.detail ?? "").contains("not observable") },
+                "\(all.filter { $0.kind == .note }.compactMap(\.detail))")
+        let terminated = try #require(all.last { $0.kind == .note && $0.detail == "tls terminated by the gateway" })
+        let conn = try #require(terminated.conn)
+        let mine = all.filter { $0.conn == conn }
+        let login = try #require(mine.first { $0.kind == .handshake })
+        #expect(login.user == user)
+        #expect(mine.contains { $0.kind == .authOK })
+        return (conn, mine)
+    }
+
+    @Test("up prints the CA; status shows TLS terminated, the server serving it, and the CA")
+    func caIsShown() throws {
+        #expect(FileManager.default.fileExists(atPath: ca))
+        var info = stat()
+        #expect(stat(source.state.root.appendingPathComponent("tls/ca-key.pem").path, &info) == 0)
+        #expect(info.st_mode & 0o777 == 0o600)
+        let status = try source.toolkit(["status", "--json"]).stdout
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(status.utf8)) as? [String: Any])
+        let tls = try #require(json["tls"] as? [String: Any])
+        #expect(tls["mode"] as? String == "terminate")
+        #expect(tls["ca_certificate"] as? String == ca)
+        #expect(tls["server_serves_tls"] as? Bool == true)
+    }
+
+    @Test("mariadb --ssl-verify-server-cert through the gateway: TLS on both legs, login journaled")
+    func mariadbClient() throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["MYSQL_PWD"] = "hevopassword"
+        let client = try Run.program("/usr/bin/mariadb", [
+            "-h", "127.0.0.1", "-P", String(source.port), "-u", "hevo", "--ssl", "--ssl-ca=\(ca)",
+            "--ssl-verify-server-cert", "--connect-timeout=10", "-N",
+            "-e", "SHOW SESSION STATUS LIKE 'Ssl_version'; SELECT 41 + 1",
+        ], environment: environment, timeout: 60)
+        #expect(client.status == 0, "mariadb --ssl through the gateway: \(client.stderr)")
+        // The server's view of the session: the gateway's own TLS leg to it.
+        #expect(client.stdout.contains("Ssl_version\tTLSv1."), "\(client.stdout)")
+        #expect(client.stdout.contains("42"))
+        _ = try lastTerminatedConnection(user: "hevo")
+    }
+
+    @Test("a client that does not ask for TLS is relayed plain, and observed")
+    func plainClient() throws {
+        var environment = ProcessInfo.processInfo.environment
+        environment["MYSQL_PWD"] = "hevopassword"
+        let client = try Run.program("/usr/bin/mariadb", [
+            "-h", "127.0.0.1", "-P", String(source.port), "-u", "hevo", "--skip-ssl", "--connect-timeout=10", "-N",
+            "-e", "SHOW SESSION STATUS LIKE 'Ssl_version'",
+        ], environment: environment, timeout: 60)
+        #expect(client.status == 0, "\(client.stderr)")
+        #expect(client.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "Ssl_version", "\(client.stdout)")
+        let all = try events()
+        let login = try #require(all.last { $0.kind == .handshake })
+        #expect(!all.contains { $0.conn == login.conn && $0.kind == .note })
+    }
+
+    @Test("PyMySQL with ssl={'ca': ...}: TLS session, login and binlog dump journaled")
+    func pymysqlWithCA() throws {
+        #expect(FileManager.default.isExecutableFile(atPath: ObservedClientsTests.pymysql), "run scripts/test-deps")
+        let script = """
+            import os, ssl, struct, sys, pymysql
+            conn = pymysql.connect(host="127.0.0.1", port=int(sys.argv[1]), user="hevo",
+                                   password=os.environ["TOOLKIT_TEST_PASSWORD"], database="testdb",
+                                   ssl={"ca": sys.argv[2]}, connect_timeout=5)
+            assert conn.server_capabilities & pymysql.constants.CLIENT.SSL, "the gateway offers no TLS"
+            assert isinstance(conn._sock, ssl.SSLSocket), "the session is not TLS"
+            cur = conn.cursor()
+            cur.execute("SET @master_binlog_checksum = 'NONE'")
+            conn._execute_command(0x12, struct.pack("<IHI", 4, 1, 4343) + b"mysql-bin.000001")
+            events = 0
+            while True:
+                packet = conn._read_packet()
+                if packet.is_eof_packet():
+                    break
+                events += 1
+            print("events", events)
+            conn.close()
+            """
+        var env = ProcessInfo.processInfo.environment
+        env["TOOLKIT_TEST_PASSWORD"] = "hevopassword"
+        let run = try Run.program(ObservedClientsTests.pymysql, ["-c", script, String(source.port), ca],
+                                  environment: env, timeout: 60)
+        #expect(run.status == 0, "\(run.stderr)")
+        let (_, mine) = try lastTerminatedConnection(user: "hevo")
+        let dump = try #require(mine.first { $0.kind == .binlogDump })
+        #expect(dump.serverID == 4343)
+        #expect(dump.file == "mysql-bin.000001")
+        #expect(mine.contains { $0.kind == .binlogFirstEvent })
+    }
+
+    @Test("mysqlbinlog --ssl-ca through the gateway: its dump and the last position sent are journaled")
+    func mysqlbinlogWithCA() throws {
+        let reader = BinlogReader(port: source.port, user: "hevo", password: "hevopassword",
+                                  options: ["--ssl", "--ssl-ca=\(ca)", "--ssl-verify-server-cert"])
+        let reading = try reader.read(from: "mysql-bin.000001")
+        let last = try #require(reading.lastEndPosition)
+        let (_, mine) = try lastTerminatedConnection(user: "hevo")
+        #expect(mine.contains { $0.kind == .binlogDump && $0.file == "mysql-bin.000001" })
+        let conn = mine[0].conn
+        var closed: JournalEvent?
+        try Poll.until(seconds: 10, "the connection's close in the journal") {
+            closed = (try? events())?.first { $0.conn == conn && $0.kind == .connClosed }
+            return closed != nil
+        }
+        #expect(closed?.position == last, "journal \(closed?.position.map(String.init) ?? "nil"), mysqlbinlog \(last)")
+    }
+}
+
+@Suite("TLS passthrough: relayed blind", .tags(.integration), .serialized)
+final class TLSPassthroughTests {
+    let source: AgentFixture
+
+    init() throws {
+        source = try AgentFixture(name: "tls-pass", upArguments: ["--tls", "passthrough"])
+    }
+
+    deinit { source.tearDown() }
+
+    @Test("--tls passthrough: mariadb --ssl-verify-server-cert works end to end; the journal says not observable: tls")
+    func passthrough() throws {
+        let ca = source.state.root.appendingPathComponent("tls/ca.pem").path
+        var environment = ProcessInfo.processInfo.environment
+        environment["MYSQL_PWD"] = "hevopassword"
+        let client = try Run.program("/usr/bin/mariadb", [
+            "-h", "127.0.0.1", "-P", String(source.port), "-u", "hevo", "--ssl", "--ssl-ca=\(ca)",
+            "--ssl-verify-server-cert", "--connect-timeout=10", "-N", "-e", "SELECT 41 + 1",
+        ], environment: environment, timeout: 60)
+        #expect(client.status == 0, "\(client.stderr)")
+        #expect(client.stdout.contains("42"))
+        let events = try source.toolkit(["events", "--json", "--last", "0"]).stdout
+            .split(separator: "\n").compactMap { try? JSONDecoder().decode(JournalEvent.self, from: Data($0.utf8)) }
+        #expect(events.contains { $0.kind == .note && $0.detail == "connection not observable: tls" })
+        #expect(!events.contains { $0.detail == "tls terminated by the gateway" })
+    }
+}
