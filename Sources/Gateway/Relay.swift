@@ -299,6 +299,12 @@ extension Relay: GlueDelegate {
     }
 
     func glueCaught(_ side: ConnectionSide, error: any Error) {
+        // A TLS peer that closes its socket without close_notify (as the mariadb client does
+        // after COM_QUIT) closed the connection, as a plain one would have.
+        if let error = error as? NIOSSLError, case .uncleanShutdown = error {
+            record(side == .client ? .client : .server)
+            return
+        }
         record(.error("\(side): \(error)"))
     }
 }

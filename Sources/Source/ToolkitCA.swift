@@ -13,7 +13,7 @@ public struct ToolkitCA: Sendable {
 
     public init(state: StateDirectory) { self.state = state }
 
-    public var directory: URL { state.root.appendingPathComponent("tls") }
+    public var directory: URL { state.tlsDirectory }
     /// What clients trust (`--ssl-ca`, `MASTER_SSL_CA`, PyMySQL's `ssl={"ca": ...}`).
     public var caCertificate: URL { directory.appendingPathComponent("ca.pem") }
     var caKey: URL { directory.appendingPathComponent("ca-key.pem") }

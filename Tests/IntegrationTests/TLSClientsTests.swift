@@ -160,3 +160,70 @@ final class TLSPassthroughTests {
         #expect(!events.contains { $0.detail == "tls terminated by the gateway" })
     }
 }
+
+/// The same outage measured with a replica that replicates over TLS and with one that does not:
+/// termination must not change what the windows say.
+@Suite("TLS replica: windows equal a plain replica's", .tags(.integration, .slow), .serialized)
+final class TLSReplicaWindowTests {
+    let source: AgentFixture
+    let table = "users"
+
+    init() throws {
+        source = try AgentFixture(name: "tls-window")
+    }
+
+    deinit { source.tearDown() }
+
+    /// A timed reject with only `replica` connected: the window it opened, once the replica caught up.
+    func rejectWindow(with replica: ReplicaFixture) throws -> WindowReport {
+        try replica.wait(for: 60, "the replica to connect") { $0["Slave_IO_Running"] == "Yes" && $0["Slave_SQL_Running"] == "Yes" }
+        try source.toolkit(["generate-data", "--count", "50", "--table", table])
+        try replica.waitUntilIdentical(to: source, table: table)
+        try source.toolkit(["network", "--down", "--type", "reject", "--duration", "3"])
+        try replica.wait(for: 30, "a connection error") { ($0["Last_IO_Errno"] ?? "0") != "0" }
+        try source.toolkit(["generate-data", "--count", "50", "--table", table])
+        try Poll.until(seconds: 30, "the timed reject to end") {
+            (try? source.agentStatus().faults.isEmpty) == true
+        }
+        try replica.wait(for: 30, "reconnection") { $0["Slave_IO_Running"] == "Yes" }
+        try replica.waitUntilIdentical(to: source, table: table)
+        var window: WindowReport?
+        try Poll.until(seconds: 20, "the window's resumed replication") {
+            window = try? source.agentStatus().windows.last
+            return window?.replicationResumedAfter != nil && window?.resume.isEmpty == false
+        }
+        return try #require(window)
+    }
+
+    @Test("reject with a MASTER_SSL=1 replica: detection, reconnect and resume within 0.2 s of a plain replica's, same verdict")
+    func tlsReplicaMeasuredLikePlain() throws {
+        let ca = source.state.root.appendingPathComponent("tls/ca.pem").path
+        let plainReplica = try ReplicaFixture(name: "tls-window-plain", sourcePort: source.port)
+        let plain: WindowReport
+        do {
+            defer { plainReplica.tearDown() }
+            plain = try rejectWindow(with: plainReplica)
+        }
+        let tlsReplica = try ReplicaFixture(name: "tls-window-tls", sourcePort: source.port, sslCA: ca)
+        defer { tlsReplica.tearDown() }
+        let tls = try rejectWindow(with: tlsReplica)
+        let status = try tlsReplica.status()
+        #expect(status["Master_SSL_Allowed"] == "Yes")
+        let events = try source.toolkit(["events", "--json", "--last", "0"]).stdout
+            .split(separator: "\n").compactMap { try? JSONDecoder().decode(JournalEvent.self, from: Data($0.utf8)) }
+        #expect(events.contains { $0.detail == "tls terminated by the gateway" })
+        #expect(!events.contains { ($0.detail ?? "").contains("not observable") })
+
+        let plainDetection = try #require(plain.detection?.after)
+        let tlsDetection = try #require(tls.detection?.after)
+        #expect(abs(plainDetection - tlsDetection) <= 0.2, "detection: plain \(plainDetection) s, TLS \(tlsDetection) s")
+        let plainReconnect = try #require(plain.reconnectedAfter)
+        let tlsReconnect = try #require(tls.reconnectedAfter)
+        #expect(abs(plainReconnect - tlsReconnect) <= 0.2, "reconnect: plain \(plainReconnect) s, TLS \(tlsReconnect) s")
+        let plainResumed = try #require(plain.replicationResumedAfter)
+        let tlsResumed = try #require(tls.replicationResumedAfter)
+        #expect(abs(plainResumed - tlsResumed) <= 0.2, "resumed: plain \(plainResumed) s, TLS \(tlsResumed) s")
+        #expect(plain.resume.map(\.verdict) == tls.resume.map(\.verdict), "plain \(plain.resume), TLS \(tls.resume)")
+        print("TLS window measurements: detection \(plainDetection)/\(tlsDetection) s, reconnect \(plainReconnect)/\(tlsReconnect) s, resumed \(plainResumed)/\(tlsResumed) s (plain/TLS)")
+    }
+}
