@@ -192,9 +192,6 @@ extension Gateway {
         state.withLock { $0.port ?? requestedPort }
     }
 
-    /// Whether the gateway terminates TLS (else a TLS session is relayed blind).
-    public var terminatesTLS: Bool { tls != nil }
-
     /// Connections accepted and not yet fully closed.
     public var connectionCount: Int {
         state.withLock { $0.relays.count }

@@ -36,42 +36,48 @@ public struct ToolkitCA: Sendable {
             throw ToolkitError("openssl not found, needed to make the toolkit's TLS certificates; install it: apt-get install openssl")
         }
         let log = state.logDirectory.appendingPathComponent("tls.log")
-        let request = directory.appendingPathComponent("server.csr")
-        let extensions = directory.appendingPathComponent("server.ext")
-        defer {
-            try? FileManager.default.removeItem(at: request)
-            try? FileManager.default.removeItem(at: extensions)
+        // openssl writes into a staging directory only this account can enter (the keys are
+        // private from the start, without touching the process-wide umask); the files are moved
+        // into tls/ once their modes are set.
+        var template = Array(directory.appendingPathComponent(".new-XXXXXX").path.utf8CString)
+        guard let created = mkdtemp(&template) else {
+            throw ToolkitError("cannot create a staging directory in \(directory.path): \(String(cString: strerror(errno)))")
         }
+        let staging = URL(fileURLWithPath: String(cString: created))
+        defer { try? FileManager.default.removeItem(at: staging) }
+        func staged(_ file: URL) -> String { staging.appendingPathComponent(file.lastPathComponent).path }
+        let request = staging.appendingPathComponent("server.csr").path
+        let extensions = staging.appendingPathComponent("server.ext")
         try Self.serverExtensions(hostName: ProcessInfo.processInfo.hostName)
-            .write(to: extensions, atomically: true, encoding: .utf8)
+            .write(to: extensions, atomically: false, encoding: .utf8)
         let serial = UInt64.random(in: 1...(UInt64.max >> 1))
         let steps: [[String]] = [
             ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "3650",
-             "-keyout", caKey.path, "-out", caCertificate.path, "-subj", "/CN=mysql-test-toolkit CA",
+             "-keyout", staged(caKey), "-out", staged(caCertificate), "-subj", "/CN=mysql-test-toolkit CA",
              "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-            ["req", "-newkey", "rsa:2048", "-nodes", "-sha256", "-keyout", serverKey.path, "-out", request.path,
+            ["req", "-newkey", "rsa:2048", "-nodes", "-sha256", "-keyout", staged(serverKey), "-out", request,
              "-subj", "/CN=localhost"],
-            ["x509", "-req", "-sha256", "-days", "3650", "-in", request.path, "-CA", caCertificate.path,
-             "-CAkey", caKey.path, "-set_serial", String(serial), "-extfile", extensions.path,
-             "-out", serverCertificate.path],
+            ["x509", "-req", "-sha256", "-days", "3650", "-in", request, "-CA", staged(caCertificate),
+             "-CAkey", staged(caKey), "-set_serial", String(serial), "-extfile", extensions.path,
+             "-out", staged(serverCertificate)],
         ]
-        // Keys are created readable by this account only; permissions are widened below, one by one.
-        let previousMask = umask(0o077)
-        defer { umask(previousMask) }
         for arguments in steps {
             let status = try ChildProcess.run(openssl, arguments, log: log)
             guard status == 0 else {
-                for file in [caCertificate, caKey, serverCertificate, serverKey] { try? FileManager.default.removeItem(at: file) }
                 throw ToolkitError("openssl \(arguments[0]) failed (exit \(status)) making the toolkit's certificates; see \(log.path)")
             }
         }
-        chmod(caKey.path, 0o600)
-        chmod(caCertificate.path, 0o644)
-        chmod(serverCertificate.path, 0o644)
-        if let serverGroup, chown(serverKey.path, geteuid(), serverGroup) != 0 {
+        chmod(staged(caKey), 0o600)
+        chmod(staged(caCertificate), 0o644)
+        chmod(staged(serverCertificate), 0o644)
+        if let serverGroup, chown(staged(serverKey), geteuid(), serverGroup) != 0 {
             throw ToolkitError("cannot give \(serverKey.path) to group \(serverGroup): \(String(cString: strerror(errno)))")
         }
-        chmod(serverKey.path, serverGroup == nil ? 0o600 : 0o640)
+        chmod(staged(serverKey), serverGroup == nil ? 0o600 : 0o640)
+        // The certificate last: `exists` looks for it.
+        for file in [caKey, caCertificate, serverKey, serverCertificate] where rename(staged(file), file.path) != 0 {
+            throw ToolkitError("cannot move \(file.lastPathComponent) into \(directory.path): \(String(cString: strerror(errno)))")
+        }
         return true
     }
 
