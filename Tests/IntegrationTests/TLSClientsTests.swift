@@ -63,7 +63,14 @@ final class TLSClientsTests {
         // The server's view of the session: the gateway's own TLS leg to it.
         #expect(client.stdout.contains("Ssl_version\tTLSv1."), "\(client.stdout)")
         #expect(client.stdout.contains("42"))
-        _ = try lastTerminatedConnection(user: "hevo")
+        let (conn, _) = try lastTerminatedConnection(user: "hevo")
+        // The client closes its socket after COM_QUIT without a TLS close_notify: a client close.
+        var closed: JournalEvent?
+        try Poll.until(seconds: 10, "the connection's close in the journal") {
+            closed = (try? events())?.first { $0.conn == conn && $0.kind == .connClosed }
+            return closed != nil
+        }
+        #expect(closed?.detail == "client")
     }
 
     @Test("an account that REQUIRE SSL logs in with TLS through the gateway, and is refused without")
