@@ -6,6 +6,10 @@ import Testing
 @Suite("The toolkit binary: status, monitor, bad input, existing servers", .tags(.integration, .endToEnd))
 struct CommandLineTests {
     let fixture = SourceFixture.shared
+    /// A server nothing else writes to, so that "nothing changed" can be checked on its binlog.
+    static let quiet: SourceFixture = {
+        do { return try SourceFixture(name: "refusals") } catch { fatalError("cannot start the test server: \(error)") }
+    }()
 
     @Test func statusJSONHasTheDocumentedKeys() throws {
         let run = try Run.toolkit(["status", "--json"], environment: fixture.environment)
@@ -165,6 +169,8 @@ struct CommandLineTests {
 
     @Test("input that does not fit: one line naming the flag and what is allowed, exit 2, nothing started", arguments: refusals)
     func refused(_ refusal: Refusal) throws {
+        // A server of its own: other suites write to the shared one at the same time.
+        let fixture = Self.quiet
         let binlogBefore = try fixture.connect().query("SHOW MASTER STATUS").rows
         let run = try Run.toolkit(refusal.arguments, environment: fixture.environment)
         #expect(run.status == 2, "\(run.stderr)")
