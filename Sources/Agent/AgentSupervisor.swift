@@ -47,7 +47,7 @@ public enum AgentSupervisor {
         try JSONEncoder().encode(me).write(to: file, options: .atomic)
         defer { try? FileManager.default.removeItem(at: file) }
         for number in [SIGTERM, SIGINT, SIGHUP] {
-            signal(number) { _ in stopRequested.store(true, ordering: .relaxed) }
+            signal(number) { _ in supervisorStopRequested.store(true, ordering: .relaxed) }
         }
         let log = state.logDirectory.appendingPathComponent("agent.log")
         let clock = ContinuousClock()
@@ -58,7 +58,7 @@ public enum AgentSupervisor {
             let started = clock.now
             let pid = try ChildProcess.spawn(executable, arguments, log: log, detached: false)
             let status = waitForExit(of: pid)
-            if stopRequested.load(ordering: .relaxed) || status == 0 { return 0 }
+            if supervisorStopRequested.load(ordering: .relaxed) || status == 0 { return 0 }
             let now = clock.now
             if status < 128 && started.duration(to: now) < startupGrace {
                 report("the agent (pid \(pid)) failed at start-up (exit status \(status)); not starting it again")
@@ -77,8 +77,6 @@ public enum AgentSupervisor {
         }
     }
 
-    private static let stopRequested = Atomic<Bool>(false)
-
     /// Waits for the child, forwarding a stop request as SIGTERM once (then SIGKILL after 30 s).
     private static func waitForExit(of pid: pid_t) -> Int32 {
         var forwardedAt: Date?
@@ -90,7 +88,7 @@ public enum AgentSupervisor {
                 return 128 + (status & 0x7f)
             }
             if result < 0 && errno != EINTR { return 1 }
-            if stopRequested.load(ordering: .relaxed) {
+            if supervisorStopRequested.load(ordering: .relaxed) {
                 if forwardedAt == nil {
                     kill(pid, SIGTERM)
                     forwardedAt = Date()
@@ -107,3 +105,6 @@ public enum AgentSupervisor {
         FileHandle.standardError.write(Data("\(Date().formatted(.iso8601)) supervisor: \(line)\n".utf8))
     }
 }
+
+/// Set by the supervisor's signal handlers (a C function pointer captures nothing, so a global).
+private let supervisorStopRequested = Atomic<Bool>(false)

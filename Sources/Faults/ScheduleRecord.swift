@@ -15,6 +15,14 @@ public struct ScheduleRecord: Codable, Sendable, Hashable {
         public var expiry: Double?
         public var flap: Flap?
 
+        public init(spec: FaultSpec, windowID: Int?, phaseStarted: Double, expiry: Double?, flap: Flap?) {
+            self.spec = spec
+            self.windowID = windowID
+            self.phaseStarted = phaseStarted
+            self.expiry = expiry
+            self.flap = flap
+        }
+
         enum CodingKeys: String, CodingKey {
             case spec, expiry, flap
             case windowID = "window_id"
@@ -27,6 +35,13 @@ public struct ScheduleRecord: Codable, Sendable, Hashable {
         public var ends: Double
         public var nextToggle: Double
         public var windowsOpened: Int
+
+        public init(intervalSeconds: Double, ends: Double, nextToggle: Double, windowsOpened: Int) {
+            self.intervalSeconds = intervalSeconds
+            self.ends = ends
+            self.nextToggle = nextToggle
+            self.windowsOpened = windowsOpened
+        }
 
         enum CodingKeys: String, CodingKey {
             case ends
@@ -63,6 +78,11 @@ public struct ScheduleRecord: Codable, Sendable, Hashable {
 public struct ResumedFault: Sendable, Hashable {
     public var spec: FaultSpec
     public var windowID: Int
+
+    public init(spec: FaultSpec, windowID: Int) {
+        self.spec = spec
+        self.windowID = windowID
+    }
 }
 
 extension FaultSchedule {

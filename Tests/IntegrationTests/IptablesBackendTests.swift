@@ -17,9 +17,10 @@ final class NamespacedSource {
     let environment: [String: String]
     let port = 3306
 
-    init(backend: String = "iptables") throws {
-        namespaces = try NamespacePair()
-        home = FileManager.default.temporaryDirectory.appendingPathComponent("toolkit-netns-\(getpid())")
+    /// `letter`, `network`: as for `NamespacePair`, one per suite that runs at the same time.
+    init(backend: String = "iptables", letter: Character = "t", network: Int = 213) throws {
+        namespaces = try NamespacePair(letter: letter, network: network)
+        home = FileManager.default.temporaryDirectory.appendingPathComponent("toolkit-netns-\(letter)-\(getpid())")
         try? FileManager.default.removeItem(at: home)
         var env = ProcessInfo.processInfo.environment
         env["TOOLKIT_HOME"] = home.path
