@@ -36,9 +36,9 @@ public struct IptablesBackend: Sendable {
     /// connections the kernel will answer with RST, for drop the client's FIN or RST (it gave
     /// up). NFLOG needs NET_ADMIN only, not NET_RAW, and returns the packet to the chain.
     ///
-    /// With `until`, every rule carries a `time` match that stops it matching after that moment
-    /// (rounded up to the second): should the agent and its supervisor both die, the kernel
-    /// itself ends a timed fault at its deadline.
+    /// With `until`, every rule carries a `time` match that stops it matching within a second
+    /// after that moment: should the agent and its supervisor both die, the kernel itself ends a
+    /// timed fault at its deadline.
     static func rules(for kind: Kind, port: Int, until: Date? = nil) -> [[String]] {
         let base = ["-p", "tcp", "--dport", String(port)] + (until.map { ["-m", "time", "--datestop", timeMatchDate($0), "--utc"] } ?? [])
         let log = ["-j", "NFLOG", "--nflog-group", String(UInt16(truncatingIfNeeded: port)), "--nflog-prefix", "toolkit"]
@@ -60,13 +60,15 @@ public struct IptablesBackend: Sendable {
         (try? run(["-w", "-S", "INPUT"])) != nil
     }
 
-    /// `date` as the `time` match's `--datestop` takes it: UTC, to the second, rounded up.
+    /// `date` as the `time` match's `--datestop` takes it: UTC, to the second. The kernel compares
+    /// whole seconds and matches through the second it names, so the second `date` falls in is
+    /// the one to name: the rule stops matching at most a second after `date`, never before.
     static func timeMatchDate(_ date: Date) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss"
-        return formatter.string(from: Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.up)))
+        return formatter.string(from: Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)))
     }
 
     /// Puts the fault in place: our chain with its rules, and our jump at the top of INPUT.

@@ -10,6 +10,9 @@ import Testing
 /// supervisor both dead, the kernel's `time` match ends a timed iptables fault by itself.
 @Suite("an agent killed during a fault: supervised restart, faults kept to their deadlines", .tags(.integration, .slow), .serialized)
 struct AgentCrashTests {
+    /// The system's Python (quick to start), for a plain TCP listener and connect probe.
+    static let python = FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") ? "/usr/bin/python3" : "python3"
+
     /// SIGKILLs `pid` and waits (bounded) until it is gone.
     static func kill9(_ pid: pid_t) {
         kill(pid, SIGKILL)
@@ -176,6 +179,31 @@ struct AgentCrashTests {
         #expect(!ChildProcess.isAlive(agent))
     }
 
+    @Test("iptables: the same reject again moves the kernel's deadline with the agent's, and an untimed one has none",
+          .enabled(if: NamespacePair.capable == nil, Comment(rawValue: NamespacePair.capable ?? "")))
+    func kernelDeadlineFollowsTheSchedule() throws {
+        let source = try NamespacedSource(letter: "g", network: 217)
+        defer { source.tearDown() }
+        func datestop() throws -> Set<String> {
+            Set(try source.iptablesRules().split(separator: "\n").compactMap { line in
+                line.range(of: "--datestop ").map { String(line[$0.upperBound...].prefix(19)) }
+            })
+        }
+        try source.toolkit(["network", "--down", "--type", "reject", "--duration", "30", "--detach"])
+        let window = try #require(try source.status().faults.first?.windowID)
+        let first = try datestop()
+        #expect(first.count == 1, "every rule of the chain carries the one deadline: \(first)")
+        try source.toolkit(["network", "--down", "--type", "reject", "--duration", "300", "--detach"])
+        #expect(try source.status().faults.first?.windowID == window, "the same window goes on")
+        let later = try datestop()
+        #expect(later.count == 1 && later != first, "\(first) then \(later)")
+        try source.toolkit(["network", "--down", "--type", "reject"])
+        #expect(try datestop().isEmpty, "an untimed fault lasts until --up, in the kernel too")
+        #expect(try source.iptablesRules().contains("-j REJECT"))
+        try source.toolkit(["network", "--up"])
+        #expect(try !source.iptablesRules().contains("TOOLKIT-"))
+    }
+
     @Test("iptables: agent and supervisor both SIGKILLed during a 6 s reject; the kernel lets the client in by deadline + 2 s",
           .enabled(if: NamespacePair.capable == nil, Comment(rawValue: NamespacePair.capable ?? "")))
     func kernelEndsTimedRejectWithNoAgent() throws {
@@ -192,7 +220,7 @@ struct AgentCrashTests {
 
         // Something of the test's own listens on the public port now, so a connect that gets
         // through is told apart from one the rule refuses.
-        let listener = try Background(NamespacePair.ipPath, ["netns", "exec", namespaces.server, "python3", "-c", """
+        let listener = try Background(NamespacePair.ipPath, ["netns", "exec", namespaces.server, Self.python, "-c", """
             import socket
             s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("0.0.0.0", \(source.port))); s.listen(16); print("listening", flush=True)
@@ -205,7 +233,7 @@ struct AgentCrashTests {
         #expect(listener.text.contains("listening"), "\(listener.text)")
 
         func connects() throws -> Bool {
-            try namespaces.exec(namespaces.client, "python3", ["-c", """
+            try namespaces.exec(namespaces.client, Self.python, ["-c", """
                 import socket, sys
                 try:
                     socket.create_connection(("\(namespaces.serverAddress)", \(source.port)), 2).close()
