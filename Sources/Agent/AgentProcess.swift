@@ -40,39 +40,62 @@ public enum AgentProcess {
         }
     }
 
-    /// Starts `toolkit agent` in a session of its own and waits until its control API answers.
+    /// Starts the agent under its supervisor (`toolkit agent --supervise`, in a session of its own)
+    /// unless a supervisor already runs (it may be starting the agent again), waits until the
+    /// agent's control API answers, and returns the agent's pid.
     public static func start(state: StateDirectory, executable: String, timeout: Duration = .seconds(20)) throws -> pid_t {
         let log = state.logDirectory.appendingPathComponent("agent.log")
         try state.prepareOwnDirectories()
-        let pid = try ChildProcess.spawn(executable, ["agent", "--home", state.root.path], log: log, detached: true)
+        let supervisor = try AgentSupervisor.running(state: state)?.pid
+            ?? ChildProcess.spawn(executable, ["agent", "--supervise", "--home", state.root.path], log: log, detached: true)
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         while clock.now < deadline {
-            guard ChildProcess.isAlive(pid) else {
-                let tail = (try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n").last.map(String.init) ?? ""
+            guard ChildProcess.isAlive(supervisor) else {
+                let lines = (try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n") ?? []
+                let tail = lines.last { !$0.contains(" supervisor: ") }.map(String.init) ?? ""
                 throw ToolkitError("the agent exited during start-up: \(tail)")
             }
-            if let client = try? client(state: state), (try? client.get("/status", as: AgentStatus.self)) != nil {
-                return pid
+            if let client = try? client(state: state), let status = try? client.get("/status", as: AgentStatus.self) {
+                return status.pid
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        kill(pid, SIGTERM)
+        signalSupervisor(state: state, SIGTERM)
         throw ToolkitError("the agent did not answer within \(timeout); see \(log.path)")
     }
 
-    /// Asks the agent to restore everything and exit; kills it if it does not go.
+    /// Signals the supervisor, only while the process recorded in `run/` is that very supervisor.
+    @discardableResult
+    static func signalSupervisor(state: StateDirectory, _ number: Int32) -> pid_t? {
+        guard let supervisor = AgentSupervisor.running(state: state) else { return nil }
+        kill(supervisor.pid, number)
+        return supervisor.pid
+    }
+
+    /// Stops the supervisor (so nothing starts the agent again), asks the agent to restore
+    /// everything and exit, and kills either if it does not go.
     public static func stop(state: StateDirectory, timeout: Duration = .seconds(30)) {
-        guard let pid = runningPID(state: state) else { return }
-        if let client = try? client(state: state) {
-            _ = try? client.post("/shutdown", Empty(), as: AgentStatus.self)
-        } else {
-            kill(pid, SIGTERM)
+        let supervisor = signalSupervisor(state: state, SIGTERM)
+        let agent = runningPID(state: state)
+        if let agent {
+            if let client = try? client(state: state) {
+                _ = try? client.post("/shutdown", Empty(), as: AgentStatus.self)
+            } else {
+                kill(agent, SIGTERM)
+            }
         }
+        let running = [agent, supervisor].compactMap { $0 }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
-        while ChildProcess.isAlive(pid) && clock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        if ChildProcess.isAlive(pid) { kill(pid, SIGKILL) }
+        while running.contains(where: ChildProcess.isAlive) && clock.now < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if let agent, ChildProcess.isAlive(agent) { kill(agent, SIGKILL) }
+        if supervisor != nil { signalSupervisor(state: state, SIGKILL) }
+        // An agent that could not restore (killed) leaves its faults recorded: after `down` no
+        // later agent may put them back. What they changed outside is still undone at its start.
+        if FileManager.default.fileExists(atPath: state.leftoverFile.path) {
+            LeftoverFile(url: state.leftoverFile).forgetFaults()
+        }
     }
 
     struct Empty: Codable {}

@@ -8,15 +8,19 @@ import NIOPosix
 import Source
 
 /// `toolkit agent`: the long-running process that owns the gateway, the faults and their timers,
-/// the journal and the control API. It cleans up after a crashed predecessor when it starts,
-/// and restores everything when it is told to stop (SIGTERM, SIGINT or `POST /shutdown`).
+/// the journal and the control API. When it starts after a predecessor died, it puts back the
+/// faults that were in force (until their recorded deadlines) and undoes the rest; it restores
+/// everything when it is told to stop (SIGTERM, SIGINT or `POST /shutdown`).
 public enum AgentRunner {
     public struct Settings: Sendable {
         public var state: StateDirectory
         public var config: SourceConfig
-        public init(state: StateDirectory, config: SourceConfig) {
+        /// Why the supervisor started this agent again (the predecessor's end), for the journal.
+        public var restartedAfter: String?
+        public init(state: StateDirectory, config: SourceConfig, restartedAfter: String? = nil) {
             self.state = state
             self.config = config
+            self.restartedAfter = restartedAfter
         }
     }
 
@@ -42,36 +46,53 @@ public enum AgentRunner {
         let iptables = IptablesBackend(port: config.publicPort)
         let server: ManagedServer? = config.isManaged ? try ManagedServer.locate(state: state) : nil
 
-        // Undo what a crashed predecessor left: our iptables chain, a server stopped by a service fault.
+        // Undo what a crashed predecessor left (our iptables chain, a server stopped by a service
+        // fault), except what a fault still in force needs: that one goes on without a gap.
+        let inForce = leftovers.faults?.inForce(at: Date().timeIntervalSince1970) ?? []
+        let keepsChain = inForce.contains { ($0.type == .reject || $0.type == .timeout) && $0.backend == .iptables }
+        let keepsServerDown = inForce.contains { $0.type == .service }
         var cleaned: [String] = []
-        if let iptables, iptables.isInstalled() {
+        if let iptables, iptables.isInstalled(), !keepsChain {
             try iptables.remove()
             cleaned.append("removed iptables chain \(iptables.chain)")
         }
-        if leftovers.serviceStopped, let server, server.runningPID() == nil {
+        if leftovers.serviceStopped, !keepsServerDown, let server, server.runningPID() == nil {
             _ = try server.start()
             cleaned.append("restarted the server a service fault had stopped")
         }
-        leftovers.clear()
+        leftovers.record(iptables: keepsChain && iptables?.isInstalled() == true,
+                         serviceStopped: keepsServerDown && leftovers.serviceStopped)
 
         let tls = try TLSTermination.forSource(config, state: state)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(2, System.coreCount))
         let gateway = Gateway(listenHost: config.listenHost, listenPort: config.publicPort,
                               upstreamHost: config.host, upstreamPort: config.serverPort,
                               group: group, observer: JournalingObserver(journal: journal), tls: tls)
+        let backend = config.backend.flatMap(BackendKind.init(rawValue:)) ?? .gateway
+        let controller = FaultController(gateway: gateway, backend: backend, iptables: iptables, server: server,
+                                         journal: journal, leftovers: leftovers)
+        if let reason = settings.restartedAfter {
+            journal.record(.note) { $0.detail = "agent restarted after \(reason)" }
+        }
+        let startedAt = JournalEvent.timestamp(Date())
+        journal.record(.note) { event in
+            event.detail = "agent started (pid \(getpid()), backend \(backend.rawValue), listening on \(config.listenHost):\(config.publicPort), upstream \(config.host):\(config.serverPort), tls \(tls == nil ? (config.tlsMode == .off ? "off" : "passthrough") : "terminate"))"
+                + (cleaned.isEmpty ? "" : "; " + cleaned.joined(separator: "; "))
+        }
+        // The faults a predecessor had in force go on, before the gateway listens: a resumed
+        // reject keeps the public port closed from the first moment.
+        if let record = leftovers.faults, !record.faults.isEmpty {
+            let (done, failures) = await controller.resume(record)
+            if !done.isEmpty || !failures.isEmpty {
+                journal.record(.note) { $0.detail = "faults of the previous agent: " + (done + failures).joined(separator: "; ") }
+            }
+        }
+
         do {
             try await gateway.start()
         } catch {
             try? await group.shutdownGracefully()
             throw ToolkitError("the gateway cannot listen on \(config.listenHost):\(config.publicPort): \(error)")
-        }
-        let backend = config.backend.flatMap(BackendKind.init(rawValue:)) ?? .gateway
-        let controller = FaultController(gateway: gateway, backend: backend, iptables: iptables, server: server,
-                                         journal: journal, leftovers: leftovers)
-        let startedAt = JournalEvent.timestamp(Date())
-        journal.record(.note) { event in
-            event.detail = "agent started (pid \(getpid()), backend \(backend.rawValue), listening on \(config.listenHost):\(config.publicPort), upstream \(config.host):\(config.serverPort), tls \(tls == nil ? (config.tlsMode == .off ? "off" : "passthrough") : "terminate"))"
-                + (cleaned.isEmpty ? "" : "; " + cleaned.joined(separator: "; "))
         }
 
         let shutdown = AsyncStream<Void>.makeStream()

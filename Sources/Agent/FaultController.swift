@@ -51,7 +51,17 @@ actor FaultController {
             try check(schedule.enforcing(spec))
         }
         let actions = schedule.handle(scheduleCommand, now: clock.now)
-        let failures = await perform(actions)
+        persist()
+        var failures = await perform(actions)
+        if actions.isEmpty, let spec = scheduleCommand.spec.map({ schedule.enforcing($0) }), spec.backend == .iptables,
+           spec.type == .reject || spec.type == .timeout, let window = schedule.status(now: clock.now).first?.windowID,
+           let iptables, iptables.isInstalled() {
+            // The same fault again with a new deadline: the kernel's own deadline moves with it.
+            let until = schedule.deadline(ofWindow: window).map { wallClock($0) }
+            do { try await blocking { try iptables.replaceRules(spec.type == .reject ? .reject : .drop, until: until) } } catch {
+                failures.append("\(error)")
+            }
+        }
         rearm()
         if let first = failures.first { throw AgentFailure(status: 500, message: first) }
     }
@@ -60,6 +70,7 @@ actor FaultController {
     /// Every step is tried; throws (500) with one line naming each step that failed.
     func restoreAll() async throws {
         var failures = await perform(schedule.handle(.up, now: clock.now))
+        persist()
         do { try await gateway.restore() } catch { failures.append("gateway restore: \(error)") }
         if let iptables {
             do { try await blocking { try iptables.remove() } } catch { failures.append("iptables chain removal: \(error)") }
@@ -74,6 +85,51 @@ actor FaultController {
         if !unique.isEmpty {
             throw AgentFailure(status: 500, message: "network --up failed: " + unique.joined(separator: "; "))
         }
+    }
+
+    /// Goes on with the faults a predecessor that died had in force (`record`): each still open
+    /// is put back until its recorded deadline (or `up`), without a new window; what passed its
+    /// deadline meanwhile is cleared and its window closed as expired. Returns what it did, and
+    /// what failed, for the agent's start-up note.
+    func resume(_ record: ScheduleRecord) async -> (done: [String], failures: [String]) {
+        let now = clock.now
+        let restored = FaultSchedule<ContinuousClock>.restoring(
+            record, now: now, wallNow: Date().timeIntervalSince1970,
+            firstWindowID: (journal.allEvents.compactMap(\.window).max() ?? 0) + 1, defaultBackend: defaultBackend)
+        schedule = restored.schedule
+        persist()
+        var done: [String] = []
+        var failures: [String] = []
+        for fault in restored.resumed {
+            let until = schedule.deadline(ofWindow: fault.windowID).map { wallClock($0) }
+            do {
+                try await apply(fault.spec, window: fault.windowID, resuming: true)
+                done.append("put back \(fault.spec) (window \(fault.windowID)) "
+                    + (until.map { "until \($0.formatted(.iso8601))" } ?? "until network --up"))
+            } catch {
+                let message = "putting back \(fault.spec) (window \(fault.windowID)) failed: \((error as? AgentFailure)?.message ?? "\(error)")"
+                journal.record(.note) { $0.window = fault.windowID; $0.detail = message }
+                notes.append(message)
+                failures.append(message)
+            }
+        }
+        for case let .clear(spec, window, reason) in restored.actions where reason == .expired {
+            done.append("ended \(spec) (window \(window)), past its deadline")
+        }
+        failures += await perform(restored.actions)
+        rearm()
+        return (done, failures)
+    }
+
+    /// The wall-clock time of an instant of our clock.
+    private func wallClock(_ instant: ContinuousClock.Instant) -> Date {
+        let (seconds, attoseconds) = clock.now.duration(to: instant).components
+        return Date().addingTimeInterval(Double(seconds) + Double(attoseconds) * 1e-18)
+    }
+
+    /// Writes the schedule down (with wall-clock deadlines) for an agent that may have to take over.
+    private func persist() {
+        leftovers.record(faults: schedule.record(now: clock.now, wallNow: Date().timeIntervalSince1970))
     }
 
     private func check(_ spec: FaultSpec) throws {
@@ -114,13 +170,18 @@ actor FaultController {
         return failures
     }
 
-    private func apply(_ spec: FaultSpec, window: Int) async throws {
+    /// `resuming`: the window was open before the agent restarted; a kernel rule its
+    /// predecessor left in place (with the same deadline) stays, so there is no gap.
+    private func apply(_ spec: FaultSpec, window: Int, resuming: Bool = false) async throws {
         let scope = ConnectionScope(rawValue: spec.scope.rawValue) ?? .all
         switch spec.type {
         case .reject, .timeout:
             if spec.backend == .iptables, let iptables {
                 watchPackets(window: window, verdict: spec.type == .reject ? .refuse : .drop)
-                try await blocking { try iptables.apply(spec.type == .reject ? .reject : .drop) }
+                if !(resuming && iptables.isInstalled()) {
+                    let until = schedule.deadline(ofWindow: window).map { wallClock($0) }
+                    try await blocking { try iptables.apply(spec.type == .reject ? .reject : .drop, until: until) }
+                }
                 leftovers.record(iptables: true)
             } else {
                 if spec.type == .reject && spec.scope == .all, let iptables, iptables.isUsable() {
@@ -192,7 +253,9 @@ actor FaultController {
     }
 
     private func fire() async {
-        _ = await perform(schedule.tick(now: clock.now))
+        let actions = schedule.tick(now: clock.now)
+        persist()
+        _ = await perform(actions)
         rearm()
     }
 

@@ -35,8 +35,12 @@ public struct IptablesBackend: Sendable {
     /// client packets it must see: connects (SYN), and for reject the packets of established
     /// connections the kernel will answer with RST, for drop the client's FIN or RST (it gave
     /// up). NFLOG needs NET_ADMIN only, not NET_RAW, and returns the packet to the chain.
-    static func rules(for kind: Kind, port: Int) -> [[String]] {
-        let base = ["-p", "tcp", "--dport", String(port)]
+    ///
+    /// With `until`, every rule carries a `time` match that stops it matching within a second
+    /// after that moment: should the agent and its supervisor both die, the kernel itself ends a
+    /// timed fault at its deadline.
+    static func rules(for kind: Kind, port: Int, until: Date? = nil) -> [[String]] {
+        let base = ["-p", "tcp", "--dport", String(port)] + (until.map { ["-m", "time", "--datestop", timeMatchDate($0), "--utc"] } ?? [])
         let log = ["-j", "NFLOG", "--nflog-group", String(UInt16(truncatingIfNeeded: port)), "--nflog-prefix", "toolkit"]
         let connects = base + ["--syn"] + log
         switch kind {
@@ -56,12 +60,31 @@ public struct IptablesBackend: Sendable {
         (try? run(["-w", "-S", "INPUT"])) != nil
     }
 
+    /// `date` as the `time` match's `--datestop` takes it: UTC, to the second. The kernel compares
+    /// whole seconds and matches through the second it names, so the second `date` falls in is
+    /// the one to name: the rule stops matching at most a second after `date`, never before.
+    static func timeMatchDate(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd'T'HH:mm:ss"
+        return formatter.string(from: Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)))
+    }
+
     /// Puts the fault in place: our chain with its rules, and our jump at the top of INPUT.
-    public func apply(_ kind: Kind) throws {
+    /// `until`: when the kernel stops enforcing it by itself (see `rules(for:port:until:)`).
+    public func apply(_ kind: Kind, until: Date? = nil) throws {
         try remove()
         try run(["-w", "-N", chain])
-        for rule in Self.rules(for: kind, port: port) { try run(["-w", "-A", chain] + rule) }
+        for rule in Self.rules(for: kind, port: port, until: until) { try run(["-w", "-A", chain] + rule) }
         try run(["-w", "-I", "INPUT", "1"] + jumpRule)
+    }
+
+    /// Rewrites the rules of our chain in place (`-R`, no moment without them), e.g. with a new deadline.
+    public func replaceRules(_ kind: Kind, until: Date?) throws {
+        for (index, rule) in Self.rules(for: kind, port: port, until: until).enumerated() {
+            try run(["-w", "-R", chain, String(index + 1)] + rule)
+        }
     }
 
     /// Removes our jump rule(s) and our chain; leaves every other rule as it was. Idempotent.

@@ -1,12 +1,17 @@
+import Faults
 import Foundation
+import Source
 import Synchronization
 
-/// What the agent changed outside itself (an iptables chain, a stopped server), written down
-/// as it happens so that the next agent can undo it if this one dies.
+/// What the agent changed outside itself (an iptables chain, a stopped server) and the faults it
+/// has in force with their wall-clock deadlines, written down as they change so that the next
+/// agent can undo what is over and put back what is not if this one dies. Lives in the agent's
+/// own `run/`; read only when it is a regular file of ours (no symlink followed), replaced atomically.
 final class LeftoverFile: Sendable {
     struct Contents: Codable {
         var iptables = false
         var serviceStopped = false
+        var faults: ScheduleRecord?
     }
 
     let url: URL
@@ -14,21 +19,35 @@ final class LeftoverFile: Sendable {
 
     init(url: URL) {
         self.url = url
-        let existing = (try? Data(contentsOf: url)).flatMap { try? JSONDecoder().decode(Contents.self, from: $0) }
+        let existing = (try? OwnedPath.readTrusted(url, limit: 1 << 20)).flatMap { $0 }
+            .flatMap { try? JSONDecoder().decode(Contents.self, from: $0) }
         contents = Mutex(existing ?? Contents())
     }
 
     var iptables: Bool { contents.withLock { $0.iptables } }
     var serviceStopped: Bool { contents.withLock { $0.serviceStopped } }
+    /// The faults the last agent had in force; nil when none was ever recorded.
+    var faults: ScheduleRecord? { contents.withLock { $0.faults } }
 
-    func record(iptables: Bool? = nil, serviceStopped: Bool? = nil) {
+    func record(iptables: Bool? = nil, serviceStopped: Bool? = nil, faults: ScheduleRecord? = nil) {
         let snapshot = contents.withLock { contents in
             if let iptables { contents.iptables = iptables }
             if let serviceStopped { contents.serviceStopped = serviceStopped }
+            if let faults { contents.faults = faults }
             return contents
         }
         if let data = try? JSONEncoder().encode(snapshot) { try? data.write(to: url, options: .atomic) }
     }
 
+    /// Forgets the faults: they are over (`toolkit down` with no agent to restore them).
+    func forgetFaults() {
+        let snapshot = contents.withLock { contents in
+            contents.faults = nil
+            return contents
+        }
+        if let data = try? JSONEncoder().encode(snapshot) { try? data.write(to: url, options: .atomic) }
+    }
+
+    /// Forgets the changes outside the agent (they were undone); the fault record stays.
     func clear() { record(iptables: false, serviceStopped: false) }
 }

@@ -15,11 +15,12 @@
 /// - With a `defaultBackend`, every reject and timeout it keeps says which backend enforces it
 ///   (`FaultSpec.backend`, see `enforcing(_:)`), so `apply` and `clear` carry all the shell needs.
 public struct FaultSchedule<C: Clock>: Sendable where C.Duration == Duration {
-    private var connection: ActiveFault?
-    private var latency: ActiveFault?
-    private var bandwidth: ActiveFault?
-    private var nextWindowID: Int
-    private let defaultBackend: BackendKind?
+    // Internal, not private: `ScheduleRecord.swift` saves and restores them.
+    var connection: ActiveFault?
+    var latency: ActiveFault?
+    var bandwidth: ActiveFault?
+    var nextWindowID: Int
+    let defaultBackend: BackendKind?
 
     /// - Parameters:
     ///   - firstWindowID: the id of the next window; an agent restarting continues after the
@@ -186,7 +187,7 @@ public struct FaultSchedule<C: Clock>: Sendable where C.Duration == Duration {
 
     // MARK: - State
 
-    private enum Slot: CaseIterable {
+    enum Slot: CaseIterable {
         case connection, latency, bandwidth
 
         init(_ type: FaultType) {
@@ -198,7 +199,7 @@ public struct FaultSchedule<C: Clock>: Sendable where C.Duration == Duration {
         }
     }
 
-    private subscript(slot: Slot) -> ActiveFault? {
+    subscript(slot: Slot) -> ActiveFault? {
         get {
             switch slot {
             case .connection: connection
@@ -215,14 +216,14 @@ public struct FaultSchedule<C: Clock>: Sendable where C.Duration == Duration {
         }
     }
 
-    private struct Flap: Sendable, Hashable {
+    struct Flap: Sendable, Hashable {
         var interval: Duration
         var ends: C.Instant
         var nextToggle: C.Instant
         var windowsOpened: Int
     }
 
-    private struct ActiveFault: Sendable, Hashable {
+    struct ActiveFault: Sendable, Hashable {
         var spec: FaultSpec
         /// Nil while a flap is off.
         var windowID: Int?

@@ -12,11 +12,22 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "State directory (env TOOLKIT_HOME).")
     var home: String?
 
+    @Flag(help: "Run the agent as a child and start it again if it dies (toolkit up runs the agent this way).")
+    var supervise = false
+
+    @Option(help: .hidden)
+    var restartedAfter: String?
+
     func run() async throws {
         let state = StateDirectory.resolve(flag: home)
+        if supervise {
+            let status = try AgentSupervisor.run(state: state)
+            if status != 0 { throw ExitCode(status) }
+            return
+        }
         guard let config = try SourceConfig.load(from: state.configFile) else {
             throw ToolkitError("no source is configured in \(state.root.path); run `toolkit up` first")
         }
-        try await AgentRunner.run(.init(state: state, config: config))
+        try await AgentRunner.run(.init(state: state, config: config, restartedAfter: restartedAfter))
     }
 }

@@ -17,9 +17,10 @@ final class NamespacedSource {
     let environment: [String: String]
     let port = 3306
 
-    init(backend: String = "iptables") throws {
-        namespaces = try NamespacePair()
-        home = FileManager.default.temporaryDirectory.appendingPathComponent("toolkit-netns-\(getpid())")
+    /// `letter`, `network`: as for `NamespacePair`, one per suite that runs at the same time.
+    init(backend: String = "iptables", letter: Character = "t", network: Int = 213) throws {
+        namespaces = try NamespacePair(letter: letter, network: network)
+        home = FileManager.default.temporaryDirectory.appendingPathComponent("toolkit-netns-\(letter)-\(getpid())")
         try? FileManager.default.removeItem(at: home)
         var env = ProcessInfo.processInfo.environment
         env["TOOLKIT_HOME"] = home.path
@@ -251,20 +252,22 @@ struct IptablesBackendTests {
         #expect(rules.contains(ownRuleText))
     }
 
-    @Test("a crashed agent leaves its chain; the next agent removes it and nothing else")
+    @Test("a crashed agent leaves its chain; the next agent removes it, once its fault is over, and nothing else")
     func crashedAgentLeavesNothing() throws {
         let source = try NamespacedSource()
         defer { source.tearDown() }
         let ownRule = ["-s", "192.0.2.77/32", "-p", "tcp", "-j", "DROP"]
         try source.iptables(["-A", "INPUT"] + ownRule)
         let ownRuleText = "-A INPUT -s 192.0.2.77/32 -p tcp -j DROP"
-        try source.toolkit(["network", "--down", "--type", "reject"])
-        let agentPID = try #require(pid_t((try String(contentsOf: source.home.appendingPathComponent("run/agent.pid"), encoding: .utf8))
-            .trimmingCharacters(in: .whitespacesAndNewlines)))
-        kill(agentPID, SIGKILL)
-        let deadline = Date().addingTimeInterval(5)
-        while kill(agentPID, 0) == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        try source.toolkit(["network", "--down", "--type", "reject", "--duration", "2", "--detach"])
+        let ends = Date().addingTimeInterval(try #require(try source.status().faults.first?.remainingSeconds))
+        // Agent and supervisor both gone: no one restores anything.
+        let state = StateDirectory(root: source.home)
+        if let supervisor = AgentCrashTests.supervisor(state) { AgentCrashTests.kill9(supervisor.pid) }
+        AgentCrashTests.kill9(try #require(AgentCrashTests.pid(in: state.agentPIDFile)))
         #expect(try source.iptablesRules().contains("TOOLKIT-\(source.port)"))
+        // The next agent starts after the fault's deadline: its chain is a leftover to remove.
+        while Date() < ends { Thread.sleep(forTimeInterval: 0.1) }
         try source.toolkit(["up", "--port", String(source.port), "--listen", "0.0.0.0", "--backend", "iptables"])
         let rules = try source.iptablesRules()
         #expect(!rules.contains("TOOLKIT-"))

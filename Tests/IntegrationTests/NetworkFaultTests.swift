@@ -143,7 +143,10 @@ struct NetworkFaultTests {
         process.signal(SIGKILL)
         _ = process.waitFor(seconds: 5)
         #expect(try rig.source.agentStatus().faults.map(\.fault.type) == [.reject])
-        let status = try rig.source.waitForStatus(10, "the outage to expire") { $0.faults.isEmpty }
+        // The schedule drops the fault as its clear begins; the listener reopens when the clear is done.
+        let status = try rig.source.waitForStatus(10, "the outage to expire and the listener to reopen") {
+            $0.faults.isEmpty && $0.gatewayListening
+        }
         #expect(status.gatewayListening)
         #expect(try rig.lastWindow().endReason == .expired)
         try rig.replica.wait(for: 30, "reconnection") { $0["Slave_IO_Running"] == "Yes" }
