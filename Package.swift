@@ -45,14 +45,17 @@ let package = Package(
         .target(name: "Source", dependencies: ["MariaDB", "Flavor", "CSpawn"]),
         // Breakages beyond the network: transactions, DDL, replication scenarios, binlog corruption, connections.
         .target(name: "Breakage", dependencies: ["Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "Agent"]),
+        // Tunnels that expose the gateway to SaaS tools (ssh -R, ngrok, cloudflared): plans are pure, processes by pid.
+        .target(name: "Tunnels", dependencies: ["Source"]),
         .executableTarget(
             name: "toolkit",
             dependencies: [
-                "Source", "Flavor", "MariaDB", "Faults", "AgentAPI", "Agent", "Breakage",
+                "Source", "Flavor", "MariaDB", "Faults", "AgentAPI", "Agent", "Breakage", "Tunnels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "FlavorTests", dependencies: ["Flavor"]),
+        .testTarget(name: "TunnelsTests", dependencies: ["Tunnels"]),
         .testTarget(name: "FaultsTests", dependencies: ["Faults"]),
         .testTarget(name: "BreakageTests", dependencies: ["Breakage"]),
         .testTarget(name: "MySQLProtocolTests", dependencies: ["MySQLProtocol"]),

@@ -60,8 +60,21 @@ public struct StatusReport: Codable, Sendable {
         }
     }
 
+    /// The tunnel that exposes the gateway to SaaS tools (`toolkit tunnel`), when one was started.
+    public struct Tunnel: Codable, Sendable {
+        public var provider: String
+        public var pid: Int32
+        public var running: Bool
+        public var publicAddress: String?
+        enum CodingKeys: String, CodingKey { case provider, pid, running, publicAddress = "public_address" }
+        public init(provider: String, pid: Int32, running: Bool, publicAddress: String?) {
+            (self.provider, self.pid, self.running, self.publicAddress) = (provider, pid, running, publicAddress)
+        }
+    }
+
     public var server: Server
     public var agent: Agent?
+    public var tunnel: Tunnel?
     public var binlog: BinlogState?
     public var database: String
     public var tables: [String: Int]
@@ -69,7 +82,7 @@ public struct StatusReport: Codable, Sendable {
     public var checks: [Check]
 
     enum CodingKeys: String, CodingKey {
-        case server, agent, binlog, database, tables, checks
+        case server, agent, tunnel, binlog, database, tables, checks
         case replicationClients = "replication_clients"
     }
 
@@ -143,6 +156,11 @@ extension StatusReport: CustomStringConvertible {
             } else {
                 lines.append("Agent      NOT RUNNING — no gateway, no faults (start it with `toolkit up`)")
             }
+        }
+        if let tunnel {
+            let address = tunnel.publicAddress ?? "(address unknown)"
+            lines.append(tunnel.running ? "Tunnel     \(tunnel.provider), pid \(tunnel.pid): public address \(address)"
+                                        : "Tunnel     \(tunnel.provider) pid \(tunnel.pid) NOT RUNNING (was \(address))")
         }
         if let binlog {
             if binlog.enabled {
