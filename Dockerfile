@@ -8,7 +8,7 @@ RUN apt-get update \
       mariadb-server mariadb-client libmariadb3 iptables iproute2 \
  && rm -rf /var/lib/apt/lists/* /var/lib/mysql/*
 
-COPY .build-static/release/toolkit /usr/local/bin/toolkit
+COPY .build-static/image/toolkit /usr/local/bin/toolkit
 COPY docker/entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 
 # The source's state: data directory, binlogs, journal, configuration.

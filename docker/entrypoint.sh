@@ -28,7 +28,8 @@ trap stop TERM INT
 first_start=1
 [ -e "$TOOLKIT_HOME/.initdb-done" ] && first_start=0
 
-toolkit up --listen 0.0.0.0 --port 3306 --backend "$backend"
+# up prints the accounts with their passwords: keep them out of the container log.
+toolkit up --listen 0.0.0.0 --port 3306 --backend "$backend" >/dev/null
 
 if [ "$first_start" = 1 ]; then
   socket="$TOOLKIT_HOME/server/mysqld.sock"
@@ -43,7 +44,7 @@ if [ "$first_start" = 1 ]; then
   done
   touch "$TOOLKIT_HOME/.initdb-done"
 fi
-log "ready: ETL tools connect to port 3306"
+log "ready: ETL tools connect to port 3306 (database ${MYSQL_DATABASE:-testdb}, user ${TOOLKIT_ETL_USER:-hevo})"
 
 # Wait for a signal; `wait` returns when the trap fires.
 while [ "$stopping" = 0 ]; do

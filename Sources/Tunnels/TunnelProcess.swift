@@ -67,17 +67,7 @@ public enum TunnelProcess {
     }
 
     static func isOurs(_ record: TunnelRecord) -> Bool {
-        ChildProcess.isAlive(record.pid) && startTime(of: record.pid) == record.startTime
-    }
-
-    /// Field 22 (starttime) of /proc/PID/stat.
-    static func startTime(of pid: pid_t) -> UInt64? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // After "pid (comm)" come field 3 (state) onwards: starttime is field 22, index 19 here.
-        guard fields.count > 19 else { return nil }
-        return UInt64(fields[19])
+        ProcessIdentity(pid: record.pid, startTicks: record.startTime).isRunning
     }
 
     /// Starts `plan` with `executable`, waits (bounded) until it is up, and records it. On failure
@@ -91,7 +81,7 @@ public enum TunnelProcess {
         var environment = ProcessInfo.processInfo.environment
         environment.merge(plan.environment) { $1 }
         let pid = try ChildProcess.spawn(executable, plan.arguments, log: log, detached: true, environment: environment)
-        var record = TunnelRecord(provider: plan.provider, pid: pid, startTime: startTime(of: pid) ?? 0,
+        var record = TunnelRecord(provider: plan.provider, pid: pid, startTime: ProcessIdentity.of(pid)?.startTicks ?? 0,
                                   program: executable, publicHost: plan.publicHost, publicPort: plan.publicPort,
                                   gatewayPort: gatewayPort, started: Date())
         let clock = ContinuousClock()

@@ -124,7 +124,7 @@ struct TunnelTests {
         try source.toolkit(["network", "--down", "--type", "reject"])
         let failed = try client(remotePort, "SELECT 1")
         #expect(failed.status != 0)
-        #expect(failed.stderr.contains("ERROR 2013") || failed.stderr.contains("ERROR 2003"), "\(failed.stderr)")
+        #expect(failed.stderr.contains("ERROR 2013") && failed.stderr.contains("handshake"), "\(failed.stderr)")
         var attempts = 0
         let deadline = Date().addingTimeInterval(15)
         while attempts == 0 && Date() < deadline {
