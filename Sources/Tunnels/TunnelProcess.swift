@@ -54,7 +54,7 @@ public enum TunnelProcess {
     public static func logFile(_ state: StateDirectory) -> URL { state.logDirectory.appendingPathComponent("tunnel.log") }
 
     public static func record(state: StateDirectory) -> TunnelRecord? {
-        guard let data = try? Data(contentsOf: recordFile(state)) else { return nil }
+        guard let data = try? OwnedPath.readTrusted(recordFile(state)) else { return nil }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         return try? decoder.decode(TunnelRecord.self, from: data)
@@ -113,9 +113,7 @@ public enum TunnelProcess {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
-        let file = recordFile(state)
-        try encoder.encode(record).write(to: file, options: .atomic)
-        chmod(file.path, 0o600)
+        try OwnedPath.createPrivate(recordFile(state), contents: encoder.encode(record))
     }
 
     /// Stops the recorded tunnel if that process still runs, and forgets it. Returns what was stopped.
