@@ -1,3 +1,5 @@
+import Foundation
+
 /// Where a tunnel comes out: the provider that carries it, and what the provider's program is given.
 public enum TunnelProvider: String, CaseIterable, Codable, Sendable {
     case ssh, ngrok, cloudflare
@@ -116,5 +118,3 @@ public enum NgrokTunnels {
         return nil
     }
 }
-
-import Foundation
