@@ -64,14 +64,17 @@ let package = Package(
         .target(name: "Verification"),
         // The readers `verify` compares: the source, PostgreSQL, MySQL, JSONL and CSV destinations.
         .target(name: "Destinations", dependencies: ["Verification", "PostgreSQL", "MariaDB", "Source", "Flavor"]),
+        // Tunnels that expose the gateway to SaaS tools (ssh -R, ngrok, cloudflared): plans are pure, processes by pid.
+        .target(name: "Tunnels", dependencies: ["Source"]),
         .executableTarget(
             name: "toolkit",
             dependencies: [
-                "Source", "Flavor", "MariaDB", "Faults", "AgentAPI", "Agent", "Breakage", "Verification", "Destinations",
+                "Source", "Flavor", "MariaDB", "Faults", "AgentAPI", "Agent", "Breakage", "Verification", "Destinations", "Tunnels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "FlavorTests", dependencies: ["Flavor"]),
+        .testTarget(name: "TunnelsTests", dependencies: ["Tunnels"]),
         .testTarget(name: "FaultsTests", dependencies: ["Faults"]),
         .testTarget(name: "BreakageTests", dependencies: ["Breakage"]),
         .testTarget(name: "MySQLProtocolTests", dependencies: ["MySQLProtocol"]),

@@ -131,8 +131,15 @@ public struct ProcessIdentity: Codable, Sendable, Hashable {
     }
 
     /// The program the process runs (/proc/PID/exe), without the " (deleted)" of an upgraded binary.
+    /// Reading another account's exe link needs CAP_SYS_PTRACE, which a container's root lacks
+    /// (the server runs as `mysql`): then the path it was started with (argv[0] in
+    /// /proc/PID/cmdline, readable by all) stands in; the start time already pins the process.
     public var executable: String? {
-        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe") else { return nil }
-        return target.hasSuffix(" (deleted)") ? String(target.dropLast(10)) : target
+        if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe") {
+            return target.hasSuffix(" (deleted)") ? String(target.dropLast(10)) : target
+        }
+        guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+              let first = cmdline.split(separator: 0, omittingEmptySubsequences: false).first, !first.isEmpty else { return nil }
+        return String(decoding: first, as: UTF8.self)
     }
 }

@@ -73,9 +73,22 @@ public struct StatusReport: Codable, Sendable {
         }
     }
 
+    /// The tunnel that exposes the gateway to SaaS tools (`toolkit tunnel`), when one was started.
+    public struct Tunnel: Codable, Sendable {
+        public var provider: String
+        public var pid: Int32
+        public var running: Bool
+        public var publicAddress: String?
+        enum CodingKeys: String, CodingKey { case provider, pid, running, publicAddress = "public_address" }
+        public init(provider: String, pid: Int32, running: Bool, publicAddress: String?) {
+            (self.provider, self.pid, self.running, self.publicAddress) = (provider, pid, running, publicAddress)
+        }
+    }
+
     public var server: Server
     public var agent: Agent?
     public var tls: TLS?
+    public var tunnel: Tunnel?
     public var binlog: BinlogState?
     public var database: String
     public var tables: [String: Int]
@@ -83,7 +96,7 @@ public struct StatusReport: Codable, Sendable {
     public var checks: [Check]
 
     enum CodingKeys: String, CodingKey {
-        case server, agent, binlog, database, tables, checks, tls
+        case server, agent, tunnel, binlog, database, tables, checks, tls
         case replicationClients = "replication_clients"
     }
 
@@ -172,6 +185,11 @@ extension StatusReport: CustomStringConvertible {
             case .off: "TLS off"
             }
             lines.append("TLS        \(gateway); \(serving); CA \(tls.caCertificate ?? "(none)")")
+        }
+        if let tunnel {
+            let address = tunnel.publicAddress ?? "(address unknown)"
+            lines.append(tunnel.running ? "Tunnel     \(tunnel.provider), pid \(tunnel.pid): public address \(address)"
+                                        : "Tunnel     \(tunnel.provider) pid \(tunnel.pid) NOT RUNNING (was \(address))")
         }
         if let binlog {
             if binlog.enabled {

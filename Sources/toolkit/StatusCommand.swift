@@ -3,6 +3,7 @@ import AgentAPI
 import ArgumentParser
 import Foundation
 import Source
+import Tunnels
 
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -26,6 +27,8 @@ struct StatusCommand: ParsableCommand {
             } else {
                 report.agent = .init(running: false)
             }
+            let tunnel = TunnelProcess.state(state)
+            report.tunnel = tunnel.record.map { .init(provider: $0.provider.rawValue, pid: $0.pid, running: tunnel.running, publicAddress: $0.publicAddress) }
         }
         output.emit(report)
         if !report.server.running { throw ExitCode(1) }

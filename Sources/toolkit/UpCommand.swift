@@ -5,6 +5,7 @@ import ArgumentParser
 import Flavor
 import Foundation
 import Source
+import Tunnels
 
 struct UpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -116,6 +117,7 @@ struct DownCommand: ParsableCommand {
 
     func run() throws {
         let state = StateDirectory.resolve(flag: home)
+        TunnelProcess.stop(state: state)
         AgentProcess.stop(state: state)
         output.emit(try ManagedSource(state: state).down(purge: purge))
     }
