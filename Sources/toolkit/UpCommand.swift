@@ -119,7 +119,21 @@ struct DownCommand: ParsableCommand {
         let state = StateDirectory.resolve(flag: home)
         TunnelProcess.stop(state: state)
         AgentProcess.stop(state: state)
+        try removeDeadAgentsChain(state)
         output.emit(try ManagedSource(state: state).down(purge: purge))
+    }
+
+    /// An agent killed together with its supervisor during a fault leaves its iptables chain
+    /// behind (the next agent would remove it; `down` starts none): remove ours, and only ours.
+    private func removeDeadAgentsChain(_ state: StateDirectory) throws {
+        guard AgentProcess.runningPID(state: state) == nil,
+              let config = try? SourceConfig.load(from: state.configFile),
+              let iptables = IptablesBackend(port: config.publicPort), iptables.isInstalled() else { return }
+        do {
+            try iptables.remove()
+        } catch {
+            throw ToolkitError("the iptables chain \(iptables.chain) of a dead agent could not be removed: \(error)")
+        }
     }
 }
 

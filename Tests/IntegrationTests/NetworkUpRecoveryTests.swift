@@ -29,6 +29,20 @@ struct NetworkUpRecoveryTests {
         #expect(kill(pid, 0) != 0, "the agent survived SIGKILL")
     }
 
+    @Test("down after the agent and its supervisor were killed during a reject leaves no chain of ours")
+    func downRemovesADeadAgentsChain() throws {
+        let fixture = try AgentFixture(name: "dead-down")
+        defer { fixture.tearDown() }
+        try fixture.toolkit(["network", "--down", "--type", "reject"])
+        let chain = "TOOLKIT-\(fixture.port)"
+        func rules() throws -> String { try Run.program("/usr/sbin/iptables", ["-w", "-S"]).stdout }
+        #expect(try rules().contains(chain), "a root agent logs refused connects through a chain of its own")
+        try Self.killAgent(fixture)
+        #expect(try rules().contains(chain))
+        try fixture.toolkit(["down"])
+        #expect(!(try rules().contains(chain)))
+    }
+
     @Test("a service fault whose agent was killed: --up restarts the agent and the server; a failed restart is exit 1")
     func serviceFaultWithKilledAgent() throws {
         let fixture = try AgentFixture(name: "recovery")
