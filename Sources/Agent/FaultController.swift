@@ -31,7 +31,7 @@ actor FaultController {
     init(gateway: Gateway, backend: BackendKind, iptables: IptablesBackend?, server: ManagedServer?,
          journal: Journal, leftovers: LeftoverFile) {
         self.schedule = FaultSchedule(
-            firstWindowID: (journal.allEvents.compactMap(\.window).max() ?? 0) + 1, defaultBackend: backend)
+            firstWindowID: journal.lastWindowID + 1, defaultBackend: backend)
         self.gateway = gateway
         self.defaultBackend = backend
         self.iptables = iptables

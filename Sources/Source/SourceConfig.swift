@@ -21,6 +21,8 @@ public struct SourceConfig: Codable, Sendable, Hashable {
     public var backend: String?
     /// Where the agent's control API listens: nil or "unix" for its socket in `run/`, "tcp:ADDR:PORT" when asked for.
     public var control: String?
+    /// MiB the agent's journal segments may take before the oldest are deleted (nil: 512).
+    public var journalBudgetMiB: Int?
 
     enum CodingKeys: String, CodingKey {
         case flavor, host, database, backend, control
@@ -28,6 +30,7 @@ public struct SourceConfig: Codable, Sendable, Hashable {
         case adminUser = "admin_user", adminPassword = "admin_password"
         case etlUser = "etl_user", etlPassword = "etl_password"
         case listenHost = "listen_host", isManaged = "managed"
+        case journalBudgetMiB = "journal_budget_mib"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -45,6 +48,7 @@ public struct SourceConfig: Codable, Sendable, Hashable {
         isManaged = try container.decodeIfPresent(Bool.self, forKey: .isManaged) ?? true
         backend = try container.decodeIfPresent(String.self, forKey: .backend)
         control = try container.decodeIfPresent(String.self, forKey: .control)
+        journalBudgetMiB = try container.decodeIfPresent(Int.self, forKey: .journalBudgetMiB)
     }
 
     public init(flavor: String, publicPort: Int, serverPort: Int, host: String = "127.0.0.1", database: String,

@@ -37,12 +37,19 @@ struct UpCommand: ParsableCommand {
     @Option(help: "Where the agent's control API listens: unix (default; a socket only this account can use) or tcp:ADDR:PORT (containers; requests need the token in run/agent.token).")
     var control: String?
 
+    @Option(name: .customLong("journal-budget"), parsing: .unconditional,
+            help: "MiB the agent's journal segments may take before the oldest are deleted (16 to 1048576, default 512; window summaries are kept for ever). Kept in the source's config; a running agent takes it at its next start.")
+    var journalBudget: Int?
+
     @Option(help: "State directory (env TOOLKIT_HOME).")
     var home: String?
 
     @OptionGroup var output: OutputFlags
 
     func validate() throws {
+        if let journalBudget, !(16...1_048_576).contains(journalBudget) {
+            throw ValidationError("--journal-budget must be MiB from 16 to 1048576, got \(journalBudget)")
+        }
         if let control, ControlAddress(control) == nil {
             throw ValidationError("--control must be \(ControlAddress.usage), got '\(control)'")
         }
@@ -88,6 +95,10 @@ struct UpCommand: ParsableCommand {
             result = try source.front(upstreamHost: host, upstreamPort: upstreamPort, request: request)
         } else {
             result = try source.up(request)
+        }
+        if let journalBudget, var config = try SourceConfig.load(from: state.configFile) {
+            config.journalBudgetMiB = journalBudget
+            try config.save(to: state.configFile)
         }
         let agentPID = try AgentProcess.runningPID(state: state)
             ?? AgentProcess.start(state: state, executable: BackendChoice.selfExecutable())
