@@ -160,4 +160,29 @@ struct JournalSegmentsTests {
         #expect(files.lastEvents(0).map(\.seq) == [1, 2])
         journal.close()
     }
+
+    @Test("with the agent down, events --last reads the newest segment and network --window any finished window")
+    func commandsReadTheFilesWhileTheAgentIsDown() throws {
+        let state = try Self.home()
+        defer { try? FileManager.default.removeItem(at: state.root) }
+        let events = Self.soak(windows: 30)
+        let journal = try Journal(files: JournalDirectory(state: state), segmentBytes: 16_384, grace: 5)
+        events.forEach(journal.append)
+        journal.close()
+        let environment = ["TOOLKIT_HOME": state.root.path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+
+        let last = try Run.toolkit(["events", "--json", "--last", "3"], environment: environment)
+        #expect(last.status == 0, "\(last.stderr)")
+        let lines = last.stdout.split(separator: "\n").map { try? JournalCodec().decodeLine(Data($0.utf8)) }
+        #expect(lines.map { $0?.seq } == (events.count - 2...events.count).map { UInt64($0) })
+
+        let expected = JournalTimeline(events).reports()
+        let window = try Run.toolkit(["network", "--window", "3", "--json"], environment: environment)
+        #expect(window.status == 0, "\(window.stderr)")
+        #expect(try JSONDecoder().decode(WindowReport.self, from: Data(window.stdout.utf8)) == expected[2])
+
+        let missing = try Run.toolkit(["network", "--window", "99"], environment: environment)
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("no finished window 99"), "\(missing.stderr)")
+    }
 }
