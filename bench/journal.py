@@ -149,16 +149,20 @@ def prepare(home, journal, port):
     os.chmod(os.path.join(home, "toolkit.json"), 0o600)
     shutil.copy(journal, os.path.join(home, "journal.jsonl"))
 
-def latency(agent, requests):
+def latency(agent, requests, budget_seconds=None):
+    """p50/p99 of `requests` GET /status (fewer, but at least 3, if they take over `budget_seconds` in all)."""
     samples = []
+    begun_all = time.perf_counter()
     for _ in range(requests):
+        if budget_seconds and len(samples) >= 3 and time.perf_counter() - begun_all > budget_seconds:
+            break
         begun = time.perf_counter()
         status = agent.get("/status")
         samples.append((time.perf_counter() - begun) * 1e3)
     samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))], status
+    return statistics.median(samples), samples[min(len(samples) - 1, int(len(samples) * 0.99))], status, len(samples)
 
-def measure(label, toolkit, journal, requests, restarts, new_layout):
+def measure(label, toolkit, journal, requests, restarts, new_layout, budget_seconds=None):
     home = tempfile.mkdtemp(prefix="toolkit-journal-bench-")
     prepare(home, journal, free_port())
     agent = Agent(toolkit, home)
@@ -176,8 +180,8 @@ def measure(label, toolkit, journal, requests, restarts, new_layout):
             result["restart_s"] = statistics.median(times)
         else:
             result["restart_s"] = first
-        p50, p99, status = latency(agent, requests)
-        result.update(status_p50_ms=p50, status_p99_ms=p99, windows_shown=len(status["windows"]),
+        p50, p99, status, count = latency(agent, requests, budget_seconds)
+        result.update(status_p50_ms=p50, status_p99_ms=p99, requests=count, windows_shown=len(status["windows"]),
                       windows_total=status.get("windows_total"))
         result["rss_mb"], result["peak_rss_mb"] = agent.rss_mb()
         result["status"] = status
@@ -204,6 +208,8 @@ def main():
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--baseline-requests", type=int, default=20)
     parser.add_argument("--restarts", type=int, default=3)
+    parser.add_argument("--baseline-seconds", type=float, default=60, help="stop the baseline's /status requests after this long (at least 3)")
+    parser.add_argument("--no-baseline", action="store_true")
     args = parser.parse_args()
     work = tempfile.mkdtemp(prefix="toolkit-journal-gen-")
     try:
@@ -214,11 +220,12 @@ def main():
             print(f"== {events} events, {windows} windows, {megabytes:.0f} MB journal", flush=True)
             new = measure("this build", os.path.abspath(args.toolkit), journal, args.requests, args.restarts, True)
             base = None
-            if os.path.exists(args.baseline):
-                base = measure("baseline", os.path.abspath(args.baseline), journal, args.baseline_requests, 1, False)
+            if os.path.exists(args.baseline) and not args.no_baseline:
+                base = measure("baseline", os.path.abspath(args.baseline), journal, args.baseline_requests, 1, False,
+                               args.baseline_seconds)
             for r in filter(None, [new, base]):
                 extra = f"  (first start, migrating: {r['first_start_s']:.2f} s)" if "first_start_s" in r else ""
-                print(f"   {r['label']:<10}  restart {r['restart_s']:6.2f} s   status p50 {r['status_p50_ms']:8.1f} ms  p99 {r['status_p99_ms']:8.1f} ms"
+                print(f"   {r['label']:<10}  restart {r['restart_s']:6.2f} s   status p50 {r['status_p50_ms']:8.1f} ms  p99 {r['status_p99_ms']:8.1f} ms ({r['requests']} requests)"
                       f"   RSS {r['rss_mb']:6.1f} MB (peak {r['peak_rss_mb']:6.1f})   windows shown {r['windows_shown']}, total {r['windows_total']}{extra}", flush=True)
             exact = new["windows_total"] == windows
             checked = 0

@@ -134,7 +134,7 @@ struct CommandLineTests {
         Refusal(["network", "--down", "--only", "all"], "--only must be replication or queries, got 'all'"),
         Refusal(["network", "--down", "--backend", "kernel"], "--backend must be gateway or iptables, got 'kernel'"),
         Refusal(["network", "--down", "--duration", "-5"], "--duration must be an integer from 1 to 86400 (seconds), got -5"),
-        Refusal(["network"], "network needs one of --down, --up, --flap, --slow or --status"),
+        Refusal(["network"], "network needs one of --down, --up, --flap, --slow, --status or --window"),
         Refusal(["generate-data", "--count", "-5"], "--count must be a whole number from 1 to 100000000, got -5"),
         Refusal(["generate-data", "--batches", "3"], "--batches goes only with --interval S (more than one batch)"),
         Refusal(["monitor", "--samples", "3"], "--samples goes only with --watch"),
