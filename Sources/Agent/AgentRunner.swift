@@ -36,9 +36,6 @@ public enum AgentRunner {
         defer { try? FileManager.default.removeItem(at: pidFile) }
         signal(SIGPIPE, SIG_IGN)
 
-        let journal = try Journal(files: JournalDirectory(state: state),
-                                  budgetBytes: (config.journalBudgetMiB ?? JournalDirectory.defaultBudgetMiB) << 20)
-        defer { journal.close() }
         let leftovers = LeftoverFile(url: state.leftoverFile)
         let iptables = IptablesBackend(port: config.publicPort)
         let server: ManagedServer? = config.isManaged ? try ManagedServer.locate(state: state) : nil
@@ -54,6 +51,12 @@ public enum AgentRunner {
             cleaned.append("restarted the server a service fault had stopped")
         }
         leftovers.clear()
+
+        // After the clean-up: a journal that cannot be read (or an old one being migrated) never
+        // keeps a predecessor's rules in place.
+        let journal = try Journal(files: JournalDirectory(state: state),
+                                  budgetBytes: (config.journalBudgetMiB ?? JournalDirectory.defaultBudgetMiB) << 20)
+        defer { journal.close() }
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(2, System.coreCount))
         let gateway = Gateway(listenHost: config.listenHost, listenPort: config.publicPort,

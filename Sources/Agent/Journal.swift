@@ -184,8 +184,8 @@ public final class Journal: Sendable {
     /// Events with seq > `since`, oldest first, at most `limit`; `next` is what to pass as `since` next time.
     public func events(since: UInt64, limit: Int = 10_000) -> (events: [JournalEvent], next: UInt64) {
         let inMemory: [JournalEvent]? = state.withLock { state in
-            guard let first = state.tail.firstSeq, since + 1 >= first else {
-                return since + 1 >= state.nextSeq ? [] : nil
+            guard let first = state.tail.firstSeq, first <= since || first - 1 <= since else {
+                return since >= state.nextSeq - 1 ? [] : nil
             }
             let events = state.tail.events
             let start = events.partitionPoint { ($0.seq ?? 0) <= since }

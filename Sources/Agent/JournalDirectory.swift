@@ -109,7 +109,7 @@ public struct JournalDirectory: Sendable {
     /// Events with seq > `after`, oldest first, at most `limit`, read from the segments that hold them.
     public func events(after: UInt64, limit: Int) -> [JournalEvent] {
         let numbers = segmentNumbers()
-        let start = numbers.lastIndex { firstSeq(ofSegment: $0).map { $0 <= after + 1 } ?? false } ?? 0
+        let start = numbers.lastIndex { firstSeq(ofSegment: $0).map { $0 <= after || $0 - 1 <= after } ?? false } ?? 0
         var events: [JournalEvent] = []
         let codec = JournalCodec()
         for number in numbers.dropFirst(start) {

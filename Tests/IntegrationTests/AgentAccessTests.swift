@@ -172,6 +172,8 @@ struct ControlInputBoundsTests {
         }
         let page = try Curl.unix(socket, "/events?since=1")
         #expect(page.status == 200)
+        let beyond = try Curl.unix(socket, "/events?since=\(UInt64.max)")
+        #expect(beyond.status == 200 && beyond.body.contains(#""events":[]"#), "\(beyond)")
 
         // A connection that never sends a request is closed by the agent, not kept forever.
         let idle = try RawConnection(unixSocket: socket)
