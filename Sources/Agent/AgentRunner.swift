@@ -120,7 +120,7 @@ public enum AgentRunner {
                         throw AgentFailure(status: 400, message: "since must be a seq (a non-negative whole number), got '\(query["since"] ?? "")'")
                     }
                     let page = journal.events(since: since)
-                    return (200, try encode(EventPage(events: page.events, next: Int(page.next))))
+                    return (200, try encode(EventPage(events: page.events, next: Int(clamping: page.next))))
                 case (.GET, "/window"):
                     guard let id = Int(query["id"] ?? ""), id >= 1 else {
                         throw AgentFailure(status: 400, message: "id must be a window number from 1, got '\(query["id"] ?? "")'")

@@ -181,7 +181,8 @@ public final class Journal: Sendable {
         append(event)
     }
 
-    /// Events with seq > `since`, oldest first, at most `limit`; `next` is what to pass as `since` next time.
+    /// Events with seq > `since`, oldest first, at most `limit`; `next` is what to pass as `since` next time
+    /// (never beyond the last seq journaled).
     public func events(since: UInt64, limit: Int = 10_000) -> (events: [JournalEvent], next: UInt64) {
         let inMemory: [JournalEvent]? = state.withLock { state in
             guard let first = state.tail.firstSeq, first <= since || first - 1 <= since else {
@@ -192,7 +193,8 @@ public final class Journal: Sendable {
             return Array(events[start..<min(events.count, start + limit)])
         }
         let events = inMemory ?? files.events(after: since, limit: limit)
-        return (events, events.last?.seq ?? since)
+        let last = state.withLock { $0.nextSeq - 1 }
+        return (events, events.last?.seq ?? min(since, last))
     }
 
     /// The last `Journal.recentWindows` windows (finished summaries, then the unfinished ones

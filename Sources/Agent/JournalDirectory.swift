@@ -60,34 +60,52 @@ public struct JournalDirectory: Sendable {
     /// Keys are sorted and strings escape their quotes, so `,"seq":` is only ever the key.
     public static func seq(ofLine line: Data.SubSequence) -> UInt64? {
         let key = Array(#","seq":"#.utf8)
-        guard let range = line.firstRange(of: key) else { return nil }
-        var value: UInt64 = 0
-        var digits = 0
-        for byte in line[range.upperBound...] {
-            guard byte >= 0x30 && byte <= 0x39 else { break }
-            value = value &* 10 &+ UInt64(byte - 0x30)
-            digits += 1
+        return line.withUnsafeBytes { raw -> UInt64? in
+            guard let base = raw.baseAddress else { return nil }
+            var index = 0
+            var found = false
+            while !found && index + key.count <= raw.count {
+                guard let comma = memchr(base + index, Int32(key[0]), raw.count - index - key.count + 1) else { return nil }
+                index = base.distance(to: UnsafeRawPointer(comma))
+                found = memcmp(base + index, key, key.count) == 0
+                index += found ? key.count : 1
+            }
+            guard found else { return nil }
+            var value: UInt64 = 0
+            var digits = 0
+            while index < raw.count, raw[index] >= 0x30 && raw[index] <= 0x39 {
+                value = value &* 10 &+ UInt64(raw[index] - 0x30)
+                digits += 1
+                index += 1
+            }
+            return digits > 0 ? value : nil
         }
-        return digits > 0 ? value : nil
     }
 
     /// The complete lines of `data` (a last line without "\n" is a write cut short: left out).
     public static func lines(_ data: Data) -> [Data.SubSequence] {
-        var lines: [Data.SubSequence] = []
-        var start = data.startIndex
-        while let newline = data[start...].firstIndex(of: UInt8(ascii: "\n")) {
-            if newline > start { lines.append(data[start..<newline]) }
-            start = newline + 1
+        var ranges: [Range<Int>] = []
+        data.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            var start = 0
+            while start < raw.count, let newline = memchr(base + start, 0x0A, raw.count - start) {
+                let end = base.distance(to: UnsafeRawPointer(newline))
+                if end > start { ranges.append(start..<end) }
+                start = end + 1
+            }
         }
-        return lines
+        return ranges.map { data[(data.startIndex + $0.lowerBound)..<(data.startIndex + $0.upperBound)] }
     }
 
-    /// The top-level `"window":N` of a `windows.jsonl` line (its last key: keys are sorted).
+    /// The top-level `"window":N` of a `windows.jsonl` line: its last key (keys are sorted), read from the end.
     public static func windowID(ofSummary line: Data.SubSequence) -> Int? {
+        var end = line.endIndex
+        while end > line.startIndex, [UInt8(ascii: "}"), UInt8(ascii: " "), UInt8(ascii: "\r")].contains(line[end - 1]) { end -= 1 }
+        var start = end
+        while start > line.startIndex, line[start - 1] >= 0x30 && line[start - 1] <= 0x39 { start -= 1 }
         let key = Array(#","window":"#.utf8)
-        guard let range = line.lastRange(of: key) else { return nil }
-        let digits = line[range.upperBound...].prefix { $0 >= 0x30 && $0 <= 0x39 }
-        return Int(String(decoding: digits, as: UTF8.self))
+        guard start < end, start - line.startIndex >= key.count, line[(start - key.count)..<start].elementsEqual(key) else { return nil }
+        return Int(String(decoding: line[start..<end], as: UTF8.self))
     }
 
     /// The finished window `id`'s summary from `windows.jsonl`.
