@@ -87,7 +87,7 @@ let package = Package(
         ]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification"]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "PostgreSQL", "Verification", "Destinations",
+            "Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "Agent", "PostgreSQL", "Verification", "Destinations",
         ]),
     ]
 )

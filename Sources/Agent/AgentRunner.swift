@@ -40,8 +40,6 @@ public enum AgentRunner {
         defer { try? FileManager.default.removeItem(at: pidFile) }
         signal(SIGPIPE, SIG_IGN)
 
-        let journal = try Journal(url: state.journalFile)
-        defer { journal.close() }
         let leftovers = LeftoverFile(url: state.leftoverFile)
         let iptables = IptablesBackend(port: config.publicPort)
         let server: ManagedServer? = config.isManaged ? try ManagedServer.locate(state: state) : nil
@@ -62,6 +60,12 @@ public enum AgentRunner {
         }
         leftovers.record(iptables: keepsChain && iptables?.isInstalled() == true,
                          serviceStopped: keepsServerDown && leftovers.serviceStopped)
+
+        // After the clean-up: a journal that cannot be read (or an old one being migrated) never
+        // keeps a predecessor's rules in place.
+        let journal = try Journal(files: JournalDirectory(state: state),
+                                  budgetBytes: (config.journalBudgetMiB ?? JournalDirectory.defaultBudgetMiB) << 20)
+        defer { journal.close() }
 
         let tls = try TLSTermination.forSource(config, state: state)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(2, System.coreCount))
@@ -97,12 +101,12 @@ public enum AgentRunner {
 
         let shutdown = AsyncStream<Void>.makeStream()
         let statusOf: @Sendable () async -> AgentStatus = {
-            let timeline = JournalTimeline(journal.allEvents)
+            let windows = journal.windows()
             return AgentStatus(pid: getpid(), startedAt: startedAt, backend: backend,
                                listen: "\(config.listenHost):\(config.publicPort)", upstream: "\(config.host):\(config.serverPort)",
                                gatewayListening: gateway.listening, connections: gateway.connectionCount,
-                               faults: await controller.status(), windows: timeline.reports(),
-                               journal: state.journalFile.path, notes: await controller.notes)
+                               faults: await controller.status(), windows: windows.recent, windowsTotal: windows.total,
+                               journal: journal.files.url.path, notes: await controller.notes)
         }
         let listener: ControlServer.Listener
         switch control {
@@ -134,11 +138,19 @@ public enum AgentRunner {
                     journal.record(.note) { $0.detail = note.detail; $0.user = note.command }
                     return (200, try encode(note))
                 case (.GET, "/events"):
-                    guard let since = Int(query["since"] ?? "0"), since >= 0 else {
-                        throw AgentFailure(status: 400, message: "since must be a non-negative whole number, got '\(query["since"] ?? "")'")
+                    guard let since = UInt64(query["since"] ?? "0") else {
+                        throw AgentFailure(status: 400, message: "since must be a seq (a non-negative whole number), got '\(query["since"] ?? "")'")
                     }
                     let page = journal.events(since: since)
-                    return (200, try encode(EventPage(events: page.events, next: page.next)))
+                    return (200, try encode(EventPage(events: page.events, next: Int(clamping: page.next))))
+                case (.GET, "/window"):
+                    guard let id = Int(query["id"] ?? ""), id >= 1 else {
+                        throw AgentFailure(status: 400, message: "id must be a window number from 1, got '\(query["id"] ?? "")'")
+                    }
+                    guard let report = journal.report(window: id) else {
+                        throw AgentFailure(status: 404, message: "no window \(id) in the journal (windows so far: \(journal.lastWindowID))")
+                    }
+                    return (200, try encode(report))
                 case (.POST, "/shutdown"):
                     let status = await statusOf()
                     shutdown.continuation.yield()

@@ -102,7 +102,7 @@ struct ControlServer: Sendable {
     }
 
     private func handle(_ connection: Connection) async throws {
-        try await connection.executeThenClose { inbound, outbound in
+        try await connection.executeThenClose { inbound, _ in
             var head: HTTPRequestHead?
             var body = ByteBuffer()
             /// Set once we answered before the request was complete; the rest of it is read and dropped.
@@ -113,9 +113,12 @@ struct ControlServer: Sendable {
                 headers.add(name: "Content-Type", value: "application/json")
                 headers.add(name: "Content-Length", value: String(payload.count))
                 headers.add(name: "Connection", value: "close")
-                try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers)))
-                try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: payload))))
-                try await outbound.write(.end(nil))
+                // Written and flushed before the connection closes: a close drops writes still
+                // queued, which cut answers larger than the socket's buffer short.
+                let channel = connection.channel
+                channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers)), promise: nil)
+                channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: payload))), promise: nil)
+                try await channel.writeAndFlush(HTTPServerResponsePart.end(nil)).get()
             }
             func refuse(_ status: Int, _ message: String) async throws {
                 try await answer(status, Self.failure(status, message))

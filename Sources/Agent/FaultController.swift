@@ -31,7 +31,7 @@ actor FaultController {
     init(gateway: Gateway, backend: BackendKind, iptables: IptablesBackend?, server: ManagedServer?,
          journal: Journal, leftovers: LeftoverFile) {
         self.schedule = FaultSchedule(
-            firstWindowID: (journal.allEvents.compactMap(\.window).max() ?? 0) + 1, defaultBackend: backend)
+            firstWindowID: journal.lastWindowID + 1, defaultBackend: backend)
         self.gateway = gateway
         self.defaultBackend = backend
         self.iptables = iptables
@@ -95,7 +95,7 @@ actor FaultController {
         let now = clock.now
         let restored = FaultSchedule<ContinuousClock>.restoring(
             record, now: now, wallNow: Date().timeIntervalSince1970,
-            firstWindowID: (journal.allEvents.compactMap(\.window).max() ?? 0) + 1, defaultBackend: defaultBackend)
+            firstWindowID: journal.lastWindowID + 1, defaultBackend: defaultBackend)
         schedule = restored.schedule
         persist()
         var done: [String] = []

@@ -1,45 +1,176 @@
 import Faults
 import Foundation
+import Source
 import Synchronization
 
-/// The agent's journal: every event, appended as one JSON line to `journal.jsonl`, and kept in
-/// memory for the measurements. Safe to call from any thread; writes are small and unbuffered.
+/// The agent's journal: every event, numbered (`seq`) and appended as one JSON line to the current
+/// segment of a `JournalDirectory`. In memory it keeps only the unfinished windows' events
+/// (a `JournalTail`); a window's report is written to `windows.jsonl` once, when it is final,
+/// so the measurements cost the same after a week as after a minute, and start-up reads the
+/// summaries and the tail, never the history. Safe to call from any thread; writes are unbuffered.
 public final class Journal: Sendable {
-    public let url: URL
+    public let files: JournalDirectory
+    /// Segments are deleted, oldest first, while all of them together exceed this.
+    public let budgetBytes: Int
+    /// A segment this big is closed and the next one started.
+    public let segmentBytes: Int
     private let state: Mutex<State>
     private let codec = JournalCodec()
-    /// Events kept in memory; older ones stay in the file.
-    private let memoryLimit = 200_000
+    /// Windows `status()` shows.
+    public static let recentWindows = 20
 
     private struct State {
-        var handle: FileHandle?
-        var events: [JournalEvent] = []
-        var dropped = 0
+        var segment: FileHandle?
+        var segmentNumber: Int
+        var segmentSize: Int
+        var nextSeq: UInt64
+        var tail: JournalTail
+        var tailSaved: UInt64?
+        var windowsFile: FileHandle?
+        var recent: [WindowReport]
+        var finishedCount: Int
+        var lastWindowID: Int
+        var live: (seq: UInt64, reports: [WindowReport])?
     }
 
-    public init(url: URL) throws {
-        self.url = url
+    public init(files: JournalDirectory, budgetBytes: Int = JournalDirectory.defaultBudgetMiB << 20,
+                segmentBytes: Int = JournalDirectory.segmentBytes, grace: Double = 60) throws {
+        self.files = files
+        self.budgetBytes = budgetBytes
+        self.segmentBytes = segmentBytes
+        try OwnedPath.prepareDirectory(files.url, owner: geteuid(), group: getegid(), mode: 0o755)
+
+        // Finished windows: their ids, how many, the last few.
+        var finishedIDs = Set<Int>()
+        var finishedLines: [Data.SubSequence] = []
+        let finishedData = JournalDirectory.read(files.windowsFile)
+        if let data = finishedData {
+            finishedLines = JournalDirectory.lines(data)
+            for line in finishedLines { if let id = JournalDirectory.windowID(ofSummary: line) { finishedIDs.insert(id) } }
+        }
+        let decoder = JSONDecoder()
+        let recent = finishedLines.suffix(Self.recentWindows).compactMap { try? decoder.decode(WindowReport.self, from: Data($0)) }
+
+        // The unfinished windows' events: from the tail's start to the end of the newest segment.
+        let saved = (JournalDirectory.read(files.tailFile)).flatMap { try? decoder.decode(JournalDirectory.Tail.self, from: $0) }
+        var numbers = files.segmentNumbers()
+        var lastSeq: UInt64 = 0
+        var events: [JournalEvent] = []
+        let from = saved?.from ?? 0
+        let first = numbers.lastIndex { files.firstSeq(ofSegment: $0).map { $0 <= from } ?? false } ?? 0
+        for number in numbers.dropFirst(first) {
+            guard let data = JournalDirectory.read(files.segmentURL(number)) else { continue }
+            for line in JournalDirectory.lines(data) {
+                guard let seq = JournalDirectory.seq(ofLine: line) else { continue }
+                lastSeq = max(lastSeq, seq)
+                if seq >= from, let event = try? codec.decodeLine(line) { events.append(event) }
+            }
+        }
+        if numbers.isEmpty { numbers = [1] }
+        let current = numbers.last!
+        let url = files.segmentURL(current)
         if !FileManager.default.fileExists(atPath: url.path) {
             FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o640])
         }
-        let handle = try FileHandle(forUpdating: url)
-        let existing = try handle.readToEnd() ?? Data()
+        let segment = try FileHandle(forUpdating: url)
+        let size = try segment.seekToEnd()
         // A crashed predecessor may have left half a line: start ours on a fresh line.
-        if let last = existing.last, last != UInt8(ascii: "\n") { handle.write(Data("\n".utf8)) }
-        let decoded = JournalCodec().decode(existing).events
-        state = Mutex(State(handle: handle, events: Array(decoded.suffix(memoryLimit))))
+        if size > 0 {
+            try segment.seek(toOffset: size - 1)
+            if try segment.read(upToCount: 1) != Data("\n".utf8) { segment.write(Data("\n".utf8)) }
+            _ = try segment.seekToEnd()
+        }
+        let windowIDs = (saved?.carried ?? []).compactMap(\.window) + events.compactMap(\.window) + Array(finishedIDs)
+        state = Mutex(State(
+            segment: segment, segmentNumber: current, segmentSize: Int(try segment.offsetInFile), nextSeq: max(lastSeq + 1, from),
+            tail: JournalTail(carried: saved?.carried ?? [], events: events, finished: finishedIDs, grace: grace),
+            tailSaved: saved?.from, windowsFile: nil, recent: recent, finishedCount: finishedIDs.count,
+            lastWindowID: windowIDs.max() ?? 0, live: nil))
+        if !FileManager.default.fileExists(atPath: files.windowsFile.path) {
+            FileManager.default.createFile(atPath: files.windowsFile.path, contents: nil, attributes: [.posixPermissions: 0o640])
+        }
+        let windowsFile = try FileHandle(forWritingTo: files.windowsFile)
+        // A summary cut short by a crash is measured again from the tail; start on a fresh line.
+        if try windowsFile.seekToEnd() > 0, finishedData?.last != UInt8(ascii: "\n") { windowsFile.write(Data("\n".utf8)) }
+        state.withLock { state in
+            state.windowsFile = windowsFile
+            keep(state.tail.settle(), in: &state)
+        }
+        try migrateLegacyFile()
+    }
+
+    /// A `journal.jsonl` of an earlier version: its events become the first seqs of the
+    /// segments (and its windows summaries), then it is removed.
+    private func migrateLegacyFile() throws {
+        guard FileManager.default.fileExists(atPath: files.legacyFile.path),
+              state.withLock({ $0.nextSeq == 1 }) else { return }
+        guard let data = JournalDirectory.read(files.legacyFile) else { return }
+        var start = data.startIndex
+        while start < data.endIndex {
+            let newline = data[start...].firstIndex(of: UInt8(ascii: "\n")) ?? data.endIndex
+            if let event = try? codec.decodeLine(data[start..<newline]) { append(event) }
+            start = min(newline + 1, data.endIndex)
+        }
+        try FileManager.default.removeItem(at: files.legacyFile)
     }
 
     public func append(_ event: JournalEvent) {
-        let line = try? codec.encodeLine(event)
+        var event = event
         state.withLock { state in
-            if let line { state.handle?.write(line) }
-            state.events.append(event)
-            if state.events.count > memoryLimit + memoryLimit / 10 {
-                let excess = state.events.count - memoryLimit
-                state.events.removeFirst(excess)
-                state.dropped += excess
+            event.seq = state.nextSeq
+            state.nextSeq += 1
+            if let line = try? codec.encodeLine(event) {
+                state.segment?.write(line)
+                state.segmentSize += line.count
             }
+            if let window = event.window { state.lastWindowID = max(state.lastWindowID, window) }
+            keep(state.tail.append(event), in: &state)
+            if state.segmentSize >= segmentBytes { rotate(&state) }
+        }
+    }
+
+    /// Writes finished reports to `windows.jsonl`, and where the tail now starts to `tail.json`.
+    private func keep(_ finished: [WindowReport], in state: inout State) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        for report in finished {
+            guard var line = try? encoder.encode(report) else { continue }
+            line.append(UInt8(ascii: "\n"))
+            state.windowsFile?.write(line)
+            state.recent.append(report)
+            state.finishedCount += 1
+        }
+        if state.recent.count > 2 * Self.recentWindows { state.recent.removeFirst(state.recent.count - Self.recentWindows) }
+        let from = state.tail.firstSeq ?? state.nextSeq
+        guard from != state.tailSaved else { return }
+        let tail = JournalDirectory.Tail(from: from, carried: state.tail.carried)
+        guard let data = try? encoder.encode(tail) else { return }
+        let temporary = files.url.appendingPathComponent("tail.json.new")
+        FileManager.default.createFile(atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o640])
+        if rename(temporary.path, files.tailFile.path) == 0 { state.tailSaved = from }
+    }
+
+    /// Starts the next segment and deletes the oldest ones beyond the budget (never one the
+    /// unfinished windows still read from).
+    private func rotate(_ state: inout State) {
+        let next = state.segmentNumber + 1
+        let url = files.segmentURL(next)
+        guard FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o640]),
+              let handle = try? FileHandle(forWritingTo: url) else { return }
+        try? state.segment?.close()
+        state.segment = handle
+        state.segmentNumber = next
+        state.segmentSize = 0
+        let numbers = files.segmentNumbers()
+        var sizes = numbers.map { number in
+            ((try? FileManager.default.attributesOfItem(atPath: files.segmentURL(number).path)[.size]) as? Int) ?? 0
+        }
+        let tailStart = state.tail.firstSeq ?? state.nextSeq
+        for (index, number) in numbers.enumerated() where sizes.reduce(0, +) > budgetBytes {
+            guard index + 1 < numbers.count, let nextFirst = files.firstSeq(ofSegment: numbers[index + 1]),
+                  nextFirst <= tailStart else { break }
+            try? FileManager.default.removeItem(at: files.segmentURL(number))
+            sizes[index] = 0
         }
     }
 
@@ -50,22 +181,66 @@ public final class Journal: Sendable {
         append(event)
     }
 
-    /// Events from index `since` (counted from the agent's first event in memory) on.
-    public func events(since: Int) -> (events: [JournalEvent], next: Int) {
+    /// Events with seq > `since`, oldest first, at most `limit`; `next` is what to pass as `since` next time
+    /// (never beyond the last seq journaled).
+    public func events(since: UInt64, limit: Int = 10_000) -> (events: [JournalEvent], next: UInt64) {
+        let inMemory: [JournalEvent]? = state.withLock { state in
+            guard let first = state.tail.firstSeq, first <= since || first - 1 <= since else {
+                return since >= state.nextSeq - 1 ? [] : nil
+            }
+            let events = state.tail.events
+            let start = events.partitionPoint { ($0.seq ?? 0) <= since }
+            return Array(events[start..<min(events.count, start + limit)])
+        }
+        let events = inMemory ?? files.events(after: since, limit: limit)
+        let last = state.withLock { $0.nextSeq - 1 }
+        return (events, events.last?.seq ?? min(since, last))
+    }
+
+    /// The last `Journal.recentWindows` windows (finished summaries, then the unfinished ones
+    /// measured from the tail) and how many windows the journal has recorded.
+    public func windows() -> (recent: [WindowReport], total: Int) {
         state.withLock { state in
-            let total = state.dropped + state.events.count
-            let start = max(0, since - state.dropped)
-            guard start < state.events.count else { return ([], total) }
-            return (Array(state.events[start...]), total)
+            let seq = state.nextSeq
+            let live: [WindowReport]
+            if let cached = state.live, cached.seq == seq {
+                live = cached.reports
+            } else {
+                live = state.tail.liveReports()
+                state.live = (seq, live)
+            }
+            return (Array((state.recent + live).suffix(Self.recentWindows)), state.finishedCount + live.count)
         }
     }
 
-    public var allEvents: [JournalEvent] { state.withLock { $0.events } }
+    /// Any window ever recorded: its summary, or its live measurement.
+    public func report(window id: Int) -> WindowReport? {
+        if let live = windows().recent.first(where: { $0.window == id }) { return live }
+        return files.summary(window: id)
+    }
+
+    /// The highest window id recorded, so that new windows continue after it.
+    public var lastWindowID: Int { state.withLock { $0.lastWindowID } }
 
     public func close() {
         state.withLock { state in
-            try? state.handle?.close()
-            state.handle = nil
+            try? state.segment?.close()
+            state.segment = nil
+            try? state.windowsFile?.close()
+            state.windowsFile = nil
         }
+    }
+}
+
+extension Array {
+    /// The index of the first element for which `belongs` is false (elements that satisfy it come first).
+    func partitionPoint(_ belongs: (Element) -> Bool) -> Int {
+        var low = 0
+        var high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if belongs(self[middle]) { low = middle + 1 } else { high = middle }
+        }
+        return low
     }
 }

@@ -8,7 +8,8 @@ import Foundation
 /// |------------------------|------------------|-----------------|
 /// | `GET /status`          |                  | `AgentStatus`   |
 /// | `POST /faults`         | `FaultCommand`   | `AgentStatus`   |
-/// | `GET /events?since=N`  |                  | `EventPage`     |
+/// | `GET /events?since=SEQ`|                  | `EventPage`     |
+/// | `GET /window?id=N`     |                  | `WindowReport`  |
 /// | `POST /notes`          | `JournalNote`    | `JournalNote`   |
 /// | `POST /shutdown`       |                  | `AgentStatus`   |
 ///
@@ -92,18 +93,21 @@ public struct AgentStatus: Codable, Sendable {
     public var gatewayListening: Bool
     public var connections: Int
     public var faults: [ActiveFaultStatus]
+    /// The last `Journal.recentWindows` windows; `GET /window?id=N` for any other.
     public var windows: [WindowReport]
+    /// Every window the journal has recorded.
+    public var windowsTotal: Int?
     public var journal: String
     public var notes: [String]
 
     enum CodingKeys: String, CodingKey {
         case pid, backend, listen, upstream, connections, faults, windows, journal, notes
-        case startedAt = "started_at", gatewayListening = "gateway_listening"
+        case startedAt = "started_at", gatewayListening = "gateway_listening", windowsTotal = "windows_total"
     }
 
     public init(pid: Int32, startedAt: Double, backend: BackendKind, listen: String, upstream: String,
                 gatewayListening: Bool, connections: Int, faults: [ActiveFaultStatus], windows: [WindowReport],
-                journal: String, notes: [String] = []) {
+                windowsTotal: Int? = nil, journal: String, notes: [String] = []) {
         self.pid = pid
         self.startedAt = startedAt
         self.backend = backend
@@ -113,6 +117,7 @@ public struct AgentStatus: Codable, Sendable {
         self.connections = connections
         self.faults = faults
         self.windows = windows
+        self.windowsTotal = windowsTotal
         self.journal = journal
         self.notes = notes
     }
@@ -128,7 +133,7 @@ public struct JournalNote: Codable, Sendable {
 
 public struct EventPage: Codable, Sendable {
     public var events: [JournalEvent]
-    /// Pass as `since` to get only what came after.
+    /// The seq of the last event returned (or `since`): pass as `since` to get what came after.
     public var next: Int
     public init(events: [JournalEvent], next: Int) { self.events = events; self.next = next }
 }

@@ -55,6 +55,9 @@ public enum JournalEventKind: String, Codable, Sendable, CaseIterable {
 /// updated with every GTID forwarded since. Resume verdicts compare such positions with
 /// what the client requests after a fault.
 public struct JournalEvent: Codable, Sendable, Hashable {
+    /// The journal's persistent, strictly increasing number of this event (from 1); nil in
+    /// journals written before it existed and in events not yet journaled.
+    public var seq: UInt64?
     /// Seconds since 1970, rounded to the microsecond.
     public var at: Double
     public var kind: JournalEventKind
@@ -123,7 +126,7 @@ public struct JournalEvent: Codable, Sendable, Hashable {
     public var date: Date { Date(timeIntervalSince1970: at) }
 
     enum CodingKeys: String, CodingKey {
-        case at, kind, window, conn, client, user, fault, file, position, gtid
+        case seq, at, kind, window, conn, client, user, fault, file, position, gtid
         case serverID = "server_id"
         case count, code, message, detail
     }

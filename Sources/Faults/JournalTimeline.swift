@@ -239,6 +239,48 @@ public struct JournalTimeline: Sendable {
         }
     }
 
+    // MARK: - Carrying context past a cut
+
+    /// The events before `cut` that the reports of windows starting at or after it still read:
+    /// the defining events (accept, handshake, first login result, dumps, first close) of every
+    /// connection not closed before `cut`, and, per replication client, the last event that carried
+    /// a binlog position, with its connection's defining events. In timeline order.
+    /// `JournalTimeline(carried + events from cut on)` measures those windows as the whole journal does.
+    func carriedEvents(before cut: Int) -> [JournalEvent] {
+        var needed = Set<Int>()
+        var keep = Set<Int>()
+        var lastPosition: [String: Int] = [:]
+        for index in 0..<cut {
+            switch events[index].kind {
+            case .connClosed, .binlogProgress, .binlogFirstEvent, .binlogDump:
+                if let key = key(of: index), ResumePoint(events[index]) != nil { lastPosition[key] = index }
+            default:
+                continue
+            }
+        }
+        for index in lastPosition.values {
+            keep.insert(index)
+            if let record = recordOfEvent[index] { needed.insert(record) }
+        }
+        for (index, record) in records.enumerated() where record.openedIndex < cut && (record.closedIndex ?? .max) >= cut {
+            needed.insert(index)
+        }
+        var firstOfKind = Set<String>()
+        for index in 0..<cut {
+            guard let record = recordOfEvent[index], needed.contains(record) else { continue }
+            let event = events[index]
+            switch event.kind {
+            case .connAccepted, .binlogDump:
+                keep.insert(index)
+            case .authOK, .authFailed, .connReset, .connClosed, .clientGaveUp:
+                if firstOfKind.insert("\(record) \(event.kind.rawValue)").inserted { keep.insert(index) }
+            default:
+                if event.user != nil { keep.insert(index) }
+            }
+        }
+        return keep.sorted().map { events[$0] }
+    }
+
     // MARK: - Indexing
 
     /// Seconds between two journal times, rounded to the journal's microsecond.
@@ -255,7 +297,7 @@ public struct JournalTimeline: Sendable {
     }
 
     /// Index of the next connection fault's `fault_started`, or the journal's end.
-    private func horizonIndex(after window: FaultWindow) -> Int {
+    func horizonIndex(after window: FaultWindow) -> Int {
         windows
             .filter { $0.startIndex > window.startIndex && $0.fault.type.isConnectionFault }
             .map(\.startIndex)

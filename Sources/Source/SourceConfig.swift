@@ -26,6 +26,8 @@ public struct SourceConfig: Codable, Sendable, Hashable {
 
     /// What the toolkit does with TLS for this source.
     public var tlsMode: TLSMode { tls ?? .terminate }
+    /// MiB the agent's journal segments may take before the oldest are deleted (nil: 512).
+    public var journalBudgetMiB: Int?
 
     enum CodingKeys: String, CodingKey {
         case flavor, host, database, backend, control, tls
@@ -33,6 +35,7 @@ public struct SourceConfig: Codable, Sendable, Hashable {
         case adminUser = "admin_user", adminPassword = "admin_password"
         case etlUser = "etl_user", etlPassword = "etl_password"
         case listenHost = "listen_host", isManaged = "managed"
+        case journalBudgetMiB = "journal_budget_mib"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -51,6 +54,7 @@ public struct SourceConfig: Codable, Sendable, Hashable {
         backend = try container.decodeIfPresent(String.self, forKey: .backend)
         control = try container.decodeIfPresent(String.self, forKey: .control)
         tls = try container.decodeIfPresent(TLSMode.self, forKey: .tls)
+        journalBudgetMiB = try container.decodeIfPresent(Int.self, forKey: .journalBudgetMiB)
     }
 
     public init(flavor: String, publicPort: Int, serverPort: Int, host: String = "127.0.0.1", database: String,

@@ -21,6 +21,9 @@ public struct StateDirectory: Sendable, Hashable {
     public var serverOptionFile: URL { root.appendingPathComponent("my.cnf") }
     public var dataDirectory: URL { root.appendingPathComponent("data") }
     public var backupDirectory: URL { root.appendingPathComponent("backups") }
+    /// The agent's journal: segments, window summaries (see `JournalDirectory`).
+    public var journalDirectory: URL { root.appendingPathComponent("journal") }
+    /// The single journal file of earlier versions, migrated into `journalDirectory` by the agent.
     public var journalFile: URL { root.appendingPathComponent("journal.jsonl") }
     /// The toolkit's CA and the server's certificate (see `ToolkitCA`).
     public var tlsDirectory: URL { root.appendingPathComponent("tls") }
@@ -57,7 +60,7 @@ public struct StateDirectory: Sendable, Hashable {
 
     /// Everything `down --purge` removes: only what `up` created.
     public var createdEntries: [URL] {
-        [configFile, serverOptionFile, dataDirectory, runDirectory, logDirectory, serverDirectory, backupDirectory, journalFile,
+        [configFile, serverOptionFile, dataDirectory, runDirectory, logDirectory, serverDirectory, backupDirectory, journalDirectory, journalFile,
          tlsDirectory]
     }
 }

@@ -24,14 +24,7 @@ struct AgentRecovery {
 
     /// What the agent `pid` undid when it started, from its start-up note in the journal.
     func undoneAtStart(by pid: pid_t) -> [String] {
-        guard let handle = try? FileHandle(forReadingFrom: state.journalFile) else { return [] }
-        defer { try? handle.close() }
-        let size = (try? handle.seekToEnd()) ?? 0
-        let start = size > 262_144 ? size - 262_144 : 0
-        try? handle.seek(toOffset: start)
-        var tail = (try? handle.readToEnd()) ?? Data()
-        if start > 0, let newline = tail.firstIndex(of: UInt8(ascii: "\n")) { tail = Data(tail[tail.index(after: newline)...]) }
-        let note = JournalCodec().decode(tail).events.last {
+        let note = JournalDirectory(state: state).lastEvents(1_000).last {
             $0.kind == .note && ($0.detail ?? "").hasPrefix("agent started (pid \(pid),")
         }
         return (note?.detail ?? "").components(separatedBy: "; ").dropFirst().map { $0 }

@@ -1,3 +1,4 @@
+import Agent
 import ArgumentParser
 import Faults
 import Foundation
@@ -7,7 +8,7 @@ struct EventsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "events",
         abstract: "The agent's journal: faults, connections, logins, binlog requests and positions.",
-        discussion: "Reads journal.jsonl in the state directory, so it works while the agent is down too.")
+        discussion: "Reads the journal's newest segments in the state directory (journal/), from the end, so it works while the agent is down too.")
 
     @Flag(help: "One JSON object per line.") var json = false
     @Flag(help: "Keep printing new events until Ctrl-C.") var follow = false
@@ -22,27 +23,28 @@ struct EventsCommand: ParsableCommand {
 
     func run() throws {
         let state = StateDirectory.resolve(flag: home)
-        guard FileManager.default.fileExists(atPath: state.journalFile.path) else {
+        let journal = JournalDirectory(state: state)
+        let numbers = journal.segmentNumbers()
+        guard !numbers.isEmpty || FileManager.default.fileExists(atPath: journal.legacyFile.path) else {
             throw ToolkitError("no journal in \(state.root.path) yet; start the agent with `toolkit up`")
         }
-        let handle = try FileHandle(forReadingFrom: state.journalFile)
-        defer { try? handle.close() }
-        let codec = JournalCodec()
-        var pending = Data()
-        let all = try handle.readToEnd() ?? Data()
-        var events = codec.decode(all).events
-        if last > 0 { events = Array(events.suffix(last)) }
+        let events = journal.lastEvents(last)
         events.forEach(print(_:))
         guard follow else { return }
+        // New events: from the newest segment, on to the next one when it rotates.
+        var number = numbers.last ?? 1
+        var offset = UInt64(JournalDirectory.read(journal.segmentURL(number))?.count ?? 0)
+        let codec = JournalCodec()
         Interrupt.install()
         while !Interrupt.requested {
             Interrupt.sleep(seconds: 0.25)
-            guard let more = try handle.read(upToCount: 1 << 20), !more.isEmpty else { continue }
-            pending.append(more)
-            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = pending[pending.startIndex..<newline]
-                pending = Data(pending[pending.index(after: newline)...])
-                if let event = try? codec.decodeLine(line) { print(event) }
+            let fresh = JournalDirectory.read(journal.segmentURL(number), from: offset) ?? Data()
+            if let lastNewline = fresh.lastIndex(of: UInt8(ascii: "\n")) {
+                for line in JournalDirectory.lines(fresh) { if let event = try? codec.decodeLine(line) { print(event) } }
+                offset += UInt64(lastNewline - fresh.startIndex + 1)
+            } else if fresh.isEmpty, journal.segmentNumbers().contains(number + 1) {
+                number += 1
+                offset = 0
             }
         }
     }

@@ -20,7 +20,8 @@ struct NetworkCommand: ParsableCommand {
           toolkit network --slow --bandwidth 65536                bytes per second, each direction
           toolkit network --slow --off
           toolkit network --up                                    everything back, from any state
-          toolkit network --status [--json]
+          toolkit network --status [--json]                       active faults, the last 20 windows
+          toolkit network --window 7 [--json]                     any window ever recorded
         """)
 
     @Flag(help: "Start a fault (see --type).") var down = false
@@ -28,7 +29,8 @@ struct NetworkCommand: ParsableCommand {
     @Flag(help: "Toggle a fault every --interval seconds for --duration seconds.") var flap = false
     @Flag(help: "Add latency (--latency) or limit bandwidth (--bandwidth); with --off, stop.") var slow = false
     @Flag(help: "With --slow: remove latency and bandwidth limits.") var off = false
-    @Flag(help: "Show active faults and the measurements of every fault window.") var status = false
+    @Flag(help: "Show active faults and the measurements of the last 20 fault windows (and how many there were).") var status = false
+    @Option(parsing: .unconditional, help: "Show the measurements of window N, any window ever recorded (works while the agent is down for finished windows).") var window: Int?
 
     @Option(help: "With --down or --flap (default reject).") var type: FaultType?
     @Option(parsing: .unconditional, help: "Seconds until the agent restores the network (--down: 1 to 86400, not with --type reset; --flap: total, from --interval to 86400, default 300; --slow: 1 to 86400).") var duration: Int?
@@ -50,6 +52,7 @@ struct NetworkCommand: ParsableCommand {
         ("--slow", ["--latency", "--jitter", "--bandwidth", "--duration", "--only", "--detach", "--off"]),
         ("--up", []),
         ("--status", []),
+        ("--window", []),
     ]
 
     /// The fault flags given on this command line.
@@ -61,10 +64,14 @@ struct NetworkCommand: ParsableCommand {
     }
 
     func validate() throws {
-        let actions = [("--down", down), ("--up", up), ("--flap", flap), ("--slow", slow), ("--status", status)].filter(\.1).map(\.0)
+        let actions = [("--down", down), ("--up", up), ("--flap", flap), ("--slow", slow), ("--status", status),
+                       ("--window", window != nil)].filter(\.1).map(\.0)
         guard actions.count <= 1 else { throw ValidationError("\(actions.joined(separator: " and ")) go one at a time") }
         guard let action = actions.first else {
-            throw ValidationError("network needs one of --down, --up, --flap, --slow or --status")
+            throw ValidationError("network needs one of --down, --up, --flap, --slow, --status or --window")
+        }
+        if let window, window < 1 {
+            throw ValidationError("--window must be a window number from 1, got \(window)")
         }
         let allowed = Self.flagsOfAction.first { $0.action == action }!.flags.subtracting(off ? ["--latency", "--jitter", "--bandwidth", "--duration", "--only", "--detach"] : [])
         for flag in givenFlags where !allowed.contains(flag) {
@@ -113,6 +120,10 @@ struct NetworkCommand: ParsableCommand {
 
     func run() throws {
         let state = StateDirectory.resolve(flag: home)
+        if let window {
+            output.emit(try report(window: window, state: state))
+            return
+        }
         if up && AgentProcess.runningPID(state: state) == nil {
             output.emit(try AgentRecovery(state: state).restoreWithoutAgent())
             return
@@ -129,6 +140,18 @@ struct NetworkCommand: ParsableCommand {
             answer = (try? client.get("/status", as: AgentStatus.self)) ?? answer
         }
         output.emit(NetworkView(answer))
+    }
+
+    /// Window `id` from the agent (live or finished), or from the journal's summaries when no agent runs.
+    private func report(window id: Int, state: StateDirectory) throws -> WindowReport {
+        guard AgentProcess.runningPID(state: state) != nil else {
+            guard let report = JournalDirectory(state: state).summary(window: id) else {
+                throw ToolkitError("no finished window \(id) in the journal in \(state.root.path) (the agent is not running to measure open ones)")
+            }
+            return report
+        }
+        let client = try AgentProcess.client(state: state)
+        return try agentCall { () throws(ControlClient.Failure) in try client.get("/window?id=\(id)", as: WindowReport.self) }
     }
 
     /// Shows the time left until the agent restores the network. Ctrl-C leaves the fault to the agent.
@@ -179,8 +202,12 @@ struct NetworkView: Encodable, CustomStringConvertible {
             if let flap = fault.flap { text += ", flapping every \(Int(flap.intervalSeconds)) s, now \(flap.phase.rawValue)" }
             lines.append(text)
         }
-        let recent = status.windows.suffix(10)
-        if !recent.isEmpty { lines.append("Windows    (what the clients did; `toolkit events` for every event)") }
+        let recent = status.windows
+        let total = status.windowsTotal ?? recent.count
+        if !recent.isEmpty {
+            let shown = total > recent.count ? "the last \(recent.count) of \(total) windows; `network --window N` for any" : "\(total) windows"
+            lines.append("Windows    (\(shown); what the clients did; `toolkit events` for every event)")
+        }
         for window in recent {
             lines.append(window.description.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
         }

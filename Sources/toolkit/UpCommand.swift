@@ -40,6 +40,9 @@ struct UpCommand: ParsableCommand {
 
     @Option(help: "TLS: terminate (default: the server serves TLS with the toolkit's CA in $TOOLKIT_HOME/tls/, and the gateway terminates TLS clients so they are observed like plain ones), passthrough (the gateway relays TLS blind; not observable), off (the server offers no TLS). Takes effect when the server starts. With --upstream the default is passthrough.")
     var tls: TLSMode?
+    @Option(name: .customLong("journal-budget"), parsing: .unconditional,
+            help: "MiB the agent's journal segments may take before the oldest are deleted (16 to 1048576, default 512; window summaries are kept for ever). Kept in the source's config; a running agent takes it at its next start.")
+    var journalBudget: Int?
 
     @Option(help: "State directory (env TOOLKIT_HOME).")
     var home: String?
@@ -47,6 +50,9 @@ struct UpCommand: ParsableCommand {
     @OptionGroup var output: OutputFlags
 
     func validate() throws {
+        if let journalBudget, !(16...1_048_576).contains(journalBudget) {
+            throw ValidationError("--journal-budget must be MiB from 16 to 1048576, got \(journalBudget)")
+        }
         if let control, ControlAddress(control) == nil {
             throw ValidationError("--control must be \(ControlAddress.usage), got '\(control)'")
         }
@@ -93,6 +99,10 @@ struct UpCommand: ParsableCommand {
             result = try source.front(upstreamHost: host, upstreamPort: upstreamPort, request: request)
         } else {
             result = try source.up(request)
+        }
+        if let journalBudget, var config = try SourceConfig.load(from: state.configFile) {
+            config.journalBudgetMiB = journalBudget
+            try config.save(to: state.configFile)
         }
         let agentPID = try AgentProcess.runningPID(state: state)
             ?? AgentProcess.start(state: state, executable: BackendChoice.selfExecutable())

@@ -1,4 +1,5 @@
 import Faults
+import Testing
 
 /// Builds synthetic journals with times relative to a base, in seconds.
 struct JournalScript {
@@ -36,7 +37,42 @@ struct JournalScript {
         add(time, .faultEnded, window: window, fault: fault, detail: reason.rawValue)
     }
 
-    func reports() -> [WindowReport] { JournalTimeline(events).reports() }
+    /// The reports of the whole journal. Every script is also measured the way the agent does
+    /// (`JournalTail`, windows finished as their horizon passes): the results must be equal.
+    func reports() -> [WindowReport] {
+        let reports = JournalTimeline(events).reports()
+        let closed = closedByALaterFault()
+        let whole = JournalTimeline(closed).reports()
+        for grace in [0.0, 0.5, 1e9] {
+            #expect(JournalTail.measured(closed, grace: grace) == whole, "grace \(grace)")
+        }
+        return reports
+    }
+
+    /// This journal, then a reset window long after it, so every window of the script has a horizon.
+    func closedByALaterFault() -> [JournalEvent] {
+        let end = (events.map(\.at).max() ?? Self.base) + 1_000
+        let window = (events.compactMap(\.window).max() ?? 0) + 1
+        return events + [
+            JournalEvent(at: end, kind: .faultStarted, window: window, fault: FaultSpec(type: .reset)),
+            JournalEvent(at: end, kind: .faultEnded, window: window, fault: FaultSpec(type: .reset), detail: ClearReason.expired.rawValue),
+            JournalEvent(at: end + 1_000, kind: .note, detail: "later"),
+        ]
+    }
+}
+
+extension JournalTail {
+    /// Every report of `events` (given seq in this order), finished ones as they finish, then the live ones.
+    static func measured(_ events: [JournalEvent], grace: Double) -> [WindowReport] {
+        var tail = JournalTail(grace: grace)
+        var finished: [WindowReport] = []
+        for (index, event) in events.enumerated() {
+            var event = event
+            event.seq = UInt64(index + 1)
+            finished += tail.append(event)
+        }
+        return finished + tail.liveReports()
+    }
 }
 
 func isClose(_ value: Double?, _ expected: Double, tolerance: Double = 1e-5) -> Bool {

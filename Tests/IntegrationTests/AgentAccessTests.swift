@@ -31,7 +31,7 @@ struct AgentAccessTests {
             #expect(attempt.status == nil, "nobody was answered: \(attempt)")
         }
         #expect(try source.agentStatus().faults.isEmpty)
-        let journal = try String(contentsOf: source.state.journalFile, encoding: .utf8)
+        let journal = try source.state.journalText()
         #expect(!journal.contains("forged by nobody"))
 
         // Second line: were the directory and socket opened up, the agent still checks who connects.
@@ -39,7 +39,7 @@ struct AgentAccessTests {
         let throughOpenedSocket = try Curl.unix(socket, "/notes", body: #"{"detail": "forged through an open socket"}"#, as: .nobody)
         #expect(chmod(source.state.runDirectory.path, 0o700) == 0 && chmod(socket, 0o600) == 0)
         #expect(throughOpenedSocket.status == nil, "nobody was answered: \(throughOpenedSocket)")
-        #expect(!(try String(contentsOf: source.state.journalFile, encoding: .utf8)).contains("forged through"))
+        #expect(!(try source.state.journalText()).contains("forged through"))
 
         // The only TCP port the agent listens on is the gateway's.
         let agentPID = try #require(source.agentPID)
@@ -150,7 +150,7 @@ struct ControlInputBoundsTests {
         let source = try AgentFixture(name: "bounds")
         defer { source.tearDown() }
         let socket = source.state.agentSocketFile.path
-        let journalBefore = try Self.size(source.state.journalFile)
+        let journalBefore = source.state.journalBytes()
 
         let megabyte = #"{"detail": ""# + String(repeating: "x", count: 1 << 20) + #""}"#
         for _ in 0..<5 {
@@ -160,7 +160,7 @@ struct ControlInputBoundsTests {
         }
         let chunked = try Curl.unix(socket, "/notes", body: megabyte, extra: ["-H", "Transfer-Encoding: chunked"])
         #expect(chunked.status == 413)
-        #expect(try Self.size(source.state.journalFile) - journalBefore < 64 * 1024)
+        #expect(source.state.journalBytes() - journalBefore < 64 * 1024)
 
         let long = try Curl.unix(socket, "/notes", body: #"{"detail": ""# + String(repeating: "y", count: 4097) + #""}"#)
         #expect(long.status == 400 && long.body.contains("4096"), "\(long)")
@@ -172,6 +172,8 @@ struct ControlInputBoundsTests {
         }
         let page = try Curl.unix(socket, "/events?since=1")
         #expect(page.status == 200)
+        let beyond = try Curl.unix(socket, "/events?since=\(UInt64.max)")
+        #expect(beyond.status == 200 && beyond.body.contains(#""events":[]"#), "\(beyond)")
 
         // A connection that never sends a request is closed by the agent, not kept forever.
         let idle = try RawConnection(unixSocket: socket)
@@ -215,10 +217,6 @@ struct ControlInputBoundsTests {
         try Poll.until(seconds: 30, "the control API to answer again") {
             (try? Curl.unix(source.state.agentSocketFile.path, "/status"))?.status == 200
         }
-    }
-
-    static func size(_ url: URL) throws -> Int {
-        try (FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
     }
 }
 
@@ -346,5 +344,23 @@ enum Poll {
             Thread.sleep(forTimeInterval: 0.1)
         }
         throw FixtureError("waited \(seconds) s for \(what)")
+    }
+}
+
+extension StateDirectory {
+    /// The journal's segments, oldest first.
+    var journalSegments: [URL] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: journalDirectory.path)) ?? [])
+            .filter { $0.count == 12 && $0.hasSuffix(".jsonl") }.sorted()
+            .map { journalDirectory.appendingPathComponent($0) }
+    }
+
+    /// Every event line of the journal.
+    func journalText() throws -> String {
+        try journalSegments.map { try String(contentsOf: $0, encoding: .utf8) }.joined()
+    }
+
+    func journalBytes() -> Int {
+        journalSegments.reduce(0) { $0 + (((try? FileManager.default.attributesOfItem(atPath: $1.path))?[.size] as? Int) ?? 0) }
     }
 }

@@ -139,7 +139,7 @@ struct CommandLineTests {
         Refusal(["network", "--down", "--backend", "kernel"], "--backend must be gateway or iptables, got 'kernel'"),
         Refusal(["up", "--tls", "bogus"], "--tls must be terminate, passthrough or off, got 'bogus'"),
         Refusal(["network", "--down", "--duration", "-5"], "--duration must be an integer from 1 to 86400 (seconds), got -5"),
-        Refusal(["network"], "network needs one of --down, --up, --flap, --slow or --status"),
+        Refusal(["network"], "network needs one of --down, --up, --flap, --slow, --status or --window"),
         Refusal(["generate-data", "--count", "-5"], "--count must be a whole number from 1 to 100000000, got -5"),
         Refusal(["generate-data", "--batches", "3"], "--batches goes only with --interval S (more than one batch)"),
         Refusal(["monitor", "--samples", "3"], "--samples goes only with --watch"),
@@ -163,6 +163,9 @@ struct CommandLineTests {
         Refusal(["break", "--wait-timeout", "-1"], "--wait-timeout must be a whole number of seconds from 1 to 31536000, got -1"),
         Refusal(["restore", "--file", "mysql-bin.999999"], "--file mysql-bin.999999: no backup of it to restore in BACKUPS"),
         Refusal(["events", "--last", "-1"], "--last must be a whole number from 0 to 10000000, got -1"),
+        Refusal(["network", "--window", "0"], "--window must be a window number from 1, got 0"),
+        Refusal(["network", "--window", "3", "--type", "reject"], "--type does not go with --window; it goes with --down, --flap"),
+        Refusal(["up", "--journal-budget", "8"], "--journal-budget must be MiB from 16 to 1048576, got 8"),
         Refusal(["up", "--port", "-1"], "--port must be a port number from 1 to 65535, got -1"),
         Refusal(["up", "--backend", "kernel"], "--backend must be gateway or iptables, got 'kernel'"),
     ]
