@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
     ],
     targets: [
         // MariaDB Connector/C, from Debian's libmariadb-dev. Only the `MariaDB` module imports it.
@@ -45,16 +46,21 @@ let package = Package(
         .target(name: "Source", dependencies: ["MariaDB", "Flavor", "CSpawn"]),
         // Breakages beyond the network: transactions, DDL, replication scenarios, binlog corruption, connections.
         .target(name: "Breakage", dependencies: ["Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "Agent"]),
+        // Test cases: the case file format, the built-in cases, checklist verdicts and the run reports. Pure.
+        .target(name: "TestCases", dependencies: ["Faults", .product(name: "Yams", package: "Yams")]),
+        // The managed pipeline: a second server replicating from the source through the gateway.
+        .target(name: "Pipeline", dependencies: ["Source", "MariaDB", "Flavor"]),
         .executableTarget(
             name: "toolkit",
             dependencies: [
-                "Source", "Flavor", "MariaDB", "Faults", "AgentAPI", "Agent", "Breakage",
+                "Source", "Flavor", "MariaDB", "Faults", "AgentAPI", "Agent", "Breakage", "TestCases", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "FlavorTests", dependencies: ["Flavor"]),
         .testTarget(name: "FaultsTests", dependencies: ["Faults"]),
         .testTarget(name: "BreakageTests", dependencies: ["Breakage"]),
+        .testTarget(name: "TestCasesTests", dependencies: ["TestCases", "Faults"], exclude: ["Seed"]),
         .testTarget(name: "MySQLProtocolTests", dependencies: ["MySQLProtocol"]),
         .testTarget(name: "GatewayTests", dependencies: [
             "Gateway",
@@ -62,6 +68,6 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
         ]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Source", "MariaDB", "Flavor", "Faults", "AgentAPI"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "Pipeline", "TestCases"]),
     ]
 )
