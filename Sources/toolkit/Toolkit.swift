@@ -8,6 +8,9 @@ struct Toolkit: AsyncParsableCommand {
         subcommands: [
             UpCommand.self, DownCommand.self, StatusCommand.self, MonitorCommand.self, GenerateDataCommand.self,
             NetworkCommand.self, EventsCommand.self, AgentCommand.self, TransactionCommand.self, SchemaChangeCommand.self, ReplicateCommand.self, CorruptCommand.self, RestoreCommand.self, BreakCommand.self,
+            CasesCommand.self,
+            PipelineCommand.self,
+            RunCommand.self,
         ]
     )
 }
