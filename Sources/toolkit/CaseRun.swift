@@ -258,10 +258,22 @@ final class CaseRun {
         let deadline = Date().addingTimeInterval(seconds)
         var last = compare()
         while last.verdict != .match, Date() < deadline, !Interrupt.requested {
+            // A replica whose SQL thread stopped on an error will not catch up: no use waiting.
+            if let status = try? context.pipeline.status() {
+                if status.sqlRunning == "No", status.lastSQLErrno ?? 0 != 0 { break }
+                // Applied everything the source wrote and still different: it will stay so.
+                if let applied = status.gtidPosition, !applied.isEmpty, applied == sourceGTIDPosition() { last = compare(); break }
+            }
             Interrupt.sleep(seconds: 0.25)
             last = compare()
         }
         return last
+    }
+
+    private func sourceGTIDPosition() -> String? {
+        guard let connection = try? context.target.connect() else { return nil }
+        defer { connection.close() }
+        return (try? connection.query("SELECT @@GLOBAL.gtid_binlog_pos"))?.rows.first?.first ?? nil
     }
 
     func compare() -> DataCheck {
