@@ -136,8 +136,15 @@ public struct ReplicaPipeline: Sendable {
         status.lastSQLErrno = values["Last_SQL_Errno"].flatMap { Int($0) }
         status.lastSQLError = values["Last_SQL_Error"].flatMap { $0.isEmpty ? nil : $0 }
         status.secondsBehind = values["Seconds_Behind_Master"].flatMap { Int($0) }
-        status.gtidPosition = values["Gtid_Slave_Pos"]
+        status.gtidPosition = values["Gtid_Slave_Pos"] ?? appliedGTIDPosition()
         return status
+    }
+
+    /// `@@gtid_slave_pos`: the last transaction the replica applied, per domain.
+    public func appliedGTIDPosition() -> String? {
+        guard let connection = try? connect() else { return nil }
+        defer { connection.close() }
+        return (try? connection.query("SELECT @@GLOBAL.gtid_slave_pos"))?.rows.first?.first ?? nil
     }
 
     /// `SHOW SLAVE STATUS` as column → value (empty when replication is not configured).

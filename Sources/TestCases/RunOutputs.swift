@@ -149,7 +149,7 @@ public enum TimelinePage {
                 guard !points.isEmpty else { continue }
                 svg += "<polyline class=\"\(name)\" points=\"\(points.joined(separator: " "))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\"/>\n"
             }
-            svg += "<text x=\"\(f(width - 260))\" y=\"\(f(chartTop + 12))\" font-size=\"11\" fill=\"#6a1b9a\">source rows</text>"
+            svg += "<text x=\"\(f(width - 300))\" y=\"\(f(chartTop + 12))\" font-size=\"11\" fill=\"#6a1b9a\">source rows</text>"
             svg += "<text x=\"\(f(width - 170))\" y=\"\(f(chartTop + 12))\" font-size=\"11\" fill=\"#ef6c00\">destination rows</text>\n"
             svg += "<text x=\"4\" y=\"\(f(chartTop + chartHeight))\" font-size=\"10\">\(low)</text><text x=\"4\" y=\"\(f(chartTop + 24))\" font-size=\"10\">\(high)</text>\n"
         }

@@ -95,6 +95,24 @@ final class RunCaseTests {
         #expect(html.contains("class=\"attempt "))
         #expect(html.contains("class=\"source-rows\"") && html.contains("class=\"destination-rows\""))
 
+        // In a real browser: the rendered page holds the timeline's fault window and attempt
+        // marks, and its screenshot is far from blank (a blank page of the same size is tiny).
+        let browser = try #require(ChildProcess.find(["chromium", "chromium-browser"]), "chromium is installed by scripts/test-deps")
+        let profile = source.state.root.appendingPathComponent("chromium-profile").path
+        let flags = ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=\(profile)", "--window-size=1100,900"]
+        let page = directory.appendingPathComponent("report.html").absoluteString
+        let dom = try Run.program(browser, flags + ["--dump-dom", page], timeout: 90)
+        #expect(dom.stdout.contains("class=\"fault-window\""))
+        #expect(dom.stdout.contains("class=\"attempt "))
+        #expect(dom.stdout.contains("id=\"verdict\" class=\"verdict PASS\""))
+        let screenshot = directory.appendingPathComponent("report.png")
+        let blank = source.state.root.appendingPathComponent("blank.png")
+        _ = try Run.program(browser, flags + ["--screenshot=\(screenshot.path)", page], timeout: 90)
+        _ = try Run.program(browser, flags + ["--screenshot=\(blank.path)", "about:blank"], timeout: 90)
+        let size = { (url: URL) in ((try? FileManager.default.attributesOfItem(atPath: url.path)[.size]) as? NSNumber)?.intValue ?? 0 }
+        #expect(size(blank) > 0)
+        #expect(size(screenshot) > 5 * size(blank), "screenshot \(size(screenshot)) bytes, blank page \(size(blank))")
+
         // The journal slice holds the run's fault window.
         let events = try String(contentsOf: directory.appendingPathComponent("events.jsonl"), encoding: .utf8)
         #expect(events.contains("\"kind\":\"fault_started\""))
