@@ -23,7 +23,11 @@ public enum AgentRunner {
     public static func run(_ settings: Settings) async throws {
         let state = settings.state
         let config = settings.config
-        try FileManager.default.createDirectory(at: state.runDirectory, withIntermediateDirectories: true)
+        try state.prepareOwnDirectories()
+        guard let control = ControlAddress(config.control ?? "unix") else {
+            throw ToolkitError("the source's config has control '\(config.control ?? "")'; it must be \(ControlAddress.usage)")
+        }
+        FileLimit.raiseToHard()
         let pidFile = state.agentPIDFile
         if let pid = AgentProcess.runningPID(state: state), pid != getpid() {
             throw ToolkitError("an agent already runs for \(state.root.path) (pid \(pid))")
@@ -78,7 +82,17 @@ public enum AgentRunner {
                                faults: await controller.status(), windows: timeline.reports(),
                                journal: state.journalFile.path, notes: await controller.notes)
         }
-        let control = ControlServer(host: "127.0.0.1", port: 0, group: group) { method, path, query, body in
+        let listener: ControlServer.Listener
+        switch control {
+        case .unixSocket:
+            listener = .unix(path: state.agentSocketFile.path)
+        case .tcp(let host, let port):
+            let token = ControlToken.random()
+            try OwnedPath.createPrivate(state.agentTokenFile, contents: Data(token.utf8))
+            listener = .tcp(host: host, port: port, token: token)
+        }
+        defer { try? FileManager.default.removeItem(at: state.agentTokenFile) }
+        let controlServer = ControlServer(listener: listener, group: group) { method, path, query, body in
             do {
                 switch (method, path) {
                 case (.GET, "/status"):
@@ -88,16 +102,19 @@ public enum AgentRunner {
                     do { command = try JSONDecoder().decode(FaultCommand.self, from: body) } catch {
                         throw AgentFailure(status: 400, message: "bad fault command: \(error)")
                     }
-                    if command.action == .up { await controller.restoreAll() } else { try await controller.handle(command) }
+                    if command.action == .up { try await controller.restoreAll() } else { try await controller.handle(command) }
                     return (200, try encode(await statusOf()))
                 case (.POST, "/notes"):
                     guard let note = try? JSONDecoder().decode(JournalNote.self, from: body), !note.detail.isEmpty else {
                         throw AgentFailure(status: 400, message: "a note needs {\"detail\": \"...\"}")
                     }
+                    try note.checkSize()
                     journal.record(.note) { $0.detail = note.detail; $0.user = note.command }
                     return (200, try encode(note))
                 case (.GET, "/events"):
-                    let since = Int(query["since"] ?? "0") ?? 0
+                    guard let since = Int(query["since"] ?? "0"), since >= 0 else {
+                        throw AgentFailure(status: 400, message: "since must be a non-negative whole number, got '\(query["since"] ?? "")'")
+                    }
                     let page = journal.events(since: since)
                     return (200, try encode(EventPage(events: page.events, next: page.next)))
                 case (.POST, "/shutdown"):
@@ -113,10 +130,16 @@ public enum AgentRunner {
                 return (500, (try? encode(AgentFailure(status: 500, message: "\(error)"))) ?? Data())
             }
         }
-        let listener = try await control.bind()
-        let controlPort = listener.channel.localAddress?.port ?? 0
-        try String(controlPort).write(to: state.agentPortFile, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: state.agentPortFile) }
+        let controlChannel: NIOAsyncChannel<ControlServer.Connection, Never>
+        do {
+            controlChannel = try await controlServer.bind()
+        } catch {
+            await gateway.stop()
+            try? await group.shutdownGracefully()
+            throw ToolkitError("the control API cannot listen on \(control == .unixSocket ? state.agentSocketFile.path : control.description): \(error)")
+        }
+        if case .unixSocket = control { chmod(state.agentSocketFile.path, 0o600) }
+        defer { if case .unixSocket = control { try? FileManager.default.removeItem(at: state.agentSocketFile) } }
 
         let signals = [SIGTERM, SIGINT, SIGHUP].map { number -> DispatchSourceSignal in
             signal(number, SIG_IGN)
@@ -128,7 +151,7 @@ public enum AgentRunner {
         defer { signals.forEach { $0.cancel() } }
 
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await control.serve(listener) }
+            group.addTask { try? await controlServer.serve(controlChannel) }
             group.addTask {
                 var iterator = shutdown.stream.makeAsyncIterator()
                 _ = await iterator.next()
@@ -137,10 +160,11 @@ public enum AgentRunner {
             group.cancelAll()
         }
         // Everything back before we go: nothing of ours may outlive the agent.
-        await controller.restoreAll()
+        try? await controller.restoreAll()
+        await controller.stopObserving()
         journal.record(.note) { $0.detail = "agent stopped (pid \(getpid())); every fault restored" }
         await gateway.stop()
-        try? await listener.channel.close()
+        try? await controlChannel.channel.close()
         try? await group.shutdownGracefully()
     }
 

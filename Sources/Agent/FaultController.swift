@@ -5,8 +5,10 @@ import Gateway
 import Source
 
 /// Owns every fault and every timer. Commands and timer ticks go through the pure
-/// `FaultSchedule`; this actor only carries out the actions it returns, on the gateway, the
-/// iptables chain or the managed server, and journals each window's start and end.
+/// `FaultSchedule`, which holds all fault state (which backend enforces each fault, the
+/// shaping in force per scope); this actor only carries out the actions it returns, on the
+/// gateway, the iptables chain or the managed server, journals each window's start and end,
+/// and journals the client packets the kernel logs to our NFLOG group while a fault lasts.
 actor FaultController {
     private var schedule: FaultSchedule<ContinuousClock>
     private let clock = ContinuousClock()
@@ -17,18 +19,19 @@ actor FaultController {
     private let journal: Journal
     private let leftovers: LeftoverFile
     private var timer: Task<Void, Never>?
-    private var counter: Task<Void, Never>?
-    /// The backend each active window was applied with.
-    private var backendOf: [Int: BackendKind] = [:]
-    private var latency: FaultSpec?
-    private var bandwidth: FaultSpec?
+    /// Reads our NFLOG group once a fault first needs it, for the agent's lifetime.
+    private var packetReader: NflogReader?
+    private var packetTask: Task<Void, Never>?
+    /// What the packets of the current connection-fault window mean; nil when none is watched.
+    private var ledger: AttemptLedger?
     private(set) var notes: [String] = []
 
     /// Window ids go on from the highest one in the journal, which a restarted agent reloads:
     /// the measurements tell windows apart by id.
     init(gateway: Gateway, backend: BackendKind, iptables: IptablesBackend?, server: ManagedServer?,
          journal: Journal, leftovers: LeftoverFile) {
-        self.schedule = FaultSchedule(firstWindowID: (journal.allEvents.compactMap(\.window).max() ?? 0) + 1)
+        self.schedule = FaultSchedule(
+            firstWindowID: (journal.allEvents.compactMap(\.window).max() ?? 0) + 1, defaultBackend: backend)
         self.gateway = gateway
         self.defaultBackend = backend
         self.iptables = iptables
@@ -45,90 +48,94 @@ actor FaultController {
     func handle(_ command: FaultCommand) async throws {
         let scheduleCommand = try command.scheduleCommand()
         if let spec = scheduleCommand.spec {
-            try check(spec, backend: spec.backend ?? defaultBackend)
+            try check(schedule.enforcing(spec))
         }
         let actions = schedule.handle(scheduleCommand, now: clock.now)
-        try await perform(actions)
+        let failures = await perform(actions)
         rearm()
+        if let first = failures.first { throw AgentFailure(status: 500, message: first) }
     }
 
     /// `network --up`: everything back, from any state, including what only the backends know.
-    func restoreAll() async {
-        let actions = schedule.handle(.up, now: clock.now)
-        try? await perform(actions)
-        try? await gateway.restore()
-        if let iptables { try? iptables.remove() }
-        if let server, server.runningPID() == nil, leftovers.serviceStopped {
-            try? await blocking { _ = try server.start() }
+    /// Every step is tried; throws (500) with one line naming each step that failed.
+    func restoreAll() async throws {
+        var failures = await perform(schedule.handle(.up, now: clock.now))
+        do { try await gateway.restore() } catch { failures.append("gateway restore: \(error)") }
+        if let iptables {
+            do { try await blocking { try iptables.remove() } } catch { failures.append("iptables chain removal: \(error)") }
         }
-        leftovers.clear()
+        if let server, server.runningPID() == nil, leftovers.serviceStopped {
+            do { try await blocking { _ = try server.start() } } catch { failures.append("server restart: \(error)") }
+        }
+        if failures.isEmpty { leftovers.clear() }
         rearm()
+        var unique: [String] = []
+        for failure in failures where !unique.contains(failure) { unique.append(failure) }
+        if !unique.isEmpty {
+            throw AgentFailure(status: 500, message: "network --up failed: " + unique.joined(separator: "; "))
+        }
     }
 
-    private func check(_ spec: FaultSpec, backend: BackendKind) throws {
+    private func check(_ spec: FaultSpec) throws {
         if spec.type == .service && server == nil {
             throw AgentFailure(status: 400, message: "--type service needs the server toolkit up started; this agent fronts \(gateway.upstreamHost):\(gateway.upstreamPort)")
         }
-        guard backend == .iptables else { return }
+        guard spec.backend == .iptables else { return }
         guard iptables?.isUsable() == true else {
             throw AgentFailure(status: 400, message: "--backend iptables needs root (or CAP_NET_ADMIN) and iptables; use --backend gateway")
         }
         if spec.scope != .all {
             throw AgentFailure(status: 400, message: "--only \(spec.scope.rawValue) works only with --backend gateway (iptables cannot tell replication connections apart)")
         }
-        if spec.type == .latency || spec.type == .bandwidth {
-            throw AgentFailure(status: 400, message: "--slow with --backend iptables needs tc netem, which this kernel does not have; use --backend gateway")
-        }
     }
 
-    private func perform(_ actions: [ScheduleAction]) async throws {
-        var failure: Error?
+    /// Executes the actions in order; a failed one does not stop the others. Returns what failed.
+    private func perform(_ actions: [ScheduleAction]) async -> [String] {
+        var failures: [String] = []
         for action in actions {
             do {
                 switch action {
                 case .apply(let spec, let window):
-                    let backend = spec.backend ?? defaultBackend
-                    let used = spec.type == .reject || spec.type == .timeout ? backend : .gateway
-                    journal.record(.faultStarted) { $0.window = window; $0.fault = spec; $0.detail = used.rawValue }
-                    backendOf[window] = used
-                    try await apply(spec, backend: used, window: window)
+                    journal.record(.faultStarted) { $0.window = window; $0.fault = spec; $0.detail = (spec.backend ?? .gateway).rawValue }
+                    try await apply(spec, window: window)
                 case .clear(let spec, let window, let reason):
                     // The window ends when the restore begins: clients held by the fault move on
                     // while it is being lifted, and their reconnects must fall after the end.
                     journal.record(.faultEnded) { $0.window = window; $0.fault = spec; $0.detail = reason.rawValue }
-                    let used = backendOf[window] ?? .gateway
-                    backendOf[window] = nil
-                    try await clear(spec, backend: used)
+                    try await clear(spec)
                 }
             } catch {
                 let message = (error as? AgentFailure)?.message ?? "\(error)"
                 journal.record(.note) { $0.detail = "fault action failed: \(message)" }
                 notes.append(message)
-                failure = failure ?? AgentFailure(status: 500, message: message)
+                failures.append(message)
             }
         }
-        if let failure { throw failure }
+        return failures
     }
 
-    private func apply(_ spec: FaultSpec, backend: BackendKind, window: Int) async throws {
+    private func apply(_ spec: FaultSpec, window: Int) async throws {
         let scope = ConnectionScope(rawValue: spec.scope.rawValue) ?? .all
         switch spec.type {
         case .reject, .timeout:
-            if backend == .iptables, let iptables {
+            if spec.backend == .iptables, let iptables {
+                watchPackets(window: window, verdict: spec.type == .reject ? .refuse : .drop)
                 try await blocking { try iptables.apply(spec.type == .reject ? .reject : .drop) }
                 leftovers.record(iptables: true)
-                startCounting(window: window)
-                // Established connections get RST (reject) or silence (drop) from the kernel
-                // as soon as the client sends its next packet.
             } else {
-                try await gateway.setConnectionFault(spec.type == .reject ? .reject : .timeout, scope: scope)
                 if spec.type == .reject && spec.scope == .all, let iptables, iptables.isUsable() {
                     // The kernel refuses connects to a closed listener without telling us; a
-                    // counting rule in our own chain lets us still see each attempt.
-                    try? await blocking { try iptables.apply(.count) }
+                    // logging rule in our own chain lets us still see each attempt.
+                    watchPackets(window: window, verdict: .refuse)
+                    try? await blocking { try iptables.apply(.watch) }
                     leftovers.record(iptables: true)
-                    startCounting(window: window)
+                } else if spec.type == .reject && spec.scope == .all {
+                    journal.record(.note) {
+                        $0.window = window
+                        $0.detail = AttemptSeries.unobservedNote
+                    }
                 }
+                try await gateway.setConnectionFault(spec.type == .reject ? .reject : .timeout, scope: scope)
             }
         case .reset:
             await gateway.resetConnections(scope: scope)
@@ -138,19 +145,15 @@ actor FaultController {
             try await blocking { try server.stop(crash: spec.crash) }
             // Nothing listens while the server is down: close the public port too.
             try await gateway.setConnectionFault(.reject, scope: .all)
-        case .latency:
-            latency = spec
-            await applyShaping()
-        case .bandwidth:
-            bandwidth = spec
+        case .latency, .bandwidth:
             await applyShaping()
         }
     }
 
-    private func clear(_ spec: FaultSpec, backend: BackendKind) async throws {
+    private func clear(_ spec: FaultSpec) async throws {
         switch spec.type {
         case .reject, .timeout:
-            stopCounting()
+            ledger = nil
             if let iptables, iptables.isInstalled() { try await blocking { try iptables.remove() } }
             try await gateway.setConnectionFault(nil)
             leftovers.record(iptables: false)
@@ -162,19 +165,19 @@ actor FaultController {
             }
             try await gateway.setConnectionFault(nil)
             leftovers.record(serviceStopped: false)
-        case .latency:
-            latency = nil
-            await applyShaping()
-        case .bandwidth:
-            bandwidth = nil
+        case .latency, .bandwidth:
             await applyShaping()
         }
     }
 
+    /// The gateway shapes what the schedule has in force, each fault for its own scope.
     private func applyShaping() async {
-        await gateway.setShaping(latency: .milliseconds(latency?.latencyMs ?? 0),
-                                 jitter: .milliseconds(latency?.jitterMs ?? 0),
-                                 bandwidth: bandwidth?.bytesPerSecond)
+        await gateway.setShaping(schedule.shaping.map { spec in
+            ScopedShaping(
+                TrafficShaping(latency: .milliseconds(spec.latencyMs ?? 0), jitter: .milliseconds(spec.jitterMs ?? 0),
+                               bytesPerSecond: spec.bytesPerSecond),
+                scope: ConnectionScope(rawValue: spec.scope.rawValue) ?? .all)
+        })
     }
 
     // MARK: - Timers
@@ -189,33 +192,69 @@ actor FaultController {
     }
 
     private func fire() async {
-        let actions = schedule.tick(now: clock.now)
-        try? await perform(actions)
+        _ = await perform(schedule.tick(now: clock.now))
         rearm()
     }
 
-    /// Polls our chain's SYN counter and journals refused (or dropped) connection attempts.
-    private func startCounting(window: Int) {
-        counter?.cancel()
-        guard let iptables else { return }
-        let journal = self.journal
-        counter = Task.detached {
-            var seen = iptables.attemptCount() ?? 0
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(200))
-                guard let count = iptables.attemptCount() else { continue }
-                if count > seen {
-                    let delta = count - seen
-                    journal.record(.connRefused) { $0.window = window; $0.count = delta }
-                }
-                seen = max(seen, count)
+    // MARK: - Packets
+
+    /// From now on, the packets our rules log belong to `window` and mean `verdict`.
+    private func watchPackets(window: Int, verdict: AttemptLedger.Verdict) {
+        guard startPacketReader() else { return }
+        ledger = AttemptLedger(window: window, verdict: verdict)
+    }
+
+    /// Stops reading packets; the agent is exiting.
+    func stopObserving() {
+        packetReader?.stop()
+        packetReader = nil
+        packetTask?.cancel()
+        packetTask = nil
+        ledger = nil
+    }
+
+    private func startPacketReader() -> Bool {
+        if packetReader != nil { return true }
+        guard let iptables else { return false }
+        do {
+            let reader = try NflogReader(group: iptables.nflogGroup)
+            let (stream, continuation) = AsyncStream.makeStream(
+                of: (ClientPacket, Double).self, bufferingPolicy: .bufferingNewest(10_000))
+            reader.start { packet, received in continuation.yield((packet, received)) }
+            packetTask = Task { [weak self] in
+                for await (packet, received) in stream { await self?.observe(packet, received: received) }
             }
+            packetReader = reader
+            return true
+        } catch {
+            let message = "connection attempts are not observed: \(error)"
+            journal.record(.note) { $0.detail = message }
+            notes.append(message)
+            return false
         }
     }
 
-    private func stopCounting() {
-        counter?.cancel()
-        counter = nil
+    private func observe(_ packet: ClientPacket, received: Double) {
+        guard var ledger else { return }
+        // The kernel's time of the packet, unless it is missing or implausible.
+        let at = packet.kernelTime.flatMap { abs($0 - received) < 5 ? $0 : nil } ?? received
+        let events = ledger.observe(
+            client: packet.client, syn: packet.flags.contains(.syn), ack: packet.flags.contains(.ack),
+            fin: packet.flags.contains(.fin), rst: packet.flags.contains(.rst), at: at)
+        self.ledger = ledger
+        for var event in events {
+            switch event.kind {
+            case .connReset:
+                // The kernel reset this client: the gateway's side goes too, so the connection
+                // is reported lost, not surviving.
+                event.conn = event.client.flatMap(gateway.clientWasReset(client:))
+            case .clientGaveUp:
+                event.conn = event.client.flatMap(gateway.connectionID(client:))
+            default:
+                break
+            }
+            journal.append(event)
+        }
     }
 }
 

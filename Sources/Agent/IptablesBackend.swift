@@ -23,16 +23,31 @@ public struct IptablesBackend: Sendable {
     /// The jump rule, as given to `-I`/`-D` after the chain name.
     var jumpRule: [String] { ["-p", "tcp", "--dport", String(port), "-j", chain] }
 
-    /// `count` only counts connection attempts (SYNs) and lets everything pass.
-    public enum Kind: Sendable { case reject, drop, count }
+    /// `watch` only logs connection attempts and lets everything pass (a gateway reject, whose
+    /// closed listener makes the kernel refuse them).
+    public enum Kind: Sendable { case reject, drop, watch }
 
-    /// Rules of our chain for a fault: a counting rule for connection attempts (SYNs), then the verdict.
+    /// The NFLOG group our rules log to: the public port, so that concurrent agents (each on its
+    /// own port) never share a group.
+    public var nflogGroup: UInt16 { UInt16(truncatingIfNeeded: port) }
+
+    /// Rules of our chain for a fault. Before the verdict, NFLOG rules hand the agent the
+    /// client packets it must see: connects (SYN), and for reject the packets of established
+    /// connections the kernel will answer with RST, for drop the client's FIN or RST (it gave
+    /// up). NFLOG needs NET_ADMIN only, not NET_RAW, and returns the packet to the chain.
     static func rules(for kind: Kind, port: Int) -> [[String]] {
-        let counter = ["-p", "tcp", "--dport", String(port), "--syn"]
+        let base = ["-p", "tcp", "--dport", String(port)]
+        let log = ["-j", "NFLOG", "--nflog-group", String(UInt16(truncatingIfNeeded: port)), "--nflog-prefix", "toolkit"]
+        let connects = base + ["--syn"] + log
         switch kind {
-        case .reject: return [counter, ["-p", "tcp", "--dport", String(port), "-j", "REJECT", "--reject-with", "tcp-reset"]]
-        case .drop: return [counter, ["-p", "tcp", "--dport", String(port), "-j", "DROP"]]
-        case .count: return [counter]
+        case .reject:
+            return [connects, base + ["--tcp-flags", "SYN,RST", "NONE"] + log,
+                    base + ["-j", "REJECT", "--reject-with", "tcp-reset"]]
+        case .drop:
+            return [connects, base + ["--tcp-flags", "FIN", "FIN"] + log, base + ["--tcp-flags", "RST", "RST"] + log,
+                    base + ["-j", "DROP"]]
+        case .watch:
+            return [connects]
         }
     }
 
@@ -65,15 +80,6 @@ public struct IptablesBackend: Sendable {
     /// Whether any of ours is in place.
     public func isInstalled() -> Bool {
         (try? run(["-w", "-S", chain])) != nil
-    }
-
-    /// Packets counted by the SYN rule of our chain: connection attempts that met the fault.
-    public func attemptCount() -> Int? {
-        guard let listing = try? run(["-w", "-L", chain, "-v", "-x", "-n"]) else { return nil }
-        // Chain header, column header, then rules; the first rule is the SYN counter.
-        let lines = listing.split(separator: "\n").dropFirst(2)
-        guard let first = lines.first else { return nil }
-        return Int(first.split(separator: " ", omittingEmptySubsequences: true).first ?? "")
     }
 
     @discardableResult

@@ -59,7 +59,8 @@ final class ProtocolTap: ConnectionTap {
 
     func closed(by cause: CloseCause) {
         finishReread()
-        if case .fault(let kind) = cause {
+        // A kernel reset was journaled at the time of the client's packet (FaultController).
+        if case .fault(let kind) = cause, kind != .kernelReset {
             record(.connReset) { $0.detail = kind.rawValue }
         }
         let detail: String

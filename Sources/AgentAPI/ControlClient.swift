@@ -1,18 +1,31 @@
 import Foundation
 
-/// A blocking HTTP/1.1 client for the agent's loopback control API. Used by the CLI, which is
-/// not on an event loop; one request per connection.
+/// A blocking HTTP/1.1 client for the agent's control API, over its Unix socket or (when the agent
+/// was asked for TCP) loopback TCP with a bearer token. Used by the CLI, which is not on an event
+/// loop; one request per connection.
 public struct ControlClient: Sendable {
-    public let port: Int
+    public enum Endpoint: Sendable, Hashable, CustomStringConvertible {
+        case unix(path: String)
+        case tcp(host: String, port: Int, token: String)
+
+        public var description: String {
+            switch self {
+            case .unix(let path): path
+            case .tcp(let host, let port, _): "\(host):\(port)"
+            }
+        }
+    }
+
+    public let endpoint: Endpoint
     public var timeoutSeconds: Int
 
-    public init(port: Int, timeoutSeconds: Int = 30) {
-        self.port = port
+    public init(endpoint: Endpoint, timeoutSeconds: Int = 30) {
+        self.endpoint = endpoint
         self.timeoutSeconds = timeoutSeconds
     }
 
     public enum Failure: Error, CustomStringConvertible {
-        /// Nothing answers: the agent is not running.
+        /// Nothing answers: the agent is not running, or this account may not reach it.
         case unreachable(String)
         /// The agent answered with an error.
         case refused(AgentFailure)
@@ -20,7 +33,7 @@ public struct ControlClient: Sendable {
 
         public var description: String {
             switch self {
-            case .unreachable(let reason): "the agent does not answer on 127.0.0.1: \(reason)"
+            case .unreachable(let reason): "the agent does not answer: \(reason)"
             case .refused(let failure): failure.message
             case .malformed(let reason): "the agent's answer could not be read: \(reason)"
             }
@@ -49,21 +62,10 @@ public struct ControlClient: Sendable {
     }
 
     private func exchange(_ method: String, _ path: String, body: Data) throws(Failure) -> (Int, Data) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw .unreachable(String(cString: strerror(errno))) }
+        let fd = try connected()
         defer { close(fd) }
-        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw .unreachable(String(cString: strerror(errno))) }
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        if case .tcp(_, _, let token) = endpoint { head += "Authorization: Bearer \(token)\r\n" }
         head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
         var outgoing = Data(head.utf8)
         outgoing.append(body)
@@ -91,5 +93,50 @@ public struct ControlClient: Sendable {
         let parts = header.split(separator: " ", maxSplits: 2)
         guard parts.count >= 2, let status = Int(parts[1]) else { throw .malformed("bad status line") }
         return (status, Data(response[split.upperBound...]))
+    }
+
+    /// A socket connected to the agent, with send and receive timeouts.
+    private func connected() throws(Failure) -> Int32 {
+        let family = if case .unix = endpoint { AF_UNIX } else { AF_INET }
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw .unreachable(String(cString: strerror(errno))) }
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let result: Int32
+        switch endpoint {
+        case .unix(let path):
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            let bytes = Array(path.utf8)
+            guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+                close(fd)
+                throw .unreachable("the socket path \(path) is longer than the system allows")
+            }
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                raw.copyBytes(from: bytes)
+                raw[bytes.count] = 0
+            }
+            result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+        case .tcp(let host, let port, _):
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr(host)
+            result = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        }
+        guard result == 0 else {
+            let code = errno
+            close(fd)
+            if code == EACCES || code == EPERM {
+                throw .unreachable("\(endpoint): permission denied; only the account that started the agent can drive it")
+            }
+            throw .unreachable("\(endpoint): \(String(cString: strerror(code)))")
+        }
+        return fd
     }
 }

@@ -1,7 +1,8 @@
 import Faults
 import Foundation
 
-/// The agent's control API: HTTP/JSON on loopback. These are its bodies.
+/// The agent's control API: HTTP/JSON on its owner-only Unix socket (or TCP with a bearer token,
+/// see `ControlAddress`). These are its bodies.
 ///
 /// | method and path        | body             | answer          |
 /// |------------------------|------------------|-----------------|
@@ -11,7 +12,8 @@ import Foundation
 /// | `POST /notes`          | `JournalNote`    | `JournalNote`   |
 /// | `POST /shutdown`       |                  | `AgentStatus`   |
 ///
-/// Errors answer 400 (bad request, nothing changed) or 500 with an `AgentFailure`.
+/// Errors answer 400 (bad request, nothing changed), 401 (TCP without the token), 413 (body over
+/// 64 KiB) or 500 with an `AgentFailure`.
 public struct FaultCommand: Codable, Sendable, Hashable {
     public enum Action: String, Codable, Sendable { case down, flap, slow, slowOff = "slow_off", up }
     public var action: Action
@@ -35,45 +37,48 @@ public struct FaultCommand: Codable, Sendable, Hashable {
         self.backend = backend
     }
 
-    /// The schedule command this asks for, or a one-line reason it is not valid. A chosen
-    /// `backend` becomes part of the fault, so the schedule keeps it for every phase.
+    /// The schedule command this asks for; a command that does not fit answers 400 with the
+    /// one line of `validated()`.
     public func scheduleCommand() throws -> ScheduleCommand {
-        var spec = self.spec
-        if let backend, spec?.backend == nil { spec?.backend = backend }
-        switch action {
-        case .up:
-            return .up
-        case .slowOff:
-            return .slowOff
-        case .slow:
-            guard let spec, spec.type == .latency || spec.type == .bandwidth else {
-                throw AgentFailure(status: 400, message: "--slow needs --latency MS or --bandwidth BYTES")
-            }
-            try Self.check(spec)
-            return .down(spec, duration: durationSeconds.map { .seconds($0) })
-        case .down:
-            guard let spec else { throw AgentFailure(status: 400, message: "--down needs --type") }
-            try Self.check(spec)
-            if let seconds = durationSeconds, !(1...86_400).contains(seconds) {
-                throw AgentFailure(status: 400, message: "--duration must be a whole number of seconds from 1 to 86400, got \(seconds)")
-            }
-            return .down(spec, duration: durationSeconds.map { .seconds($0) })
-        case .flap:
-            guard let spec else { throw AgentFailure(status: 400, message: "--flap needs --type") }
-            try Self.check(spec)
-            let interval = intervalSeconds ?? 30, duration = durationSeconds ?? 300
-            guard (1...3_600).contains(interval) else {
-                throw AgentFailure(status: 400, message: "--interval must be a whole number of seconds from 1 to 3600, got \(interval)")
-            }
-            guard duration >= interval && duration <= 86_400 else {
-                throw AgentFailure(status: 400, message: "--duration must be from --interval (\(interval)) to 86400 seconds, got \(duration)")
-            }
-            return .flap(spec, interval: .seconds(interval), duration: .seconds(duration))
-        }
+        do { return try validated() } catch { throw AgentFailure(status: 400, message: error.message) }
     }
 
-    private static func check(_ spec: FaultSpec) throws {
-        do { try spec.validate() } catch { throw AgentFailure(status: 400, message: "\(error)") }
+    /// The one validation of a fault command, shared by the CLI (before it sends anything), the
+    /// control API and the schedule: every field must go with the action, then the schedule's
+    /// own rules (`ScheduleCommand.validate()`, `FaultSpec.validate()`) apply. A chosen `backend`
+    /// becomes part of the fault, so the schedule keeps it for every phase of a flap.
+    public func validated() throws(FaultValidationError) -> ScheduleCommand {
+        var spec = self.spec
+        if let backend, spec != nil, spec?.backend == nil { spec?.backend = backend }
+        let command: ScheduleCommand
+        switch action {
+        case .up, .slowOff:
+            let name = action == .up ? "--up" : "--slow --off"
+            if spec != nil || durationSeconds != nil || intervalSeconds != nil || backend != nil {
+                throw FaultValidationError(flag: name, message: "\(name) goes alone: it takes no fault, --duration, --interval or --backend")
+            }
+            return action == .up ? .up : .slowOff
+        case .slow:
+            guard let spec, spec.type == .latency || spec.type == .bandwidth else {
+                throw FaultValidationError(flag: "--slow", message: "--slow needs --latency MS or --bandwidth BYTES")
+            }
+            if backend != nil { throw Self.onlyWith("--backend", "--down or --flap") }
+            if intervalSeconds != nil { throw Self.onlyWith("--interval", "--flap") }
+            command = .down(spec, duration: durationSeconds.map { .seconds($0) })
+        case .down:
+            guard let spec else { throw FaultValidationError(flag: "--down", message: "--down needs --type") }
+            if intervalSeconds != nil { throw Self.onlyWith("--interval", "--flap") }
+            command = .down(spec, duration: durationSeconds.map { .seconds($0) })
+        case .flap:
+            guard let spec else { throw FaultValidationError(flag: "--flap", message: "--flap needs --type") }
+            command = .flap(spec, interval: .seconds(intervalSeconds ?? 30), duration: .seconds(durationSeconds ?? 300))
+        }
+        try command.validate()
+        return command
+    }
+
+    private static func onlyWith(_ flag: String, _ partner: String) -> FaultValidationError {
+        FaultValidationError(flag: flag, message: "\(flag) goes only with \(partner)")
     }
 }
 

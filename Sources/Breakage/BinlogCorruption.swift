@@ -300,7 +300,7 @@ public struct BinlogRestore {
         var entries: [BinlogBackup] = []
         for name in wanted {
             guard let entry = manifest.restorable(name) else {
-                throw ToolkitError("no backup of \(name) in \(directory.path)" + (manifest.backups.isEmpty ? "" : "; backups: \(Set(manifest.backups.map(\.name)).sorted().joined(separator: ", "))"))
+                throw ToolkitError.usage("--file \(name): no backup of it to restore in \(directory.path)" + (manifest.backups.isEmpty ? "" : "; backups: \(Set(manifest.backups.map(\.name)).sorted().joined(separator: ", "))"))
             }
             entries.append(entry)
         }

@@ -1,6 +1,7 @@
 /// Connection attempts around one fault window and how they were spaced.
 public struct AttemptSeries: Codable, Sendable, Hashable {
-    /// One entry per `conn_accepted`, and one per `conn_refused` sample (with its count).
+    /// One entry per `conn_accepted`, `conn_refused` and `conn_dropped` (old journals: one per
+    /// refused sample, with its count).
     public var attempts: [ConnectionAttempt]
     /// Attempts in all, refused counts included.
     public var total: Int
@@ -8,12 +9,20 @@ public struct AttemptSeries: Codable, Sendable, Hashable {
     public var intervals: [Double]
     public var medianInterval: Double?
     public var pattern: RetryPattern
-    /// True when a refused sample counted several attempts: their times were spread evenly
-    /// since the previous attempt, so the intervals are estimates.
+    /// True when a refused sample of an old journal counted several attempts: their times were
+    /// spread evenly since the previous attempt, so the intervals are estimates.
     public var estimatedTimes: Bool
+    /// Why refused connects could not be seen at all (an agent that may not log packets:
+    /// the kernel refuses them unseen); nil when every attempt was observed.
+    public var unobserved: String?
 
-    public init(attempts: [ConnectionAttempt]) {
+    /// The journal note an agent writes in a window whose refused connects it cannot see.
+    public static let unobservedNote =
+        "refused connection attempts are not observed: logging packets needs root (or CAP_NET_ADMIN) and iptables"
+
+    public init(attempts: [ConnectionAttempt], unobserved: String? = nil) {
         self.attempts = attempts
+        self.unobserved = unobserved
         var times: [Double] = []
         var estimated = false
         for attempt in attempts {
@@ -46,14 +55,17 @@ public struct AttemptSeries: Codable, Sendable, Hashable {
         case medianInterval = "median_interval"
         case pattern
         case estimatedTimes = "estimated_times"
+        case unobserved
     }
 }
 
-/// One connection attempt seen by the gateway (accepted) or counted by the kernel (refused).
+/// One connection attempt: accepted by the gateway, or refused or dropped by the kernel.
 public struct ConnectionAttempt: Codable, Sendable, Hashable {
     public enum Kind: String, Codable, Sendable {
         case accepted
         case refused
+        /// Never answered (iptables DROP).
+        case dropped
     }
 
     /// Seconds from the fault start.
@@ -63,7 +75,7 @@ public struct ConnectionAttempt: Codable, Sendable, Hashable {
     public var count: Int
     public var conn: UInt64?
     public var client: String?
-    /// What became of an accepted connection.
+    /// What became of an accepted connection or a dropped attempt.
     public var outcome: AttemptOutcome?
 
     public init(
@@ -89,6 +101,10 @@ public enum AttemptOutcome: String, Codable, Sendable {
     case closed
     /// Still open, not authenticated (e.g. hanging in a timeout).
     case open
+    /// A dropped attempt the client was still waiting on.
+    case dropped
+    /// A dropped attempt the client gave up on.
+    case gaveUp = "gave_up"
 }
 
 /// How a client spaced its connection attempts.

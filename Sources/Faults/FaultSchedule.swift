@@ -12,16 +12,40 @@
 ///   when `duration` has elapsed. Each on phase is a window of its own.
 /// - `up` clears everything and cancels every timer, from any state.
 /// - Window ids increase by one with every `apply`.
+/// - With a `defaultBackend`, every reject and timeout it keeps says which backend enforces it
+///   (`FaultSpec.backend`, see `enforcing(_:)`), so `apply` and `clear` carry all the shell needs.
 public struct FaultSchedule<C: Clock>: Sendable where C.Duration == Duration {
     private var connection: ActiveFault?
     private var latency: ActiveFault?
     private var bandwidth: ActiveFault?
     private var nextWindowID: Int
+    private let defaultBackend: BackendKind?
 
-    /// - Parameter firstWindowID: the id of the next window; an agent restarting continues
-    ///   after the highest window id in its journal.
-    public init(firstWindowID: Int = 1) {
+    /// - Parameters:
+    ///   - firstWindowID: the id of the next window; an agent restarting continues after the
+    ///     highest window id in its journal.
+    ///   - defaultBackend: the agent's backend; nil leaves each fault's `backend` as given.
+    public init(firstWindowID: Int = 1, defaultBackend: BackendKind? = nil) {
         nextWindowID = firstWindowID
+        self.defaultBackend = defaultBackend
+    }
+
+    /// The fault with the backend that enforces it: the kernel (iptables) can only refuse or
+    /// drop every connection to the port, so an unscoped reject or timeout goes to the agent's
+    /// default backend and a scoped one to the gateway; a backend the user chose stays. Every
+    /// other fault has one way to be enforced (shaping and resets by the gateway, since this
+    /// kernel has no netem; service by stopping the server) and carries no backend.
+    public func enforcing(_ spec: FaultSpec) -> FaultSpec {
+        guard let defaultBackend, spec.type == .reject || spec.type == .timeout else { return spec }
+        var spec = spec
+        spec.backend = spec.backend ?? (spec.scope == .all ? defaultBackend : .gateway)
+        return spec
+    }
+
+    /// The shaping faults in force now (latency, then bandwidth), each with its scope; a
+    /// flapping one in its off phase is not in force.
+    public var shaping: [FaultSpec] {
+        [latency, bandwidth].compactMap { fault in fault?.windowID == nil ? nil : fault?.spec }
     }
 
     /// Executes a command. Every command is valid in every state; one that changes nothing
@@ -69,6 +93,7 @@ public struct FaultSchedule<C: Clock>: Sendable where C.Duration == Duration {
     // MARK: - Commands
 
     private mutating func down(_ spec: FaultSpec, duration: Duration?, now: C.Instant) -> [ScheduleAction] {
+        let spec = enforcing(spec)
         let slot = Slot(spec.type)
         let expiry = duration.map { now.advanced(by: $0) }
         if var current = self[slot], current.spec == spec, current.flap == nil, spec.type != .reset {
@@ -95,6 +120,7 @@ public struct FaultSchedule<C: Clock>: Sendable where C.Duration == Duration {
             // A reset has no duration to toggle; flapping it is a single reset.
             return down(spec, duration: nil, now: now)
         }
+        let spec = enforcing(spec)
         guard interval > .zero, duration > .zero else { return [] }
         let slot = Slot(spec.type)
         var actions = remove(slot, reason: .replaced)

@@ -1,4 +1,6 @@
 /// A rejected input: one line that names the flag, what is allowed, and the value given.
+/// Flags are the command line's own (`--only`, `--slow`), whichever way the input came in:
+/// the CLI, the control API and the schedule share this one validation.
 public struct FaultValidationError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The offending flag, e.g. "--latency".
     public var flag: String
@@ -65,22 +67,22 @@ extension FaultSpec {
             throw FaultValidationError(flag: "--backend", message: "--backend goes only with --type reject or timeout")
         }
         if scope != .all && !FaultType.scopable.contains(type) {
-            let allowed = FaultType.scopable.map(\.rawValue).joined(separator: ", ")
             throw FaultValidationError(
-                flag: "--scope", message: "--scope \(scope.rawValue) works only with \(allowed)")
+                flag: "--only",
+                message: "--only \(scope.rawValue) does not go with --type \(type.rawValue) (a stopped server cannot pick which connections it drops)")
         }
         switch type {
         case .latency:
             try validateLatency()
-            if bytesPerSecond != nil { throw Self.onlyWith("--bandwidth", "--type bandwidth") }
+            if bytesPerSecond != nil { throw Self.onlyWith("--bandwidth", "--slow") }
         case .bandwidth:
             try validateBandwidth()
-            if latencyMs != nil { throw Self.onlyWith("--latency", "--slow or --type latency") }
-            if jitterMs != nil { throw Self.onlyWith("--jitter", "--slow or --type latency") }
+            if latencyMs != nil { throw Self.onlyWith("--latency", "--slow") }
+            if jitterMs != nil { throw Self.onlyWith("--jitter", "--slow --latency") }
         case .reject, .timeout, .service, .reset:
-            if latencyMs != nil { throw Self.onlyWith("--latency", "--slow or --type latency") }
-            if jitterMs != nil { throw Self.onlyWith("--jitter", "--slow or --type latency") }
-            if bytesPerSecond != nil { throw Self.onlyWith("--bandwidth", "--type bandwidth") }
+            if latencyMs != nil { throw Self.onlyWith("--latency", "--slow") }
+            if jitterMs != nil { throw Self.onlyWith("--jitter", "--slow --latency") }
+            if bytesPerSecond != nil { throw Self.onlyWith("--bandwidth", "--slow") }
         }
     }
 
@@ -89,7 +91,7 @@ extension FaultSpec {
         guard let latencyMs else {
             throw FaultValidationError(
                 flag: "--latency",
-                message: "--latency is required with --type latency: an integer from \(range.lowerBound) to \(range.upperBound) (milliseconds)")
+                message: "--latency is required for a latency fault: an integer from \(range.lowerBound) to \(range.upperBound) (milliseconds)")
         }
         guard range.contains(latencyMs) else {
             throw FaultLimits.outOfRange("--latency", range, unit: "milliseconds", got: "\(latencyMs)")
@@ -105,7 +107,7 @@ extension FaultSpec {
         guard let bytesPerSecond else {
             throw FaultValidationError(
                 flag: "--bandwidth",
-                message: "--bandwidth is required with --type bandwidth: an integer from \(range.lowerBound) to \(range.upperBound) (bytes per second)")
+                message: "--bandwidth is required for a bandwidth fault: an integer from \(range.lowerBound) to \(range.upperBound) (bytes per second)")
         }
         guard range.contains(bytesPerSecond) else {
             throw FaultLimits.outOfRange("--bandwidth", range, unit: "bytes per second", got: "\(bytesPerSecond)")

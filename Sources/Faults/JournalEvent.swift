@@ -8,9 +8,19 @@ public enum JournalEventKind: String, Codable, Sendable, CaseIterable {
     case faultEnded = "fault_ended"
     /// The gateway accepted a TCP connection (`conn`, `client`).
     case connAccepted = "conn_accepted"
-    /// Refused connection attempts counted since the last sample (`count`, `client` if known).
+    /// One connection attempt the kernel refused (RST to its SYN), at the SYN's time, with the
+    /// client's "ip:port" (`client`). Journals written before packet observation carry `count`:
+    /// attempts counted since the last 0.2 s sample, no client port, estimated times.
     case connRefused = "conn_refused"
-    /// A fault reset an established connection (`conn`).
+    /// One connection attempt the kernel dropped (iptables DROP: no answer at all), at its
+    /// first SYN's time, with `client` "ip:port"; SYN retransmissions are not new attempts.
+    case connDropped = "conn_dropped"
+    /// A client gave up on a dropped attempt or a frozen connection (`client`, `conn` when it
+    /// was a gateway connection; `detail`: "FIN", "RST", or "new attempt from ip:port").
+    case clientGaveUp = "client_gave_up"
+    /// A fault reset an established connection (`conn`; `detail`: "reject", "reset", or
+    /// "kernel reset (iptables reject)" when the kernel answered the client's packet with RST
+    /// and the gateway closed its side, at the time of that packet).
     case connReset = "conn_reset"
     /// A connection closed (`conn`; `detail`: "client", "server", "fault" or "error: …";
     /// the last binlog `file`/`position`/`gtid` forwarded on it, if any).

@@ -8,7 +8,8 @@
 /// - *horizon*: the next connection-fault window's start (or the journal's end). A
 ///   reconnect or resume later than that belongs to the next window.
 /// - *scope*: for a `replication` (`queries`) fault only connections that did (did not)
-///   issue a binlog dump count; `conn_refused` samples always count.
+///   issue a binlog dump count; `conn_refused` and `conn_dropped` (not tied to a connection)
+///   always count.
 public struct JournalTimeline: Sendable {
     /// The events, sorted by time; ties keep their journal order.
     public let events: [JournalEvent]
@@ -68,7 +69,8 @@ public struct JournalTimeline: Sendable {
     // MARK: - Measurements
 
     /// The first failed attempt while the fault lasts. In a timeout nothing fails: the
-    /// client notices when it gives up, so only closes by the client count.
+    /// client notices when it gives up, so only closes by the client and `client_gave_up` count
+    /// (a dropped connect is no detection: the client is still waiting).
     /// In a timeout, a frozen gateway cannot see a client close its old connection until the
     /// network is back; a new connection that turns out to be the same replica (same server id)
     /// as one streaming when the fault began shows that the replica gave up on the old one.
@@ -86,9 +88,9 @@ public struct JournalTimeline: Sendable {
                 counts = !isTimeout || Self.closedByClient(event)
             case .connAccepted:
                 counts = isTimeout && recordOfEvent[index].flatMap { records[$0].serverID }.map(streamingAtStart.contains) == true
-            case .connRefused:
-                counts = true
-            case .connReset, .authFailed, .serverError:
+            case .clientGaveUp:
+                counts = isTimeout
+            case .connRefused, .connReset, .authFailed, .serverError:
                 counts = !isTimeout
             default:
                 counts = false
@@ -116,21 +118,43 @@ public struct JournalTimeline: Sendable {
                 attempts.append(ConnectionAttempt(
                     after: Self.seconds(from: window.started, to: event.at), kind: .accepted, conn: event.conn,
                     client: event.client, outcome: recordOfEvent[index].map { records[$0].outcome() }))
-            case .connRefused:
+            case .connRefused, .connDropped:
                 attempts.append(ConnectionAttempt(
-                    after: Self.seconds(from: window.started, to: event.at), kind: .refused, count: max(event.count ?? 1, 1),
-                    client: event.client))
+                    after: Self.seconds(from: window.started, to: event.at),
+                    kind: event.kind == .connRefused ? .refused : .dropped, count: max(event.count ?? 1, 1),
+                    client: event.client, outcome: event.kind == .connDropped ? gaveUp(event, within: window) : nil))
             default:
                 continue
             }
         }
-        return AttemptSeries(attempts: attempts)
+        let unobserved = events[(window.startIndex + 1)..<(window.endIndex ?? events.count)].contains {
+            $0.kind == .note && $0.window == window.id && $0.detail == AttemptSeries.unobservedNote
+        }
+        return AttemptSeries(attempts: attempts, unobserved: unobserved ? "the agent cannot log packets (needs root or CAP_NET_ADMIN)" : nil)
     }
 
+    /// A dropped attempt's client gave up, if the journal says so before the window's horizon.
+    private func gaveUp(_ attempt: JournalEvent, within window: FaultWindow) -> AttemptOutcome? {
+        let horizon = horizonIndex(after: window)
+        let given = ((window.startIndex + 1)..<horizon).contains { index in
+            events[index].kind == .clientGaveUp && events[index].client == attempt.client && events[index].window == attempt.window
+        }
+        return given ? .gaveUp : .dropped
+    }
+
+    /// Connections open at the start, and those the client lost while the fault lasted —
+    /// closed, reset (by the gateway or by the kernel), or given up — with when and how.
     private func survival(_ window: FaultWindow, during: Range<Int>) -> ConnectionSurvival {
         let open = records.filter { $0.isOpen(at: window.startIndex) && $0.inScope(window.fault.scope) }
-        let survived = open.filter { record in record.closedIndex.map { !during.contains($0) } ?? true }
-        return ConnectionSurvival(openAtStart: open.count, survived: survived.count)
+        let lost = open.compactMap { record -> LostConnection? in
+            guard let closed = record.closedIndex, during.contains(closed) else { return nil }
+            let event = events[closed]
+            return LostConnection(
+                conn: record.conn, client: record.client, replication: record.isReplication,
+                after: Self.seconds(from: window.started, to: event.at),
+                how: event.kind.rawValue + (event.detail.map { ": \($0)" } ?? ""))
+        }
+        return ConnectionSurvival(openAtStart: open.count, survived: open.count - lost.count, lost: lost)
     }
 
     /// First event of `kind` on a connection accepted after `restore`, before `horizon`.
@@ -289,7 +313,7 @@ public struct JournalTimeline: Sendable {
             case .connReset:
                 record.resetIndex = record.resetIndex ?? index
                 record.closedIndex = record.closedIndex ?? index
-            case .connClosed: record.closedIndex = record.closedIndex ?? index
+            case .connClosed, .clientGaveUp: record.closedIndex = record.closedIndex ?? index
             case .binlogDump:
                 record.firstDumpIndex = record.firstDumpIndex ?? index
                 record.serverID = event.serverID ?? record.serverID

@@ -57,8 +57,8 @@ extension ScheduleCommand {
         case let .flap(spec, interval, duration):
             try spec.validate()
             guard FaultType.flappable.contains(spec.type) else {
-                let allowed = FaultType.flappable.map(\.rawValue).joined(separator: ", ")
-                throw FaultValidationError(flag: "--flap", message: "--flap works only with \(allowed)")
+                throw FaultValidationError(
+                    flag: "--flap", message: "--flap does not go with --type \(spec.type.rawValue) (a \(spec.type.rawValue) is one-shot)")
             }
             try FaultLimits.validateFlap(
                 intervalSeconds: try Self.wholeSeconds(interval, flag: "--interval"),

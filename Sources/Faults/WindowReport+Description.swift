@@ -17,6 +17,10 @@ extension WindowReport: CustomStringConvertible {
             lines.append(Self.line(
                 "connections", "\(connections.survived) of \(connections.openAtStart) open at start survived"))
         }
+        for lost in connections.lost {
+            lines.append(Self.line("lost", "conn \(lost.conn)" + (lost.client.map { " (\($0))" } ?? "")
+                + " after \(Self.seconds(lost.after)) (\(lost.how))"))
+        }
         lines.append(Self.line("reconnected", reconnectText))
         lines.append(Self.line("replication", replicationText))
         if resume.isEmpty {
@@ -48,7 +52,7 @@ extension WindowReport: CustomStringConvertible {
     private var reconnectText: String {
         if let reconnectedAfter { return "\(Self.seconds(reconnectedAfter)) after restore" }
         if ended == nil { return "- (fault still active)" }
-        if connections.openAtStart > 0 && connections.survived == connections.openAtStart {
+        if connections.openAtStart > 0 && connections.lost.isEmpty && connections.survived == connections.openAtStart {
             return "not needed: every connection stayed open"
         }
         return "not yet"
@@ -58,6 +62,10 @@ extension WindowReport: CustomStringConvertible {
         if let replicationResumedAfter { return "resumed \(Self.seconds(replicationResumedAfter)) after restore" }
         if ended == nil { return "- (fault still active)" }
         if resume.isEmpty { return "no replication client" }
+        if let lost = connections.lost.first(where: \.replication) {
+            return "not yet: the replication connection was lost after \(Self.seconds(lost.after)) (\(lost.how))"
+                + " and no binlog event was forwarded on a new connection"
+        }
         return "not yet: no binlog event forwarded on a new connection"
     }
 
@@ -76,6 +84,11 @@ extension AttemptSeries {
     /// "6, irregular (median 2.3 s)".
     var summary: String {
         let estimated = estimatedTimes ? " (estimated from refused counts)" : ""
+        let unseen = unobserved.map { "; refused connects not observed: \($0)" } ?? ""
+        return plainSummary(estimated: estimated) + unseen
+    }
+
+    private func plainSummary(estimated: String) -> String {
         switch pattern {
         case .none:
             return "none"

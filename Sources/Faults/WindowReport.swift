@@ -57,7 +57,8 @@ public struct WindowReport: Codable, Sendable, Hashable {
 public struct Detection: Codable, Sendable, Hashable {
     /// Seconds from the fault start.
     public var after: Double
-    /// conn_reset, conn_closed, conn_refused, auth_failed or server_error.
+    /// conn_reset, conn_closed, conn_refused, auth_failed or server_error; for a timeout,
+    /// conn_closed by the client, client_gave_up, or conn_accepted of a replica that gave up.
     public var event: JournalEventKind
     public var conn: UInt64?
     public var detail: String?
@@ -82,14 +83,44 @@ public struct ConnectionSurvival: Codable, Sendable, Hashable {
     public var openAtStart: Int
     /// Of those, still open when the fault ended (or at the end of the journal).
     public var survived: Int
+    /// Those the client lost while the fault lasted.
+    public var lost: [LostConnection]
 
-    public init(openAtStart: Int, survived: Int) {
+    public init(openAtStart: Int, survived: Int, lost: [LostConnection] = []) {
         self.openAtStart = openAtStart
         self.survived = survived
+        self.lost = lost
     }
 
     enum CodingKeys: String, CodingKey {
         case openAtStart = "open_at_start"
-        case survived
+        case survived, lost
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        openAtStart = try container.decode(Int.self, forKey: .openAtStart)
+        survived = try container.decode(Int.self, forKey: .survived)
+        lost = try container.decodeIfPresent([LostConnection].self, forKey: .lost) ?? []
+    }
+}
+
+/// A connection open when a fault started that its client lost during the fault.
+public struct LostConnection: Codable, Sendable, Hashable {
+    public var conn: UInt64
+    public var client: String?
+    /// It had asked for a binlog dump.
+    public var replication: Bool
+    /// Seconds from the fault start.
+    public var after: Double
+    /// The event that ended it and its detail, e.g. "conn_reset: kernel reset (iptables reject)".
+    public var how: String
+
+    public init(conn: UInt64, client: String?, replication: Bool, after: Double, how: String) {
+        self.conn = conn
+        self.client = client
+        self.replication = replication
+        self.after = after
+        self.how = how
     }
 }

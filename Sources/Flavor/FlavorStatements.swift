@@ -75,6 +75,13 @@ extension ServerFlavor {
         return "CREATE USER IF NOT EXISTS \(account) IDENTIFIED BY \(SQLText.literal(password))"
     }
 
+    /// Turns this session's binary logging off or on again, so that statements carrying a
+    /// password (CREATE/ALTER USER, GRANT) never reach a binlog reader. The same statement on
+    /// every flavor; it needs SUPER (MariaDB) or SESSION_VARIABLES_ADMIN (MySQL 8), which root has.
+    public func sessionBinaryLogStatement(enabled: Bool) -> String {
+        "SET SESSION sql_log_bin = \(enabled ? 1 : 0)"
+    }
+
     public func alterUserPasswordStatement(user: String, host: String, password: String) -> String {
         "ALTER USER \(SQLText.account(user, host)) IDENTIFIED BY \(SQLText.literal(password))"
     }

@@ -39,7 +39,8 @@ enum ConnectionAction: Equatable {
 struct FaultSettings: Sendable, Equatable {
     var connectionFault: ConnectionFault?
     var scope: ConnectionScope = .all
-    var shaping: TrafficShaping = .none
+    /// Latency and bandwidth, each for the connections of its own scope.
+    var shaping: [ScopedShaping] = []
     /// Increases with every change, so a connection never applies an older snapshot over a newer one.
     var generation: UInt64 = 0
 

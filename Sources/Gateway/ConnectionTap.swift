@@ -33,6 +33,9 @@ public enum FaultKind: String, Sendable, Hashable {
     case reject
     /// A one-shot `reset` reset the connection (RST).
     case reset
+    /// The kernel reset the client (iptables REJECT answered its packet with RST); the gateway
+    /// closed its side to match.
+    case kernelReset = "kernel reset (iptables reject)"
 }
 
 /// Who or what ended a connection: the first of these events wins.

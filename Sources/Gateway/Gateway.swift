@@ -8,7 +8,8 @@ import Synchronization
 /// server. With no fault it is byte-transparent (half-close and backpressure included).
 /// Faults take effect at once on every connection: `reject` and `timeout` (optionally scoped to
 /// replication or query connections, by the connection tap's classification), a one-shot
-/// `resetConnections`, and shaping (latency, jitter, bandwidth), which combines with either.
+/// `resetConnections`, and shaping (latency, jitter, bandwidth, each scoped the same way),
+/// which combines with either.
 ///
 /// Control calls are serialized: each one starts after the previous one finished.
 public final class Gateway: Sendable {
@@ -31,6 +32,8 @@ public final class Gateway: Sendable {
     private struct RelayHandle: Sendable {
         let eventLoop: any EventLoop
         let relay: NIOLoopBound<Relay>
+        /// The client's "ip:port".
+        let client: String
     }
 
     private struct State: ~Copyable {
@@ -132,16 +135,38 @@ extension Gateway {
         }.get()
     }
 
-    /// Sets shaping for every connection, both directions. `latency` is added per round trip
-    /// (half of it each way), `jitter` adds up to that much more per round trip, `bandwidth`
-    /// is bytes per second per direction per connection. All zero / `nil` switches shaping off.
-    public func setShaping(latency: Duration = .zero, jitter: Duration = .zero, bandwidth: Int? = nil) async {
-        await setShaping(TrafficShaping(latency: latency, jitter: jitter, bytesPerSecond: bandwidth))
+    /// The connection of the client at "ip:port", if it is open.
+    public func connectionID(client: String) -> UInt64? {
+        state.withLock { state in state.relays.first { $0.value.client == client }?.key }
     }
 
-    /// Sets shaping for every connection; `.none` switches it off.
-    public func setShaping(_ shaping: TrafficShaping) async {
-        try? await update { $0.shaping = shaping }
+    /// The kernel reset the client at "ip:port" (a REJECT rule answered its packet with RST):
+    /// closes the gateway's side too (the client socket with SO_LINGER 0, and the upstream), so
+    /// that the connection ends as `fault(kernelReset)`. Returns its connection id, if open.
+    @discardableResult
+    public func clientWasReset(client: String) -> UInt64? {
+        let found = state.withLock { state in state.relays.first { $0.value.client == client } }
+        guard let (id, handle) = found else { return nil }
+        handle.eventLoop.execute { handle.relay.value.lose(.kernelReset) }
+        return id
+    }
+
+    /// Sets shaping for the connections in `scope`, both directions, and none for the others.
+    /// `latency` is added per round trip (half of it each way), `jitter` adds up to that much
+    /// more per round trip, `bandwidth` is bytes per second per direction per connection.
+    /// All zero / `nil` switches shaping off.
+    public func setShaping(
+        latency: Duration = .zero, jitter: Duration = .zero, bandwidth: Int? = nil, scope: ConnectionScope = .all
+    ) async {
+        await setShaping([ScopedShaping(TrafficShaping(latency: latency, jitter: jitter, bytesPerSecond: bandwidth), scope: scope)])
+    }
+
+    /// Replaces all shaping: each rule shapes the connections of its scope (a connection in
+    /// several scopes gets them added up). An empty list switches shaping off. A connection
+    /// takes the shaping of its new scope as soon as its classification changes.
+    public func setShaping(_ rules: [ScopedShaping]) async {
+        let rules = rules.filter(\.shaping.isActive)
+        try? await update { $0.shaping = rules }
     }
 
     /// Back to normal: no connection fault, no shaping, listener open on the same port.
@@ -149,7 +174,7 @@ extension Gateway {
         try await update { settings in
             settings.connectionFault = nil
             settings.scope = .all
-            settings.shaping = .none
+            settings.shaping = []
         }
     }
 
@@ -284,7 +309,8 @@ extension Gateway {
             onFinished: { [weak self] id in self?.connectionFinished(id) }
         )
         try channel.pipeline.syncOperations.addHandler(relay.clientHandler)
-        let handle = RelayHandle(eventLoop: channel.eventLoop, relay: NIOLoopBound(relay, eventLoop: channel.eventLoop))
+        let handle = RelayHandle(
+            eventLoop: channel.eventLoop, relay: NIOLoopBound(relay, eventLoop: channel.eventLoop), client: client)
         let settings: FaultSettings? = state.withLock { state in
             guard state.phase == .running else { return nil }
             state.relays[id] = handle

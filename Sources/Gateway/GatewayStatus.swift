@@ -7,7 +7,7 @@ public struct GatewayStatus: Sendable, Hashable {
     public var connectionCount: Int
     public var connectionFault: ConnectionFault?
     public var scope: ConnectionScope
-    public var shaping: TrafficShaping
+    public var shaping: [ScopedShaping]
 
     public init(
         listening: Bool,
@@ -15,7 +15,7 @@ public struct GatewayStatus: Sendable, Hashable {
         connectionCount: Int,
         connectionFault: ConnectionFault? = nil,
         scope: ConnectionScope = .all,
-        shaping: TrafficShaping = .none
+        shaping: [ScopedShaping] = []
     ) {
         self.listening = listening
         self.boundPort = boundPort

@@ -43,7 +43,8 @@ final class Relay {
     private var serverClosed = false
     private var isClosing = false
     private var isFinished = false
-    private var hasSettings = false
+    /// The shaping the glue handlers apply, for this connection's current classification.
+    private var shaping = TrafficShaping.none
     private var closeCause: CloseCause?
     private let finished: EventLoopPromise<Void>
 
@@ -83,14 +84,7 @@ extension Relay {
     func apply(_ newSettings: FaultSettings) {
         eventLoop.preconditionInEventLoop()
         guard !isClosing, newSettings.generation >= settings.generation else { return }
-        let shapingChanged = !hasSettings || newSettings.shaping != settings.shaping
         settings = newSettings
-        hasSettings = true
-        if shapingChanged {
-            let perDirection = settings.shaping.perDirection
-            clientGlue.setShaping(perDirection)
-            serverGlue.setShaping(perDirection)
-        }
         enforce()
     }
 
@@ -98,6 +92,12 @@ extension Relay {
     func reset(ifIn scope: ConnectionScope) {
         guard clientActive, !isClosing, scope.includes(isReplication: isReplication) else { return }
         reset(.reset)
+    }
+
+    /// Closes both sides of a connection the client already lost (`kind` says how).
+    func lose(_ kind: FaultKind) {
+        guard !isClosing else { return }
+        reset(kind)
     }
 
     /// Closes both sides (the gateway is stopping).
@@ -110,9 +110,16 @@ extension Relay {
         finishIfDone()
     }
 
-    /// Does what the current settings ask of this connection now.
+    /// Does what the current settings ask of this connection now, for its current
+    /// classification (which changes when a client asks for a binlog dump).
     private func enforce() {
         guard clientActive, !isClosing else { return }
+        let wanted = settings.shaping.shaping(isReplication: isReplication)
+        if wanted != shaping {
+            shaping = wanted
+            clientGlue.setShaping(wanted.perDirection)
+            serverGlue.setShaping(wanted.perDirection)
+        }
         switch settings.action(isReplication: isReplication) {
         case .reset:
             reset(.reject)

@@ -1,6 +1,6 @@
 import NIOCore
 
-/// Latency, jitter and bandwidth applied to every connection, in both directions.
+/// Latency, jitter and bandwidth applied to a connection, in both directions.
 ///
 /// `latency` is what a round trip gains: each direction is delayed by half of it (and by a
 /// uniform random 0...`jitter`/2), so a request/response exchange takes `latency` (up to
@@ -39,6 +39,32 @@ public struct TrafficShaping: Sendable, Hashable, CustomStringConvertible {
         if jitter > .zero { parts.append("jitter \(jitter.nanoseconds / 1_000_000) ms") }
         if let bytesPerSecond { parts.append("bandwidth \(bytesPerSecond) B/s") }
         return parts.isEmpty ? "none" : parts.joined(separator: ", ")
+    }
+}
+
+/// Shaping for the connections of one scope (by the connection tap's classification).
+public struct ScopedShaping: Sendable, Hashable {
+    public var shaping: TrafficShaping
+    public var scope: ConnectionScope
+
+    public init(_ shaping: TrafficShaping, scope: ConnectionScope = .all) {
+        self.shaping = shaping
+        self.scope = scope
+    }
+}
+
+extension [ScopedShaping] {
+    /// What a connection of this classification gets: the rules whose scope includes it,
+    /// added up (latencies and jitters add, the lowest bandwidth wins).
+    func shaping(isReplication: Bool) -> TrafficShaping {
+        var latency = Duration.zero, jitter = Duration.zero
+        var bandwidth: Int?
+        for rule in self where rule.scope.includes(isReplication: isReplication) {
+            latency += rule.shaping.latency
+            jitter += rule.shaping.jitter
+            if let limit = rule.shaping.bytesPerSecond { bandwidth = Swift.min(bandwidth ?? limit, limit) }
+        }
+        return TrafficShaping(latency: latency, jitter: jitter, bytesPerSecond: bandwidth)
     }
 }
 

@@ -1,7 +1,8 @@
 import Flavor
 import MariaDB
 
-/// The schema, users and seed data of a fresh source. Every step is idempotent: `up` twice is harmless.
+/// The schema, users and seed data of a fresh source. Every step is idempotent: `up` twice is harmless
+/// and writes nothing to the binary log the second time.
 public struct Bootstrap: Sendable {
     public var database: String
     public var adminUser: String
@@ -62,8 +63,20 @@ public struct Bootstrap: Sendable {
     }
 
     /// Applies accounts, schema and seed rows over an admin connection.
+    ///
+    /// Account statements carry passwords, so they never reach the binary log (every binlog
+    /// reader would receive them): they run with this session's binary logging off. Schema and
+    /// seed rows are written only where missing, so `up` on a bootstrapped source changes
+    /// nothing and writes nothing to the binary log.
     public func apply(on connection: MariaDBConnection, flavor: ServerFlavor) throws {
-        // Accounts. MariaDB's default install has anonymous users that shadow 'user'@'%' from localhost.
+        try connection.execute(flavor.sessionBinaryLogStatement(enabled: false))
+        try applyAccounts(on: connection, flavor: flavor)
+        try connection.execute(flavor.sessionBinaryLogStatement(enabled: true))
+        try applySchema(on: connection)
+    }
+
+    /// MariaDB's default install has anonymous users that shadow 'user'@'%' from localhost: removed.
+    private func applyAccounts(on connection: MariaDBConnection, flavor: ServerFlavor) throws {
         let anonymous = try connection.query("SELECT User, Host FROM mysql.user WHERE User = ''")
         for row in anonymous.rows {
             try connection.execute("DROP USER \(SQLText.account(row[0] ?? "", row[1] ?? ""))")
@@ -80,22 +93,35 @@ public struct Bootstrap: Sendable {
             try connection.execute("GRANT ALL PRIVILEGES ON \(SQLText.identifier(database)).* TO \(account)")
             try connection.execute(Self.etlGlobalGrant(flavor: flavor, account: account))
         }
+    }
 
-        // Schema and seed rows.
-        try connection.execute("CREATE DATABASE IF NOT EXISTS \(SQLText.identifier(database))")
+    /// Creates what is missing, and only that: a `CREATE ... IF NOT EXISTS` of something that
+    /// exists still goes to the binary log, and some readers cannot parse it.
+    private func applySchema(on connection: MariaDBConnection) throws {
+        let schemaExists = try connection.query(
+            "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", [.text(database)]).scalar != "0"
+        if !schemaExists { try connection.execute("CREATE DATABASE \(SQLText.identifier(database))") }
         try connection.execute("USE \(SQLText.identifier(database))")
-        try connection.execute(Self.usersTableDDL("users"))
-        try connection.execute(Self.metaTableDDL)
-        try connection.transaction { connection in
-            let seeded = try connection.query("SELECT value FROM _toolkit_meta WHERE key_name = 'seeded' FOR UPDATE")
-            guard seeded.rows.isEmpty else { return }
-            let insert = try connection.prepare("INSERT INTO users (name, email, status) VALUES (?, ?, ?)")
-            defer { insert.close() }
-            for user in Self.seedUsers { try insert.execute([.text(user.name), .text(user.email), .text(user.status)]) }
-            try connection.execute("INSERT INTO _toolkit_meta (key_name, value) VALUES ('seeded', 'true')")
+        let tables = Set(try connection.query(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", [.text(database)]).rows.compactMap { $0[0] })
+        if !tables.contains("users") { try connection.execute(Self.usersTableDDL("users")) }
+        if !tables.contains("_toolkit_meta") { try connection.execute(Self.metaTableDDL) }
+        let meta = try connection.query("SELECT key_name, value FROM _toolkit_meta WHERE key_name IN ('seeded', 'version')").rows
+        let values = Dictionary(meta.map { ($0[0] ?? "", $0[1] ?? "") }, uniquingKeysWith: { first, _ in first })
+        if values["seeded"] == nil {
+            try connection.transaction { connection in
+                let seeded = try connection.query("SELECT value FROM _toolkit_meta WHERE key_name = 'seeded' FOR UPDATE")
+                guard seeded.rows.isEmpty else { return }
+                let insert = try connection.prepare("INSERT INTO users (name, email, status) VALUES (?, ?, ?)")
+                defer { insert.close() }
+                for user in Self.seedUsers { try insert.execute([.text(user.name), .text(user.email), .text(user.status)]) }
+                try connection.execute("INSERT INTO _toolkit_meta (key_name, value) VALUES ('seeded', 'true')")
+            }
         }
-        try connection.execute(
-            "INSERT INTO _toolkit_meta (key_name, value) VALUES ('version', ?) ON DUPLICATE KEY UPDATE value = VALUES(value)",
-            [.text(Self.toolkitVersion)])
+        if values["version"] != Self.toolkitVersion {
+            try connection.execute(
+                "INSERT INTO _toolkit_meta (key_name, value) VALUES ('version', ?) ON DUPLICATE KEY UPDATE value = VALUES(value)",
+                [.text(Self.toolkitVersion)])
+        }
     }
 }

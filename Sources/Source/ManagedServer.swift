@@ -57,16 +57,14 @@ public struct ManagedServer: Sendable {
         chmod(state.serverOptionFile.path, 0o644)
     }
 
-    /// Creates the state directories with ownership the server account needs.
+    /// Creates the state directories: the toolkit's own (`run/`, `log/`) stay with this account; the
+    /// server's account gets `server/` (socket, pid file, error log, tmpdir) and `data/`, and nothing else.
     public func prepareDirectories() throws {
-        let manager = FileManager.default
-        try manager.createDirectory(at: state.root, withIntermediateDirectories: true)
-        chmod(state.root.path, 0o755)
-        for directory in [state.dataDirectory, state.runDirectory, state.logDirectory, state.temporaryDirectory] {
-            try manager.createDirectory(at: directory, withIntermediateDirectories: true)
-            if let account = serverAccount { chown(directory.path, account.uid, account.gid) }
+        try state.prepareOwnDirectories()
+        let owner = serverAccount.map { ($0.uid, $0.gid) } ?? (geteuid(), getegid())
+        for directory in [state.serverDirectory, state.temporaryDirectory, state.dataDirectory] {
+            try OwnedPath.prepareDirectory(directory, owner: owner.0, group: owner.1, mode: 0o750)
         }
-        chmod(state.dataDirectory.path, 0o750)
     }
 
     /// Initializes the data directory on first use (root gets an empty password, set by bootstrap).
@@ -93,18 +91,30 @@ public struct ManagedServer: Sendable {
         }
     }
 
-    /// The server's pid when it is running.
+    /// The server's pid when the process we started still runs. Only our own record in `run/` counts,
+    /// checked against the process's start time and program: the server's account can write its own
+    /// pid file, and a pid read from there could be any process's.
     public func runningPID() -> pid_t? {
-        guard let text = try? String(contentsOf: state.serverPIDFile, encoding: .utf8),
-              let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
-              ChildProcess.isAlive(pid) else { return nil }
-        return pid
+        runningProcess()?.pid
     }
 
-    /// Starts the server in a session of its own and waits until it accepts connections.
+    private func runningProcess() -> ProcessIdentity? {
+        guard let data = try? OwnedPath.readTrusted(state.serverProcessFile),
+              let identity = try? JSONDecoder().decode(ProcessIdentity.self, from: data),
+              identity.isRunning else { return nil }
+        let expected = realpath(serverBinary, nil).map { resolved in defer { free(resolved) }; return String(cString: resolved) }
+        guard let running = identity.executable, running == expected || running == serverBinary else { return nil }
+        return identity
+    }
+
+    /// Starts the server in a session of its own, records which process it is, and waits until it accepts connections.
     public func start(timeout: Duration = .seconds(90)) throws -> pid_t {
+        try state.prepareOwnDirectories()
         let pid = try ChildProcess.spawn(serverBinary, ["--defaults-file=\(state.serverOptionFile.path)"],
-                                         log: state.logDirectory.appendingPathComponent("mysqld.out"), detached: true)
+                                         log: state.serverOutput, detached: true)
+        if let identity = ProcessIdentity.of(pid) {
+            try JSONEncoder().encode(identity).write(to: state.serverProcessFile, options: .atomic)
+        }
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         while clock.now < deadline {
@@ -132,25 +142,26 @@ public struct ManagedServer: Sendable {
     }
 
     /// Stops the server cleanly (SIGTERM), or kills it when `crash` is set or it will not stop.
+    /// Signals only the process `start` recorded, and only while it is that process.
     public func stop(crash: Bool = false, timeout: Duration = .seconds(60)) throws {
-        guard let pid = runningPID() else { return }
-        kill(pid, crash ? SIGKILL : SIGTERM)
+        guard let process = runningProcess() else { return }
+        kill(process.pid, crash ? SIGKILL : SIGTERM)
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
-        while ChildProcess.isAlive(pid) {
+        while process.isRunning {
             if clock.now >= deadline {
-                kill(pid, SIGKILL)
+                kill(process.pid, SIGKILL)
                 Thread.sleep(forTimeInterval: 0.2)
                 break
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        if crash { try? FileManager.default.removeItem(at: state.serverPIDFile) }
+        try? FileManager.default.removeItem(at: state.serverProcessFile)
     }
 
-    /// The last line the server wrote to its error log.
+    /// The last line the server wrote to its error log (read without following links: the server's account owns it).
     public func lastErrorLine() -> String {
-        let text = (try? String(contentsOf: state.serverLog, encoding: .utf8)) ?? ""
+        let text = OwnedPath.tail(state.serverLog).map { String(decoding: $0, as: UTF8.self) } ?? ""
         let lines = text.split(separator: "\n").filter { $0.contains("ERROR") }
         return lines.last.map(String.init) ?? "see \(state.serverLog.path)"
     }

@@ -16,6 +16,8 @@ public struct ManagedSource: Sendable {
         public var etlPassword: String
         public var listenHost: String
         public var backend: String?
+        /// The agent's control address (`unix`, the default, or `tcp:ADDR:PORT`).
+        public var control: String?
         /// Without a gateway (library use and tests of the bare server) the server takes the public port itself.
         public var privateServerPort: Bool
         /// The public port is held by our own agent's gateway: not a conflict.
@@ -55,7 +57,8 @@ public struct ManagedSource: Sendable {
         config = SourceConfig(flavor: server.family.rawValue, publicPort: request.publicPort, serverPort: serverPort,
                               database: request.database, adminUser: "root", adminPassword: request.adminPassword,
                               etlUser: request.etlUser, etlPassword: request.etlPassword,
-                              listenHost: request.listenHost, isManaged: true, backend: request.backend)
+                              listenHost: request.listenHost, isManaged: true, backend: request.backend,
+                              control: request.control ?? config?.control)
         if alreadyRunning, let previous = try SourceConfig.load(from: state.configFile) { serverPort = previous.serverPort }
         config?.serverPort = serverPort
         var startedPID: pid_t? = nil
@@ -85,9 +88,7 @@ public struct ManagedSource: Sendable {
     /// Records a server the toolkit did not start, for the agent to front (`up --upstream`).
     public func front(upstreamHost: String, upstreamPort: Int, request: UpRequest) throws -> UpResult {
         try PortProbe.requireFree(request.publicPort)
-        try FileManager.default.createDirectory(at: state.root, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: state.runDirectory, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: state.logDirectory, withIntermediateDirectories: true)
+        try state.prepareOwnDirectories()
         var flavor: ServerFlavor?
         if let connection = try? MariaDBConnection(ConnectionOptions(host: upstreamHost, port: upstreamPort, user: "root",
                                                                      password: request.adminPassword, connectTimeoutSeconds: 3)) {
@@ -98,7 +99,8 @@ public struct ManagedSource: Sendable {
                                   serverPort: upstreamPort, host: upstreamHost, database: request.database,
                                   adminUser: "root", adminPassword: request.adminPassword,
                                   etlUser: request.etlUser, etlPassword: request.etlPassword,
-                                  listenHost: request.listenHost, isManaged: false, backend: request.backend)
+                                  listenHost: request.listenHost, isManaged: false, backend: request.backend,
+                                  control: request.control)
         try config.save(to: state.configFile)
         return UpResult(stateDirectory: state.root.path, flavor: config.flavor, version: flavor?.version ?? "?",
                         host: request.listenHost, port: request.publicPort, serverPort: upstreamPort, pid: 0,

@@ -19,9 +19,11 @@ public struct SourceConfig: Codable, Sendable, Hashable {
     public var isManaged: Bool
     /// The agent's fault backend: "gateway" or "iptables".
     public var backend: String?
+    /// Where the agent's control API listens: nil or "unix" for its socket in `run/`, "tcp:ADDR:PORT" when asked for.
+    public var control: String?
 
     enum CodingKeys: String, CodingKey {
-        case flavor, host, database, backend
+        case flavor, host, database, backend, control
         case publicPort = "public_port", serverPort = "server_port"
         case adminUser = "admin_user", adminPassword = "admin_password"
         case etlUser = "etl_user", etlPassword = "etl_password"
@@ -42,11 +44,12 @@ public struct SourceConfig: Codable, Sendable, Hashable {
         listenHost = try container.decodeIfPresent(String.self, forKey: .listenHost) ?? "127.0.0.1"
         isManaged = try container.decodeIfPresent(Bool.self, forKey: .isManaged) ?? true
         backend = try container.decodeIfPresent(String.self, forKey: .backend)
+        control = try container.decodeIfPresent(String.self, forKey: .control)
     }
 
     public init(flavor: String, publicPort: Int, serverPort: Int, host: String = "127.0.0.1", database: String,
                 adminUser: String, adminPassword: String, etlUser: String, etlPassword: String,
-                listenHost: String = "127.0.0.1", isManaged: Bool = true, backend: String? = nil) {
+                listenHost: String = "127.0.0.1", isManaged: Bool = true, backend: String? = nil, control: String? = nil) {
         self.flavor = flavor
         self.publicPort = publicPort
         self.serverPort = serverPort
@@ -59,6 +62,7 @@ public struct SourceConfig: Codable, Sendable, Hashable {
         self.listenHost = listenHost
         self.isManaged = isManaged
         self.backend = backend
+        self.control = control
     }
 
     public static func load(from url: URL) throws -> SourceConfig? {
@@ -66,7 +70,7 @@ public struct SourceConfig: Codable, Sendable, Hashable {
         do {
             return try JSONDecoder().decode(SourceConfig.self, from: Data(contentsOf: url))
         } catch {
-            throw ToolkitError("cannot read \(url.path): \(error.localizedDescription)")
+            throw ToolkitError("cannot read \(url.path): \(readFailure(error))")
         }
     }
 
@@ -77,5 +81,16 @@ public struct SourceConfig: Codable, Sendable, Hashable {
         FileManager.default.createFile(atPath: url.path, contents: data, attributes: [.posixPermissions: 0o600])
         try data.write(to: url, options: .atomic)
         chmod(url.path, 0o600)
+    }
+}
+
+/// One line on why a file could not be read: the decoder's finding or the system's message.
+func readFailure(_ error: any Error) -> String {
+    switch error {
+    case DecodingError.dataCorrupted(let context): "not valid JSON (\(context.debugDescription))"
+    case DecodingError.keyNotFound(let key, _): "no '\(key.stringValue)' key"
+    case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+        "a value of the wrong type at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
+    default: error.localizedDescription
     }
 }

@@ -33,11 +33,26 @@ public struct Target: Sendable {
 
     public static func resolve(_ flags: Overrides, environment env: [String: String] = ProcessInfo.processInfo.environment) throws -> Target {
         let state = StateDirectory.resolve(flag: flags.home, environment: env)
-        let configURL = flags.configFile.map { URL(fileURLWithPath: $0) } ?? state.configFile
-        if let file = flags.configFile, !FileManager.default.fileExists(atPath: file) {
-            throw ToolkitError.usage("--config \(file): no such file")
+        let config: SourceConfig?
+        if let file = flags.configFile {
+            guard FileManager.default.fileExists(atPath: file) else { throw ToolkitError.usage("--config \(file): no such file") }
+            do {
+                config = try SourceConfig.load(from: URL(fileURLWithPath: file))
+            } catch {
+                throw ToolkitError.usage("--config must name a readable JSON file in the shape of toolkit.json; \(error)")
+            }
+        } else {
+            config = try SourceConfig.load(from: state.configFile)
         }
-        let config = try SourceConfig.load(from: configURL)
+        // A state directory named on purpose but holding no source must not quietly fall back to
+        // whatever answers on 127.0.0.1:3306 (another instance's server).
+        let namesServer = flags.host != nil || flags.port != nil || flags.socket != nil
+            || env["MYSQL_HOST"].nonEmpty != nil || env["MYSQL_PORT"].nonEmpty != nil
+        let namedHome = flags.home.nonEmpty.map { "--home \($0)" } ?? env["TOOLKIT_HOME"].nonEmpty.map { "TOOLKIT_HOME \($0)" }
+        if config == nil, !namesServer, let namedHome {
+            throw ToolkitError.usage(
+                "\(namedHome) holds no toolkit source (no toolkit.json): run `toolkit up` with it, or name a server with --host and --port")
+        }
         let host = flags.host ?? env["MYSQL_HOST"].nonEmpty ?? config?.host ?? "127.0.0.1"
         let portText = env["MYSQL_PORT"].nonEmpty
         var port = flags.port ?? config?.serverPort ?? 3306

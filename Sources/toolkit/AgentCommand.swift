@@ -7,7 +7,7 @@ struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
         abstract: "Run the agent in the foreground (toolkit up starts it for you).",
-        discussion: "The agent owns the gateway, every fault and timer, the journal and the control API on loopback.")
+        discussion: "The agent owns the gateway, every fault and timer, the journal and the control API (a Unix socket in run/ only this account can use, or TCP with a token when up --control asks for it).")
 
     @Option(help: "State directory (env TOOLKIT_HOME).")
     var home: String?

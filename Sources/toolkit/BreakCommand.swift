@@ -17,9 +17,9 @@ struct BreakCommand: ParsableCommand {
         """)
 
     @Flag(name: .customLong("kill-etl-connections"), help: "KILL every connection of the ETL user.") var killETLConnections = false
-    @Option(name: .customLong("wait-timeout"), help: "Seconds an idle connection may live (1 to 31536000).") var waitTimeout: Int?
+    @Option(name: .customLong("wait-timeout"), parsing: .unconditional, help: "Seconds an idle connection may live (1 to 31536000).") var waitTimeout: Int?
     @Flag(name: .customLong("revoke-replication"), help: "Revoke the ETL user's replication privileges.") var revokeReplication = false
-    @Option(name: .customLong("row-image"), help: "minimal | noblob | full.") var rowImage: String?
+    @Option(name: .customLong("row-image"), help: "minimal | noblob | full.") var rowImage: RowImage?
     @Flag(help: "Bring back the settings of a fresh source.") var undo = false
     @OptionGroup var connection: ConnectionFlags
     @OptionGroup var output: OutputFlags
@@ -33,9 +33,6 @@ struct BreakCommand: ParsableCommand {
         if let waitTimeout, !(1...31_536_000).contains(waitTimeout) {
             throw ValidationError("--wait-timeout must be a whole number of seconds from 1 to 31536000, got \(waitTimeout)")
         }
-        if let rowImage, !["minimal", "noblob", "full"].contains(rowImage.lowercased()) {
-            throw ValidationError("--row-image must be minimal, noblob or full, got '\(rowImage)'")
-        }
     }
 
     func run() throws {
@@ -43,7 +40,7 @@ struct BreakCommand: ParsableCommand {
         request.killETLConnections = killETLConnections
         request.waitTimeout = waitTimeout
         request.revokeReplication = revokeReplication
-        request.rowImage = rowImage
+        request.rowImage = rowImage?.rawValue
         request.undo = undo
         output.emit(try ConnectionBreakage(target: try connection.target()).run(request))
     }

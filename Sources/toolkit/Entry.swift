@@ -34,13 +34,28 @@ enum Entry {
 }
 
 /// ArgumentParser's parse errors, reworded to name the flag and what it takes, on one line.
-private func oneLine(_ message: String) -> String {
+func oneLine(_ message: String) -> String {
     let first = message.split(separator: "\n").first.map(String.init) ?? message
-    // "The value 'abc' is invalid for '--count <count>'"
-    if first.hasPrefix("The value '"), let flagStart = first.range(of: "for '--") {
-        let value = first.dropFirst("The value '".count).prefix { $0 != "'" }
-        let flag = first[flagStart.upperBound...].prefix { $0 != " " && $0 != "'" }
-        return "--\(flag) takes a number, got '\(value)' (see --help for its range)"
+    // "The value 'abc' is invalid for '--count <count>'", then for a typed value either
+    // ". Please provide one of 'a', 'b' or 'c'." or ". Please provide one of the following:\n  - a\n  - b".
+    guard first.hasPrefix("The value '"), let flagStart = first.range(of: "for '--") else { return first }
+    let value = first.dropFirst("The value '".count).prefix { $0 != "'" }
+    let flag = "--" + first[flagStart.upperBound...].prefix { $0 != " " && $0 != "'" }
+    var allowed: [String] = []
+    if let list = message.range(of: "Please provide one of ") {
+        let rest = message[list.upperBound...]
+        if rest.hasPrefix("the following:") {
+            allowed = rest.split(separator: "\n").dropFirst().map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " -")) }
+        } else {
+            allowed = rest.split(separator: "'", omittingEmptySubsequences: false).enumerated()
+                .filter { $0.offset % 2 == 1 }.map { String($0.element) }
+        }
     }
-    return first
+    guard let last = allowed.last else { return "\(flag) takes a number, got '\(value)' (see --help for its range)" }
+    let list = allowed.count == 1 ? last : allowed.dropLast().joined(separator: ", ") + " or " + last
+    var line = "\(flag) must be \(list), got '\(value)'"
+    if flag == "--type", ["latency", "bandwidth"].contains(value), allowed.contains("reject") {
+        line += " (latency and bandwidth are --slow faults: --slow --latency MS, --slow --bandwidth BYTES)"
+    }
+    return line
 }

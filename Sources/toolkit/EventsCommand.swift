@@ -11,7 +11,7 @@ struct EventsCommand: ParsableCommand {
 
     @Flag(help: "One JSON object per line.") var json = false
     @Flag(help: "Keep printing new events until Ctrl-C.") var follow = false
-    @Option(help: "Only the last N events (0 = all).") var last = 50
+    @Option(parsing: .unconditional, help: "Only the last N events (0 = all).") var last = 50
     @Option(help: "State directory (env TOOLKIT_HOME).") var home: String?
 
     func validate() throws {

@@ -13,19 +13,19 @@ struct GenerateDataCommand: ParsableCommand {
         checks whether the in-doubt chunk committed, and neither loses nor doubles rows.
         """)
 
-    @Option(help: "Rows per batch (1 to 100000000).")
+    @Option(parsing: .unconditional, help: "Rows per batch (1 to 100000000).")
     var count = 100
 
-    @Option(help: "Seconds between batches (0 = one shot, else 0.1 to 86400).")
+    @Option(parsing: .unconditional, help: "Seconds between batches (0 = one shot, else 0.1 to 86400).")
     var interval: Double = 0
 
-    @Option(help: "With --interval: stop after this many batches (0 = until Ctrl-C).")
-    var batches = 0
+    @Option(parsing: .unconditional, help: "With --interval: stop after this many batches (0 to 1000000, 0 = until Ctrl-C).")
+    var batches: Int?
 
     @Option(help: "Table to write (created users-shaped if missing).")
     var table = "users"
 
-    @Option(help: "Steady rate in rows per second (1 to 1000000).")
+    @Option(parsing: .unconditional, help: "Steady rate in rows per second (1 to 1000000).")
     var rate: Int?
 
     @OptionGroup var connection: ConnectionFlags
@@ -38,7 +38,8 @@ struct GenerateDataCommand: ParsableCommand {
         guard interval == 0 || (interval >= 0.1 && interval <= 86_400) else {
             throw ValidationError("--interval must be 0 (one shot) or a number of seconds from 0.1 to 86400, got \(interval)")
         }
-        guard batches >= 0 && batches <= 1_000_000 else {
+        try requireFit("--batches", given: batches != nil, fits: interval > 0, goesOnlyWith: "--interval S (more than one batch)")
+        if let batches, !(0...1_000_000).contains(batches) {
             throw ValidationError("--batches must be a whole number from 0 to 1000000, got \(batches)")
         }
         guard SQLText.isPlainIdentifier(table) else {
@@ -56,6 +57,7 @@ struct GenerateDataCommand: ParsableCommand {
         let showProgress = isatty(STDERR_FILENO) == 1 && !output.json
         var summaries: [DataGenerator.Summary] = []
         var batch = 0
+        let batchLimit = batches ?? 0
         repeat {
             batch += 1
             let summary = try generator.run(
@@ -73,7 +75,7 @@ struct GenerateDataCommand: ParsableCommand {
             if interval > 0 && !output.json {
                 print("Batch \(batch): inserted \(summary.rowsInserted) rows into \(table) (total \(total))")
             }
-            if interval == 0 || Interrupt.requested || (batches > 0 && batch >= batches) { break }
+            if interval == 0 || Interrupt.requested || (batchLimit > 0 && batch >= batchLimit) { break }
             Interrupt.sleep(seconds: interval)
         } while !Interrupt.requested
         output.emit(GenerateResult(batches: summaries))

@@ -12,22 +12,24 @@ struct MonitorCommand: ParsableCommand {
     @Flag(help: "Keep sampling until Ctrl-C (refreshing in place; with --json one object per line).")
     var watch = false
 
-    @Option(help: "Seconds between samples (0.1 to 3600).")
-    var interval: Double = 2
+    @Option(parsing: .unconditional, help: "With --watch: seconds between samples (0.1 to 3600, default 2).")
+    var interval: Double?
 
-    @Option(help: "Stop after this many samples (with --watch; 0 = until Ctrl-C).")
-    var samples = 0
+    @Option(parsing: .unconditional, help: "With --watch: stop after this many samples (0 to 1000000, 0 = until Ctrl-C).")
+    var samples: Int?
 
     @OptionGroup var connection: ConnectionFlags
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
-        guard interval >= 0.1 && interval <= 3600 else {
+        if let interval, !(interval >= 0.1 && interval <= 3600) {
             throw ValidationError("--interval must be a number of seconds from 0.1 to 3600, got \(interval)")
         }
-        guard samples >= 0 && samples <= 1_000_000 else {
+        if let samples, !(0...1_000_000).contains(samples) {
             throw ValidationError("--samples must be a whole number from 0 to 1000000, got \(samples)")
         }
+        try requireFit("--interval", given: interval != nil, fits: watch, goesOnlyWith: "--watch")
+        try requireFit("--samples", given: samples != nil, fits: watch, goesOnlyWith: "--watch")
     }
 
     func run() throws {
@@ -36,7 +38,8 @@ struct MonitorCommand: ParsableCommand {
         defer { link.close() }
         let flavor = ServerFlavor(versionString: link.serverVersion) ?? .mariadb10_11
         Interrupt.install()
-        let limit = watch ? samples : 1
+        let limit = watch ? samples ?? 0 : 1
+        let interval = self.interval ?? 2
         var previous: MonitorSample?
         var taken = 0
         let interactive = isatty(STDOUT_FILENO) == 1 && !json

@@ -24,84 +24,106 @@ struct NetworkCommand: ParsableCommand {
         """)
 
     @Flag(help: "Start a fault (see --type).") var down = false
-    @Flag(help: "Restore everything.") var up = false
+    @Flag(help: "Restore everything, from any state (starts the agent again if it is not running).") var up = false
     @Flag(help: "Toggle a fault every --interval seconds for --duration seconds.") var flap = false
     @Flag(help: "Add latency (--latency) or limit bandwidth (--bandwidth); with --off, stop.") var slow = false
     @Flag(help: "With --slow: remove latency and bandwidth limits.") var off = false
     @Flag(help: "Show active faults and the measurements of every fault window.") var status = false
 
-    @Option(help: "reject | timeout | service | reset (default reject).") var type: String?
-    @Option(help: "Seconds until the agent restores the network (--down: 1 to 86400; --flap: total, default 300).") var duration: Int?
-    @Option(help: "With --flap: seconds between toggles (1 to 3600, default 30).") var interval: Int?
-    @Option(help: "With --slow: milliseconds added per round trip (1 to 600000, default 2000).") var latency: Int?
-    @Option(help: "With --slow --latency: random extra milliseconds (0 to --latency).") var jitter: Int?
-    @Option(help: "With --slow: bytes per second per direction (1024 to 10000000000).") var bandwidth: Int?
+    @Option(help: "With --down or --flap (default reject).") var type: FaultType?
+    @Option(parsing: .unconditional, help: "Seconds until the agent restores the network (--down: 1 to 86400, not with --type reset; --flap: total, from --interval to 86400, default 300; --slow: 1 to 86400).") var duration: Int?
+    @Option(parsing: .unconditional, help: "With --flap: seconds between toggles (1 to 3600, default 30).") var interval: Int?
+    @Option(parsing: .unconditional, help: "With --slow: milliseconds added per round trip (1 to 600000, default 2000).") var latency: Int?
+    @Option(parsing: .unconditional, help: "With --slow: random extra milliseconds (0 to --latency).") var jitter: Int?
+    @Option(parsing: .unconditional, help: "With --slow: bytes per second per direction (1024 to 10000000000).") var bandwidth: Int?
     @Flag(help: "With --type service: kill the server (SIGKILL) instead of a clean shutdown.") var crash = false
-    @Option(help: "Hit only connections that did (replication) or did not (queries) ask for a binlog dump.") var only: String?
-    @Option(help: "gateway or iptables, for this fault (reject and timeout).") var backend: String?
-    @Flag(help: "Return at once instead of counting down a timed fault.") var detach = false
+    @Option(help: "Hit only connections that did (replication) or did not (queries) ask for a binlog dump (not with --type service).") var only: FaultScope?
+    @Option(help: "With --type reject or timeout: the backend for this fault.") var backend: BackendKind?
+    @Flag(help: "With a timed fault (--duration, --flap): return at once instead of counting down.") var detach = false
     @Option(help: "State directory (env TOOLKIT_HOME).") var home: String?
     @OptionGroup var output: OutputFlags
 
+    /// The flags each action takes besides --home and --json; any other flag given is refused.
+    static let flagsOfAction: [(action: String, flags: Set<String>)] = [
+        ("--down", ["--type", "--duration", "--crash", "--only", "--backend", "--detach"]),
+        ("--flap", ["--type", "--duration", "--interval", "--crash", "--only", "--backend", "--detach"]),
+        ("--slow", ["--latency", "--jitter", "--bandwidth", "--duration", "--only", "--detach", "--off"]),
+        ("--up", []),
+        ("--status", []),
+    ]
+
+    /// The fault flags given on this command line.
+    var givenFlags: [String] {
+        [("--type", type != nil), ("--duration", duration != nil), ("--interval", interval != nil),
+         ("--latency", latency != nil), ("--jitter", jitter != nil), ("--bandwidth", bandwidth != nil),
+         ("--crash", crash), ("--only", only != nil), ("--backend", backend != nil), ("--detach", detach), ("--off", off)]
+            .filter(\.1).map(\.0)
+    }
+
     func validate() throws {
-        let actions = [down, up, flap, slow, status].filter { $0 }.count
-        guard actions <= 1 else { throw ValidationError("--down, --up, --flap, --slow and --status go one at a time") }
-        if let type, !["reject", "timeout", "service", "reset"].contains(type) {
-            throw ValidationError("--type must be reject, timeout, service or reset, got '\(type)'")
+        let actions = [("--down", down), ("--up", up), ("--flap", flap), ("--slow", slow), ("--status", status)].filter(\.1).map(\.0)
+        guard actions.count <= 1 else { throw ValidationError("\(actions.joined(separator: " and ")) go one at a time") }
+        guard let action = actions.first else {
+            throw ValidationError("network needs one of --down, --up, --flap, --slow or --status")
         }
-        if let only, !["replication", "queries"].contains(only) {
-            throw ValidationError("--only must be replication or queries, got '\(only)'")
+        let allowed = Self.flagsOfAction.first { $0.action == action }!.flags.subtracting(off ? ["--latency", "--jitter", "--bandwidth", "--duration", "--only", "--detach"] : [])
+        for flag in givenFlags where !allowed.contains(flag) {
+            let partners = Self.flagsOfAction.filter { $0.flags.contains(flag) }.map(\.action)
+            let name = action == "--slow" && off ? "--slow --off" : action
+            throw ValidationError("\(flag) does not go with \(name); it goes with \(partners.joined(separator: ", "))")
         }
-        if let backend, !["gateway", "iptables"].contains(backend) {
-            throw ValidationError("--backend must be gateway or iptables, got '\(backend)'")
+        for command in commands() {
+            do { _ = try command.validated() } catch { throw ValidationError(error.message) }
         }
-        if off && !slow { throw ValidationError("--off goes with --slow") }
-        if type != nil && !(down || flap) { throw ValidationError("--type goes with --down or --flap") }
-        for command in try commands() {
-            do { _ = try command.scheduleCommand() } catch let failure as AgentFailure {
-                throw ValidationError(failure.message)
-            }
+        if detach && !isTimed {
+            throw ValidationError("--detach goes only with a timed fault (--duration, or --flap): there is no countdown to leave")
         }
     }
 
-    /// The control API commands this invocation stands for (none for --status).
-    func commands() throws -> [FaultCommand] {
-        let scope = only.flatMap(FaultScope.init(rawValue:)) ?? .all
-        let chosenBackend = backend.flatMap(BackendKind.init(rawValue:))
+    /// A fault the agent ends by itself, which the CLI counts down.
+    private var isTimed: Bool { flap || ((down || slow) && duration != nil) }
+
+    /// The control API commands this invocation stands for (none for --status). Every flag given
+    /// goes into them, so that the one validation (`FaultCommand.validated()`) sees it.
+    func commands() -> [FaultCommand] {
+        let scope = only ?? .all
         if up { return [FaultCommand(action: .up)] }
         if slow {
             if off { return [FaultCommand(action: .slowOff)] }
             var commands: [FaultCommand] = []
-            if latency != nil || bandwidth == nil {
+            let wantsLatency = latency != nil || bandwidth == nil
+            if wantsLatency {
                 commands.append(FaultCommand(action: .slow, spec: .latency(ms: latency ?? 2000, jitterMs: jitter, scope: scope),
                                              durationSeconds: duration))
             }
             if let bandwidth {
-                commands.append(FaultCommand(action: .slow, spec: .bandwidth(bytesPerSecond: bandwidth, scope: scope),
-                                             durationSeconds: duration))
+                var spec = FaultSpec.bandwidth(bytesPerSecond: bandwidth, scope: scope)
+                if !wantsLatency { spec.jitterMs = jitter }
+                commands.append(FaultCommand(action: .slow, spec: spec, durationSeconds: duration))
             }
             return commands
         }
-        let faultType = FaultType(rawValue: type ?? "reject") ?? .reject
-        let spec = FaultSpec(type: faultType, scope: scope, crash: crash)
-        if down { return [FaultCommand(action: .down, spec: spec, durationSeconds: duration, backend: chosenBackend)] }
+        let spec = FaultSpec(type: type ?? .reject, scope: scope, crash: crash)
+        if down { return [FaultCommand(action: .down, spec: spec, durationSeconds: duration, backend: backend)] }
         if flap {
-            return [FaultCommand(action: .flap, spec: spec, durationSeconds: duration ?? 300, intervalSeconds: interval ?? 30,
-                                 backend: chosenBackend)]
+            return [FaultCommand(action: .flap, spec: spec, durationSeconds: duration, intervalSeconds: interval, backend: backend)]
         }
         return []
     }
 
     func run() throws {
         let state = StateDirectory.resolve(flag: home)
+        if up && AgentProcess.runningPID(state: state) == nil {
+            output.emit(try AgentRecovery(state: state).restoreWithoutAgent())
+            return
+        }
         let client = try AgentProcess.client(state: state)
-        let commands = try commands()
+        let commands = commands()
         var answer = try agentCall { () throws(ControlClient.Failure) in try client.get("/status", as: AgentStatus.self) }
         for command in commands {
             answer = try agentCall { () throws(ControlClient.Failure) in try client.post("/faults", command, as: AgentStatus.self) }
         }
-        let timed = (down && duration != nil) || flap || (slow && !off && duration != nil)
-        if timed && !detach && !output.json {
+        if isTimed && !detach && !output.json {
             print(NetworkView(answer).description)
             try countdown(client)
             answer = (try? client.get("/status", as: AgentStatus.self)) ?? answer

@@ -15,30 +15,33 @@ struct ReplicateCommand: ParsableCommand {
           lag          through the agent: --delay ms on replication connections for --duration s while writes go on
         """)
 
-    @Option(help: "purge | reset | gtid-gap | disconnect | lag.") var scenario: String
-    @Option(help: "lag: seconds the lag lasts (1 to 86400).") var duration = 60
-    @Option(help: "lag: milliseconds each replication round trip is delayed (1 to 600000).") var delay = 5000
-    @Option(help: "gtid-gap: sequence numbers to skip (1 to 1000000).") var gap = 10
-    @Option(help: "gtid-gap: writes after the gap (0 to 1000).") var writes = 3
+    @Option(help: "purge | reset | gtid-gap | disconnect | lag.") var scenario: ReplicationScenarioKind
+    @Option(parsing: .unconditional, help: "With --scenario lag: seconds the lag lasts (1 to 86400, default 60).") var duration: Int?
+    @Option(parsing: .unconditional, help: "With --scenario lag: milliseconds each replication round trip is delayed (1 to 600000, default 5000).") var delay: Int?
+    @Option(parsing: .unconditional, help: "With --scenario gtid-gap: sequence numbers to skip (1 to 1000000, default 10).") var gap: Int?
+    @Option(parsing: .unconditional, help: "With --scenario gtid-gap: writes after the gap (0 to 1000, default 3).") var writes: Int?
     @OptionGroup var connection: ConnectionFlags
     @OptionGroup var output: OutputFlags
 
     func validate() throws {
-        guard ReplicationScenarioKind(rawValue: scenario) != nil else {
-            throw ValidationError("--scenario must be purge, reset, gtid-gap, disconnect or lag, got '\(scenario)'")
+        try requireFit("--duration", given: duration != nil, fits: scenario == .lag, goesOnlyWith: "--scenario lag")
+        try requireFit("--delay", given: delay != nil, fits: scenario == .lag, goesOnlyWith: "--scenario lag")
+        try requireFit("--gap", given: gap != nil, fits: scenario == .gtidGap, goesOnlyWith: "--scenario gtid-gap")
+        try requireFit("--writes", given: writes != nil, fits: scenario == .gtidGap, goesOnlyWith: "--scenario gtid-gap")
+        if let duration, !(1...86_400).contains(duration) {
+            throw ValidationError("--duration must be a whole number of seconds from 1 to 86400, got \(duration)")
         }
-        guard (1...86_400).contains(duration) else { throw ValidationError("--duration must be a whole number of seconds from 1 to 86400, got \(duration)") }
-        guard (1...600_000).contains(delay) else { throw ValidationError("--delay must be a number of milliseconds from 1 to 600000, got \(delay)") }
-        guard (1...1_000_000).contains(gap) else { throw ValidationError("--gap must be a whole number from 1 to 1000000, got \(gap)") }
-        guard (0...1000).contains(writes) else { throw ValidationError("--writes must be a whole number from 0 to 1000, got \(writes)") }
+        if let delay, !(1...600_000).contains(delay) { throw ValidationError("--delay must be a number of milliseconds from 1 to 600000, got \(delay)") }
+        if let gap, !(1...1_000_000).contains(gap) { throw ValidationError("--gap must be a whole number from 1 to 1000000, got \(gap)") }
+        if let writes, !(0...1000).contains(writes) { throw ValidationError("--writes must be a whole number from 0 to 1000, got \(writes)") }
     }
 
     func run() throws {
-        let kind = ReplicationScenarioKind(rawValue: scenario)!
+        let kind = scenario
         Interrupt.install()
         let showCountdown = kind == .lag && !output.json && isatty(STDERR_FILENO) == 1
         let result = try ReplicationScenario(target: try connection.target()).run(
-            kind, options: .init(gap: gap, writes: writes, delayMs: delay, durationSeconds: duration),
+            kind, options: .init(gap: gap ?? 10, writes: writes ?? 3, delayMs: delay ?? 5000, durationSeconds: duration ?? 60),
             shouldStop: { Interrupt.requested },
             tick: { left in
                 if showCountdown { FileHandle.standardError.write(Data("\r  lag on, writing 1 row/s: \(max(0, left)) s left ".utf8)) }

@@ -16,30 +16,35 @@ struct SchemaChangeCommand: ParsableCommand {
         """)
 
     @Option(help: "add-column | drop-column | alter-column | create-table | drop-table | rename-table | rename-column | truncate-table | add-column-with-default | change-enum.")
-    var type: String
+    var type: SchemaChangeKind
     @Option(help: "The table to change.") var table: String?
-    @Option(help: "How many changes of this type (1 to 100).") var count = 1
+    @Option(parsing: .unconditional, help: "How many changes of this type (1 to 100).") var count = 1
     @Option(help: "The column for drop-column, alter-column, rename-column or change-enum (default: the newest tk_col_N, or the first ENUM).")
     var column: String?
     @OptionGroup var connection: ConnectionFlags
     @OptionGroup var output: OutputFlags
 
     func validate() throws {
-        guard SchemaChangeKind(rawValue: type) != nil else {
-            throw ValidationError("--type must be one of \(SchemaChangeKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(type)'")
-        }
         if let table, !SQLText.isPlainIdentifier(table) {
             throw ValidationError("--table must be a plain table name (letters, digits, _ and $, at most 64), got '\(table)'")
         }
+        if let table, SchemaChangePlanner.protectedTables.contains(table.lowercased()) {
+            throw ValidationError("--table \(table) is the toolkit's own table, which schema-change leaves alone; name another table")
+        }
+        try requireFit("--column", given: column != nil, fits: Self.columnKinds.contains(type),
+                       goesOnlyWith: "--type " + Self.columnKinds.map(\.rawValue).joined(separator: ", "))
         if let column, !SQLText.isPlainIdentifier(column) {
             throw ValidationError("--column must be a plain column name (letters, digits, _ and $, at most 64), got '\(column)'")
         }
         guard (1...100).contains(count) else { throw ValidationError("--count must be a whole number from 1 to 100, got \(count)") }
     }
 
+    /// The changes that act on one column, which --column names.
+    static let columnKinds: [SchemaChangeKind] = [.dropColumn, .alterColumn, .renameColumn, .changeEnum]
+
     func run() throws {
         let result = try SchemaChange(target: try connection.target())
-            .run(SchemaChangeKind(rawValue: type)!, table: table, count: count, column: column)
+            .run(type, table: table, count: count, column: column)
         output.emit(result)
     }
 }

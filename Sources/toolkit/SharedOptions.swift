@@ -8,7 +8,7 @@ struct ConnectionFlags: ParsableArguments {
     @Option(help: "Server host (env MYSQL_HOST). Default: the managed source, else 127.0.0.1.")
     var host: String?
 
-    @Option(help: "Server port (env MYSQL_PORT).")
+    @Option(parsing: .unconditional, help: "Server port (env MYSQL_PORT).")
     var port: Int?
 
     @Option(help: "Admin user for the toolkit's own SQL (env MYSQL_USER). Default root.")
@@ -72,6 +72,12 @@ enum JSONOutput {
         guard let data = try? encoder.encode(value) else { return "{}" }
         return String(decoding: data, as: UTF8.self)
     }
+}
+
+/// A flag given with a choice it does not go with is refused, never dropped:
+/// "--size goes only with --type large-data".
+func requireFit(_ flag: String, given: Bool, fits: Bool, goesOnlyWith partner: String) throws {
+    if given && !fits { throw ValidationError("\(flag) goes only with \(partner)") }
 }
 
 func writeError(_ line: String) {

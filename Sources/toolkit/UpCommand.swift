@@ -1,4 +1,6 @@
 import Agent
+import AgentAPI
+import Faults
 import ArgumentParser
 import Flavor
 import Foundation
@@ -17,14 +19,14 @@ struct UpCommand: ParsableCommand {
         """
     )
 
-    @Option(help: "Port ETL tools connect to (the gateway).")
+    @Option(parsing: .unconditional, help: "Port ETL tools connect to (the gateway).")
     var port = 3306
 
     @Option(help: "Address the gateway listens on (0.0.0.0 for every interface).")
     var listen = "127.0.0.1"
 
     @Option(help: "Fault backend: gateway (anywhere) or iptables (root / NET_ADMIN). Default: iptables inside a container that allows it, else gateway.")
-    var backend: String?
+    var backend: BackendKind?
 
     @Option(help: "Front an existing server at HOST:PORT instead of starting one.")
     var upstream: String?
@@ -32,12 +34,18 @@ struct UpCommand: ParsableCommand {
     @Option(name: .customLong("etl-user"), help: "The ETL user (env TOOLKIT_ETL_USER). Default hevo.")
     var etlUser: String?
 
+    @Option(help: "Where the agent's control API listens: unix (default; a socket only this account can use) or tcp:ADDR:PORT (containers; requests need the token in run/agent.token).")
+    var control: String?
+
     @Option(help: "State directory (env TOOLKIT_HOME).")
     var home: String?
 
     @OptionGroup var output: OutputFlags
 
     func validate() throws {
+        if let control, ControlAddress(control) == nil {
+            throw ValidationError("--control must be \(ControlAddress.usage), got '\(control)'")
+        }
         guard (1...65535).contains(port) else {
             throw ValidationError("--port must be a port number from 1 to 65535, got \(port)")
         }
@@ -46,9 +54,6 @@ struct UpCommand: ParsableCommand {
         }
         if let database = env("MYSQL_DATABASE"), !SQLText.isPlainIdentifier(database) {
             throw ValidationError("MYSQL_DATABASE must be a plain name (letters, digits, _ and $), got '\(database)'")
-        }
-        if let backend, !["gateway", "iptables"].contains(backend) {
-            throw ValidationError("--backend must be gateway or iptables, got '\(backend)'")
         }
         if inet_addr(listen) == INADDR_NONE && listen != "255.255.255.255" {
             throw ValidationError("--listen must be an IPv4 address such as 127.0.0.1 or 0.0.0.0, got '\(listen)'")
@@ -73,7 +78,8 @@ struct UpCommand: ParsableCommand {
             adminPassword: env("MYSQL_ROOT_PASSWORD") ?? Target.defaultAdminPassword,
             etlUser: etlUser ?? env("TOOLKIT_ETL_USER") ?? Target.defaultETLUser,
             etlPassword: env("TOOLKIT_ETL_PASSWORD") ?? Target.defaultETLPassword,
-            listenHost: listen, backend: backend ?? BackendChoice.default(), privateServerPort: true)
+            listenHost: listen, backend: backend?.rawValue ?? BackendChoice.default(), privateServerPort: true)
+        request.control = control
         request.publicPortHeldByAgent = agentRunning
         let source = ManagedSource(state: state)
         var result: UpResult

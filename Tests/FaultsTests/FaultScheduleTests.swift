@@ -266,4 +266,44 @@ struct FaultScheduleTests {
         #expect(status == [ActiveFaultStatus(
             fault: reject, windowID: 1, elapsedSeconds: 15, remainingSeconds: 45, flap: nil)])
     }
+
+    @Test("a reject or timeout carries the backend that enforces it: only an unscoped one goes to iptables")
+    func backendIsResolvedInTheSchedule() {
+        var schedule = Schedule(defaultBackend: .iptables)
+        // Shaping has one way to be enforced (the gateway) and carries no backend.
+        let scopedSlow = FaultSpec.latency(ms: 1000, scope: .replication)
+        #expect(schedule.handle(.down(scopedSlow, duration: nil), now: .at(0)) == [.apply(scopedSlow, windowID: 1)])
+
+        var rejectOnIptables = reject
+        rejectOnIptables.backend = .iptables
+        #expect(schedule.handle(.down(reject, duration: nil), now: .at(0)) == [.apply(rejectOnIptables, windowID: 2)])
+        let scopedTimeout = FaultSpec(type: .timeout, scope: .replication)
+        #expect(schedule.enforcing(scopedTimeout).backend == .gateway)
+        var chosen = timeout
+        chosen.backend = .gateway
+        #expect(schedule.enforcing(chosen).backend == .gateway)
+        #expect(Schedule().enforcing(reject).backend == nil)
+        // The clear carries the same spec, so the shell knows what to undo without state of its own.
+        #expect(schedule.handle(.up, now: .at(1)) == [
+            .clear(rejectOnIptables, windowID: 2, reason: .up), .clear(scopedSlow, windowID: 1, reason: .up),
+        ])
+    }
+
+    @Test("the shaping in force is the schedule's: scoped, stacked, gone in a flap's off phase and after up")
+    func shapingInForce() {
+        var schedule = Schedule()
+        let lag = FaultSpec.latency(ms: 1000, scope: .replication)
+        let narrow = FaultSpec.bandwidth(bytesPerSecond: 65_536)
+        _ = schedule.handle(.down(lag, duration: nil), now: .at(0))
+        _ = schedule.handle(.flap(narrow, interval: .seconds(10), duration: .seconds(60)), now: .at(0))
+        #expect(schedule.shaping == [lag, narrow])
+        _ = schedule.tick(now: .at(10))
+        #expect(schedule.shaping == [lag])
+        _ = schedule.tick(now: .at(20))
+        #expect(schedule.shaping == [lag, narrow])
+        _ = schedule.handle(.slowOff, now: .at(21))
+        #expect(schedule.shaping == [narrow])
+        _ = schedule.handle(.up, now: .at(22))
+        #expect(schedule.shaping.isEmpty)
+    }
 }

@@ -14,7 +14,7 @@ struct FaultValidationTests {
         Case(spec: .latency(ms: -3), message: "--latency must be an integer from 1 to 600000 (milliseconds), got -3"),
         Case(spec: .latency(ms: 600_001), message: "--latency must be an integer from 1 to 600000 (milliseconds), got 600001"),
         Case(spec: FaultSpec(type: .latency),
-             message: "--latency is required with --type latency: an integer from 1 to 600000 (milliseconds)"),
+             message: "--latency is required for a latency fault: an integer from 1 to 600000 (milliseconds)"),
         Case(spec: .latency(ms: 100, jitterMs: 101),
              message: "--jitter must be an integer from 0 to 100 (milliseconds, at most the --latency), got 101"),
         Case(spec: .latency(ms: 100, jitterMs: -1),
@@ -24,19 +24,19 @@ struct FaultValidationTests {
         Case(spec: .bandwidth(bytesPerSecond: 10_000_000_001),
              message: "--bandwidth must be an integer from 1024 to 10000000000 (bytes per second), got 10000000001"),
         Case(spec: FaultSpec(type: .bandwidth),
-             message: "--bandwidth is required with --type bandwidth: an integer from 1024 to 10000000000 (bytes per second)"),
+             message: "--bandwidth is required for a bandwidth fault: an integer from 1024 to 10000000000 (bytes per second)"),
         Case(spec: FaultSpec(type: .service, scope: .replication),
-             message: "--scope replication works only with reject, timeout, reset, latency, bandwidth"),
+             message: "--only replication does not go with --type service (a stopped server cannot pick which connections it drops)"),
         Case(spec: FaultSpec(type: .service, scope: .queries),
-             message: "--scope queries works only with reject, timeout, reset, latency, bandwidth"),
+             message: "--only queries does not go with --type service (a stopped server cannot pick which connections it drops)"),
         Case(spec: FaultSpec(type: .reject, crash: true), message: "--crash goes only with --type service"),
-        Case(spec: FaultSpec(type: .reject, latencyMs: 5), message: "--latency goes only with --slow or --type latency"),
-        Case(spec: FaultSpec(type: .timeout, jitterMs: 5), message: "--jitter goes only with --slow or --type latency"),
-        Case(spec: FaultSpec(type: .reset, bytesPerSecond: 4096), message: "--bandwidth goes only with --type bandwidth"),
+        Case(spec: FaultSpec(type: .reject, latencyMs: 5), message: "--latency goes only with --slow"),
+        Case(spec: FaultSpec(type: .timeout, jitterMs: 5), message: "--jitter goes only with --slow --latency"),
+        Case(spec: FaultSpec(type: .reset, bytesPerSecond: 4096), message: "--bandwidth goes only with --slow"),
         Case(spec: FaultSpec(type: .latency, latencyMs: 10, bytesPerSecond: 4096),
-             message: "--bandwidth goes only with --type bandwidth"),
+             message: "--bandwidth goes only with --slow"),
         Case(spec: FaultSpec(type: .bandwidth, latencyMs: 10, bytesPerSecond: 4096),
-             message: "--latency goes only with --slow or --type latency"),
+             message: "--latency goes only with --slow"),
     ]
 
     @Test(arguments: invalidSpecs)
@@ -98,7 +98,7 @@ struct FaultValidationTests {
         #expect(Self.message(.flap(reject, interval: .seconds(30), duration: .seconds(86_401)))
             == "--duration must be an integer from 30 to 86400 (seconds, at least the --interval), got 86401")
         #expect(Self.message(.flap(resetSpec, interval: .seconds(30), duration: .seconds(300)))
-            == "--flap works only with reject, timeout, service, latency, bandwidth")
+            == "--flap does not go with --type reset (a reset is one-shot)")
 
         #expect(Self.message(.slow(latencyMs: 2000, jitterMs: nil)) == nil)
         #expect(Self.message(.slow(latencyMs: 0, jitterMs: nil))

@@ -47,7 +47,7 @@ struct WindowReportTests {
         #expect(isClose(report.attempts.medianInterval, 1))
         #expect(!report.attempts.estimatedTimes)
 
-        #expect(report.connections == ConnectionSurvival(openAtStart: 1, survived: 0))
+        #expect(report.connections.openAtStart == 1 && report.connections.survived == 0 && report.connections.lost.count == 1)
         #expect(isClose(report.reconnectedAfter, 0.52))
         #expect(isClose(report.replicationResumedAfter, 0.9))
 
@@ -64,6 +64,7 @@ struct WindowReportTests {
               detected     after 0.002 s (conn_reset)
               attempts     7, fixed every ~1.0 s
               connections  0 of 1 open at start survived
+              lost         conn 1 (10.0.0.5:40000) after 0.002 s (conn_reset)
               reconnected  0.5 s after restore
               replication  resumed 0.9 s after restore
               resume       server_id 2: maintained (mysql-bin.000003:1234)
@@ -146,7 +147,7 @@ struct WindowReportTests {
         #expect(report.attempts.attempts.map(\.outcome) == [.closed])
         #expect(report.attempts.pattern == .single)
         #expect(report.reconnectedAfter == nil)
-        #expect(report.connections == ConnectionSurvival(openAtStart: 2, survived: 0))
+        #expect(report.connections.openAtStart == 2 && report.connections.survived == 0 && report.connections.lost.count == 2)
         #expect(report.description.contains("reconnected  not yet"))
         #expect(report.description.hasPrefix("timeout window 1: 60.0 s, ended (expired)"))
     }
@@ -182,7 +183,7 @@ struct WindowReportTests {
         script.add(61, .connClosed, conn: 1, detail: "client")
         let report = try #require(script.reports().first)
         #expect(report.detection == nil)
-        #expect(report.connections == ConnectionSurvival(openAtStart: 1, survived: 1))
+        #expect(report.connections.openAtStart == 1 && report.connections.survived == 1 && report.connections.lost.count == 0)
         #expect(report.description.contains("detected     not while the fault lasted"))
     }
 
@@ -242,7 +243,7 @@ struct WindowReportTests {
         let report = try #require(script.reports().first)
         #expect(report.detection?.event == .connReset)
         #expect(isClose(report.detection?.after, 0.005))
-        #expect(report.connections == ConnectionSurvival(openAtStart: 1, survived: 0))
+        #expect(report.connections.openAtStart == 1 && report.connections.survived == 0 && report.connections.lost.count == 1)
         // conn 3 never dumps: not a replication connection, so not the reconnect.
         #expect(isClose(report.reconnectedAfter, 1.02))
         #expect(report.attempts.attempts.map(\.conn) == [4])
@@ -258,7 +259,7 @@ struct WindowReportTests {
         let report = try #require(script.reports().first)
         #expect(report.duration == 0)
         #expect(report.detection?.event == .connReset)
-        #expect(report.connections == ConnectionSurvival(openAtStart: 1, survived: 0))
+        #expect(report.connections.openAtStart == 1 && report.connections.survived == 0 && report.connections.lost.count == 1)
         #expect(isClose(report.reconnectedAfter, 0.22))
         #expect(report.attempts.total == 1)
     }
@@ -271,7 +272,7 @@ struct WindowReportTests {
         script.faultEnded(60, window: 1, latency)
         let report = try #require(script.reports().first)
         #expect(report.detection == nil)
-        #expect(report.connections == ConnectionSurvival(openAtStart: 1, survived: 1))
+        #expect(report.connections.openAtStart == 1 && report.connections.survived == 1 && report.connections.lost.count == 0)
         #expect(report.attempts.pattern == .none)
         #expect(report.description.contains("reconnected  not needed: every connection stayed open"))
         #expect(report.description.contains("attempts     none"))
@@ -313,8 +314,94 @@ struct WindowReportTests {
         script.faultEnded(20, window: 1, reject)
         script.connect(21, conn: 1, client: "10.0.0.5:40009")
         let report = try #require(script.reports().first)
-        #expect(report.connections == ConnectionSurvival(openAtStart: 1, survived: 0))
+        #expect(report.connections.openAtStart == 1 && report.connections.survived == 0 && report.connections.lost.count == 1)
         #expect(isClose(report.reconnectedAfter, 1.02))
         #expect(report.attempts.attempts.map(\.outcome) == [.authenticated])
+    }
+
+    /// Item 7 of the issue: pg_chameleon's binlog reader, reset by the kernel under an iptables
+    /// reject (its RST never reached the gateway), must be reported lost, never "not needed".
+    @Test func aKernelResetReplicationConnectionIsLostNotSurviving() throws {
+        var script = JournalScript()
+        script.connect(-10, conn: 1, client: "10.0.0.9:50000")
+        script.add(-9, .binlogDump, conn: 1, file: "mysql-bin.000001", position: 4, serverID: 7)
+        script.add(-8, .binlogFirstEvent, conn: 1, file: "mysql-bin.000001", position: 500)
+        let fault = FaultSpec(type: .reject, backend: .iptables)
+        script.faultStarted(0, window: 1, fault)
+        script.add(2.5, .connReset, window: 1, conn: 1, client: "10.0.0.9:50000", detail: AttemptLedger.kernelResetDetail)
+        script.add(2.51, .connClosed, conn: 1, detail: "fault")
+        script.faultEnded(10, window: 1, fault)
+        let report = try #require(script.reports().first)
+        #expect(report.connections.openAtStart == 1)
+        #expect(report.connections.survived == 0)
+        let lost = try #require(report.connections.lost.first)
+        #expect(lost.conn == 1 && lost.replication && isClose(lost.after, 2.5))
+        #expect(lost.how == "conn_reset: kernel reset (iptables reject)")
+        #expect(report.detection?.event == .connReset)
+        #expect(report.replicationResumedAfter == nil)
+        let text = report.description
+        #expect(!text.contains("not needed"), "\(text)")
+        #expect(text.contains("lost         conn 1 (10.0.0.9:50000) after 2.5 s (conn_reset: kernel reset (iptables reject))"))
+        #expect(text.contains("replication  not yet: the replication connection was lost after 2.5 s"))
+    }
+
+    /// Item 2 of the issue: under DROP nothing is refused; each connect is one attempt with its
+    /// client port, and detection is the client giving up.
+    @Test func droppedAttemptsAreNotRefusalsAndDetectionIsGivingUp() throws {
+        var script = JournalScript()
+        let fault = FaultSpec(type: .timeout, backend: .iptables)
+        script.faultStarted(0, window: 1, fault)
+        script.add(0.7, .connDropped, window: 1, client: "10.0.0.5:41000")
+        script.add(10.7, .clientGaveUp, window: 1, client: "10.0.0.5:41000", detail: "new attempt from 10.0.0.5:41001")
+        script.add(10.7, .connDropped, window: 1, client: "10.0.0.5:41001")
+        script.faultEnded(15, window: 1, fault)
+        let report = try #require(script.reports().first)
+        #expect(report.attempts.total == 2)
+        #expect(report.attempts.attempts.map(\.kind) == [.dropped, .dropped])
+        #expect(report.attempts.attempts.map(\.client) == ["10.0.0.5:41000", "10.0.0.5:41001"])
+        #expect(report.attempts.attempts.map(\.outcome) == [.gaveUp, .dropped])
+        #expect(areClose(report.attempts.intervals, [10]))
+        let detection = try #require(report.detection)
+        #expect(detection.event == .clientGaveUp)
+        #expect(isClose(detection.after, 10.7))
+    }
+
+    @Test func aTimeoutWithOnlyDroppedConnectsHasNoDetection() throws {
+        var script = JournalScript()
+        let fault = FaultSpec(type: .timeout, backend: .iptables)
+        script.faultStarted(0, window: 1, fault)
+        script.add(0.7, .connDropped, window: 1, client: "10.0.0.5:41000")
+        script.faultEnded(5, window: 1, fault)
+        let report = try #require(script.reports().first)
+        #expect(report.detection == nil)
+        #expect(report.attempts.attempts.map(\.kind) == [.dropped])
+    }
+
+    @Test func aFrozenConnectionTheClientGaveUpOnIsLost() throws {
+        var script = JournalScript()
+        script.connect(-10, conn: 1, client: "10.0.0.5:40000")
+        let fault = FaultSpec(type: .timeout, backend: .iptables)
+        script.faultStarted(0, window: 1, fault)
+        script.add(3, .clientGaveUp, window: 1, conn: 1, client: "10.0.0.5:40000", detail: "FIN")
+        script.faultEnded(10, window: 1, fault)
+        let report = try #require(script.reports().first)
+        #expect(report.connections.survived == 0)
+        #expect(report.connections.lost.first?.how == "client_gave_up: FIN")
+        #expect(report.detection?.event == .clientGaveUp)
+        #expect(!report.description.contains("not needed"))
+    }
+
+    /// An agent that may not log packets cannot see refused connects: the window says so
+    /// instead of reporting "none".
+    @Test func refusalsAnUnprivilegedAgentCannotSeeAreFlagged() throws {
+        var script = JournalScript()
+        script.faultStarted(0, window: 1, reject)
+        script.add(0, .note, window: 1, detail: AttemptSeries.unobservedNote)
+        script.faultEnded(5, window: 1, reject)
+        let report = try #require(script.reports().first)
+        #expect(report.attempts.unobserved != nil)
+        #expect(report.description.contains("attempts     none; refused connects not observed"))
+        let observed = try #require(Self.rejectWithFixedRetry().reports().first)
+        #expect(observed.attempts.unobserved == nil)
     }
 }

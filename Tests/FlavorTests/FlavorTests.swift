@@ -26,6 +26,13 @@ struct FlavorTests {
         #expect(ServerFlavor.mysql8_4.binlogStatusStatement == "SHOW BINARY LOG STATUS")
     }
 
+    @Test("account statements are kept out of the binary log the same way on every flavor",
+          arguments: [ServerFlavor.mariadb10_6, .mariadb10_11, .mysql8_0, .mysql8_4])
+    func sessionBinaryLog(_ flavor: ServerFlavor) {
+        #expect(flavor.sessionBinaryLogStatement(enabled: false) == "SET SESSION sql_log_bin = 0")
+        #expect(flavor.sessionBinaryLogStatement(enabled: true) == "SET SESSION sql_log_bin = 1")
+    }
+
     @Test func gtidVariables() {
         #expect(ServerFlavor.mariadb10_11.gtidExecutedVariable == "gtid_binlog_pos")
         #expect(ServerFlavor.mysql8_0.gtidExecutedVariable == "gtid_executed")

@@ -30,6 +30,27 @@ extension GatewaySocketTests {
         }
     }
 
+    @Test("a client the kernel reset is found by its address and closed on the gateway's side as kernel_reset")
+    func kernelResetClosesOnlyThatClient() async throws {
+        try await GatewayFixture.run { fixture in
+            let lost = try fixture.connectAndGreet()
+            let other = try fixture.connectAndGreet()
+            let clients = fixture.observer.clients.withLock { $0 }
+            #expect(clients.count == 2)
+            let id = try #require(fixture.gateway.connectionID(client: clients[0]))
+            #expect(fixture.gateway.connectionID(client: "192.0.2.1:1") == nil)
+            #expect(fixture.gateway.clientWasReset(client: "192.0.2.1:1") == nil)
+
+            #expect(fixture.gateway.clientWasReset(client: clients[0]) == id)
+            #expect(lost.read(timeout: .seconds(2)) == .failed(errno: ECONNRESET))
+            #expect(await eventually { fixture.observer.closes.withLock { $0 } == [.fault(.kernelReset)] })
+            #expect(await eventually { fixture.gateway.connectionCount == 1 })
+            #expect(fixture.gateway.connectionID(client: clients[0]) == nil)
+            try other.send("on")
+            #expect(other.readText(2) == "on")
+        }
+    }
+
     @Test("reset: established connections get an RST once, new ones are fine")
     func resetIsOneShot() async throws {
         try await GatewayFixture.run { fixture in
@@ -91,11 +112,11 @@ extension GatewaySocketTests {
             try await fixture.gateway.setConnectionFault(.timeout)
             let status = fixture.gateway.status
             #expect(status.connectionFault == .timeout)
-            #expect(status.shaping == TrafficShaping(latency: .milliseconds(40), bytesPerSecond: 1_000_000))
+            #expect(status.shaping == [ScopedShaping(TrafficShaping(latency: .milliseconds(40), bytesPerSecond: 1_000_000))])
 
             try await fixture.gateway.restore()
             #expect(fixture.gateway.status.connectionFault == nil)
-            #expect(fixture.gateway.status.shaping == .none)
+            #expect(fixture.gateway.status.shaping.isEmpty)
             #expect(fixture.gateway.listening)
             let socket = try fixture.connectAndGreet()
             try socket.send("x")

@@ -38,6 +38,44 @@ extension GatewaySocketTests {
         }
     }
 
+    @Test("latency scoped to replication leaves query connections alone, and follows a connection that becomes replication")
+    func scopedLatency() async throws {
+        try await GatewayFixture.run { fixture in
+            let query = try fixture.connectAndGreet()
+            try query.send("Q")
+            #expect(query.readText(1) == "Q")
+            let replica = try fixture.connectAndGreet()
+            try replica.send("R")
+            #expect(replica.readText(1) == "R")
+
+            await fixture.gateway.setShaping(latency: .milliseconds(400), scope: .replication)
+            // Wide margins: milliseconds against 400 ms.
+            #expect(try roundTrips(query, count: 3).allSatisfy { $0 < .milliseconds(150) })
+            #expect(try roundTrips(replica, count: 2).allSatisfy { $0 >= .milliseconds(400) })
+
+            // A new connection greets and answers fast until it classifies as replication.
+            let clock = ContinuousClock()
+            let started = clock.now
+            let fresh = try fixture.connectAndGreet()
+            #expect(clock.now - started < .milliseconds(150))
+            try fresh.send("R")
+            #expect(fresh.readText(1, timeout: .seconds(5)) == "R")
+            #expect(try roundTrips(fresh, count: 2).allSatisfy { $0 >= .milliseconds(400) })
+
+            // Shaping of two scopes adds up for the connections in both.
+            await fixture.gateway.setShaping([
+                ScopedShaping(TrafficShaping(latency: .milliseconds(200)), scope: .all),
+                ScopedShaping(TrafficShaping(latency: .milliseconds(200)), scope: .queries),
+            ])
+            #expect(try roundTrips(query, count: 2).allSatisfy { $0 >= .milliseconds(400) })
+            #expect(try roundTrips(replica, count: 2).allSatisfy { $0 >= .milliseconds(200) && $0 < .milliseconds(390) })
+            #expect(fixture.gateway.status.shaping.count == 2)
+
+            await fixture.gateway.setShaping([])
+            #expect(try roundTrips(replica, count: 3).allSatisfy { $0 < .milliseconds(150) })
+        }
+    }
+
     @Test("bandwidth limits each direction to about the configured rate")
     func bandwidthLimitsThroughput() async throws {
         try await GatewayFixture.run { fixture in

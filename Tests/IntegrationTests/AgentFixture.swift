@@ -14,7 +14,7 @@ final class AgentFixture: Sendable {
     let serverPort: Int
     let environment: [String: String]
 
-    init(name: String, backend: String = "gateway", listen: String = "127.0.0.1") throws {
+    init(name: String, backend: String = "gateway", listen: String = "127.0.0.1", upArguments: [String] = []) throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("toolkit-agent-\(getpid())-\(name)")
         try? FileManager.default.removeItem(at: root)
         state = StateDirectory(root: root)
@@ -23,7 +23,7 @@ final class AgentFixture: Sendable {
         env["TOOLKIT_HOME"] = root.path
         for name in ["MYSQL_HOST", "MYSQL_PORT", "MYSQL_USER", "MYSQL_PWD", "MYSQL_DATABASE", "MYSQL_ROOT_PASSWORD"] { env[name] = nil }
         environment = env
-        let up = try Run.toolkit(["up", "--port", String(port), "--backend", backend, "--listen", listen, "--json"], environment: env)
+        let up = try Run.toolkit(["up", "--port", String(port), "--backend", backend, "--listen", listen, "--json"] + upArguments, environment: env)
         guard up.status == 0 else { throw FixtureError("toolkit up failed: \(up.stderr)") }
         serverPort = try #require(try SourceConfig.load(from: state.configFile)).serverPort
     }

@@ -56,11 +56,8 @@ struct ManagedSourceTests {
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
     }
 
-    @Test func serverRunsAsTheMysqlAccountWhenRoot() throws {
-        guard geteuid() == 0 else {
-            print("skipped: not root, so the server runs as the invoking user by design")
-            return
-        }
+    @Test(.enabled(if: geteuid() == 0, "not root: the server runs as the invoking user by design"))
+    func serverRunsAsTheMysqlAccountWhenRoot() throws {
         let pid = try #require(ManagedServer.locate(state: fixture.state).runningPID())
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         let uidLine = status.split(separator: "\n").first { $0.hasPrefix("Uid:") } ?? ""
@@ -84,5 +81,50 @@ struct LifecycleTests {
         _ = try source.down(purge: true)
         #expect(!FileManager.default.fileExists(atPath: fixture.state.dataDirectory.path))
         #expect(!FileManager.default.fileExists(atPath: fixture.state.configFile.path))
+    }
+}
+
+/// Every binlog reader receives what the bootstrap writes: account statements (with passwords)
+/// must never be there, and `up` on a running source must write nothing at all.
+@Suite("Managed source: the bootstrap keeps accounts and repeats out of the binlog", .tags(.integration, .slow))
+struct QuietBootstrapTests {
+    static let accountStatements = ["CREATE USER", "ALTER USER", "GRANT ", "DROP USER", "SET PASSWORD", "IDENTIFIED"]
+
+    /// File, position and GTID of the binlog's end.
+    static func binlogEnd(_ fixture: SourceFixture) throws -> [String] {
+        let connection = try fixture.connect()
+        defer { connection.close() }
+        let status = try connection.query("SHOW MASTER STATUS").rows.first ?? []
+        let gtid = try connection.query("SELECT @@GLOBAL.gtid_binlog_pos").scalar ?? ""
+        return [status[0] ?? "", status[1] ?? "", gtid]
+    }
+
+    @Test("up of a running source writes nothing; no password or account statement is ever in the binlog")
+    func secondUpWritesNothing() throws {
+        let fixture = try SourceFixture(name: "quiet-bootstrap")
+        defer { _ = try? ManagedSource(state: fixture.state).down(purge: true) }
+        let firstFile = try #require(try fixture.connect().query("SHOW BINARY LOGS").rows.first?[0] ?? nil)
+        let before = try Self.binlogEnd(fixture)
+
+        let again = try ManagedSource(state: fixture.state).up(.init(publicPort: fixture.port, database: "testdb",
+            adminPassword: "rootpassword", etlUser: "hevo", etlPassword: "hevopassword"))
+        #expect(again.alreadyRunning)
+        #expect(try Self.binlogEnd(fixture) == before, "the second up wrote to the binlog")
+
+        let reader = BinlogReader(port: fixture.port, user: "root", password: "rootpassword")
+        let binlog = try reader.read(from: firstFile).text
+        #expect(binlog.contains("CREATE TABLE"), "the first up's schema is in the binlog for readers to follow")
+        #expect(binlog.contains("CREATE DATABASE `testdb`"))
+        #expect(!binlog.contains("CREATE DATABASE IF NOT EXISTS"), "pg_chameleon's DDL parser dies on it")
+        for secret in ["hevopassword", "rootpassword"] {
+            #expect(!binlog.contains(secret), "a password is in the binlog")
+        }
+        for statement in Self.accountStatements {
+            #expect(!binlog.uppercased().contains(statement), "\(statement) is in the binlog")
+        }
+        // The accounts are in place all the same.
+        let etl = try MariaDBConnection(fixture.etl)
+        defer { etl.close() }
+        #expect(try etl.query("SHOW GRANTS").rows.compactMap { $0[0] }.joined().contains("REPLICATION SLAVE"))
     }
 }

@@ -1,0 +1,138 @@
+import Foundation
+
+/// Directories and files that one account owns and no other can write: what root may trust.
+/// Everything is opened without following symlinks and checked on the descriptor it opened.
+public enum OwnedPath {
+    /// Creates `url` with `mode` if missing and makes it belong to `owner` with exactly `mode`.
+    /// Refuses a symlink or anything that is not a directory.
+    public static func prepareDirectory(_ url: URL, owner: uid_t, group: gid_t, mode: mode_t) throws {
+        if mkdir(url.path, mode) != 0 && errno != EEXIST {
+            throw ToolkitError("cannot create \(url.path): \(String(cString: strerror(errno)))")
+        }
+        let fd = try openDirectory(url)
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw ToolkitError("cannot inspect \(url.path): \(String(cString: strerror(errno)))") }
+        if info.st_uid != owner || info.st_gid != group {
+            guard fchown(fd, owner, group) == 0 else {
+                throw ToolkitError("\(url.path) belongs to uid \(info.st_uid) and cannot be given to uid \(owner): \(String(cString: strerror(errno)))")
+            }
+        }
+        if info.st_mode & 0o7777 != mode { fchmod(fd, mode) }
+    }
+
+    /// Throws unless `url` is a directory (not a symlink) owned by `owner` (or root) that no other account can write.
+    /// With `closingOwn`, a directory of `owner`'s that its group or others could write (a umask of 002) is closed first.
+    public static func requireTrusted(directory url: URL, owner: uid_t = geteuid(), closingOwn: Bool = false) throws {
+        let fd = try openDirectory(url)
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw ToolkitError("cannot inspect \(url.path): \(String(cString: strerror(errno)))") }
+        guard info.st_uid == owner || info.st_uid == 0 else {
+            throw ToolkitError("\(url.path) belongs to uid \(info.st_uid), not to this account (uid \(owner)); refusing to trust it")
+        }
+        if closingOwn, info.st_uid == owner, info.st_mode & 0o022 != 0, fchmod(fd, info.st_mode & 0o7755) == 0 {
+            info.st_mode &= 0o7755
+        }
+        guard info.st_mode & 0o022 == 0 else {
+            throw ToolkitError("\(url.path) can be written by other accounts (mode \(String(info.st_mode & 0o777, radix: 8))); refusing to trust it")
+        }
+    }
+
+    /// The contents of a regular file owned by this account (or root) that no one else can write; nil when it is absent.
+    public static func readTrusted(_ url: URL, limit: Int = 65_536) throws -> Data? {
+        let fd = open(url.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw ToolkitError("cannot open \(url.path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            throw ToolkitError("\(url.path) is not a regular file; refusing to read it")
+        }
+        guard info.st_uid == geteuid() || info.st_uid == 0, info.st_mode & 0o022 == 0 else {
+            throw ToolkitError("\(url.path) belongs to uid \(info.st_uid) or can be written by others; refusing to trust it")
+        }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while data.count < limit {
+            let count = read(fd, &buffer, min(buffer.count, limit - data.count))
+            if count <= 0 { break }
+            data.append(contentsOf: buffer[0..<count])
+        }
+        return data
+    }
+
+    /// The last `bytes` of a regular file another account may own (the server's error log): no symlink
+    /// followed, no FIFO waited on. Nil when it cannot be read that way.
+    public static func tail(_ url: URL, bytes: Int = 65_536) -> Data? {
+        let fd = open(url.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        if info.st_size > bytes { lseek(fd, off_t(info.st_size) - off_t(bytes), SEEK_SET) }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while data.count < bytes {
+            let count = read(fd, &buffer, min(buffer.count, bytes - data.count))
+            if count <= 0 { break }
+            data.append(contentsOf: buffer[0..<count])
+        }
+        return data
+    }
+
+    /// Creates a new file readable by this account alone (O_EXCL, no symlinks followed) holding `contents`.
+    public static func createPrivate(_ url: URL, contents: Data) throws {
+        unlink(url.path)
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ToolkitError("cannot create \(url.path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        fchmod(fd, 0o600)
+        let written = contents.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == contents.count else { throw ToolkitError("cannot write \(url.path): \(String(cString: strerror(errno)))") }
+    }
+
+    private static func openDirectory(_ url: URL) throws -> Int32 {
+        let fd = open(url.path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            let reason = errno == ELOOP || errno == ENOTDIR ? "is a symlink or not a directory" : String(cString: strerror(errno))
+            throw ToolkitError("\(url.path): \(reason); refusing to use it")
+        }
+        return fd
+    }
+}
+
+/// One process, told apart from any later process that reuses its pid by its start time.
+public struct ProcessIdentity: Codable, Sendable, Hashable {
+    public var pid: pid_t
+    /// Field 22 of /proc/PID/stat: clock ticks after boot at which the process started.
+    public var startTicks: UInt64
+
+    public init(pid: pid_t, startTicks: UInt64) {
+        self.pid = pid
+        self.startTicks = startTicks
+    }
+
+    /// The identity of the running process `pid`, read from /proc.
+    public static func of(_ pid: pid_t) -> ProcessIdentity? {
+        guard pid > 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        // Fields after the command name start at field 3 (state); start time is field 22.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, let ticks = UInt64(fields[19]) else { return nil }
+        return ProcessIdentity(pid: pid, startTicks: ticks)
+    }
+
+    /// True while this very process runs (not a later one with the same pid).
+    public var isRunning: Bool {
+        ChildProcess.isAlive(pid) && Self.of(pid) == self
+    }
+
+    /// The program the process runs (/proc/PID/exe), without the " (deleted)" of an upgraded binary.
+    public var executable: String? {
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe") else { return nil }
+        return target.hasSuffix(" (deleted)") ? String(target.dropLast(10)) : target
+    }
+}

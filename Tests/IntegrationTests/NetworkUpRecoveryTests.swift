@@ -1,0 +1,202 @@
+import AgentAPI
+import Foundation
+import MariaDB
+import Source
+import Testing
+
+/// `network --up` from any state, including an agent killed (SIGKILL) in the middle of a fault:
+/// it starts the agent again, which undoes what its predecessor left, and says so; a restore
+/// step that fails is exit 1, never success.
+@Suite("network --up from any state; an agent's failure is exit 1", .tags(.integration, .slow), .serialized)
+struct NetworkUpRecoveryTests {
+    /// A login through the gateway, as the ETL tool makes it.
+    static func etlLogin(port: Int) -> Bool {
+        guard let connection = try? MariaDBConnection(ConnectionOptions(
+            host: "127.0.0.1", port: port, user: "hevo", password: "hevopassword", database: "testdb", connectTimeoutSeconds: 3))
+        else { return false }
+        connection.close()
+        return true
+    }
+
+    static func killAgent(_ fixture: AgentFixture) throws {
+        let pid = try #require(fixture.agentPID)
+        kill(pid, SIGKILL)
+        let deadline = Date().addingTimeInterval(10)
+        while kill(pid, 0) == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(kill(pid, 0) != 0, "the agent survived SIGKILL")
+    }
+
+    @Test("a service fault whose agent was killed: --up restarts the agent and the server; a failed restart is exit 1")
+    func serviceFaultWithKilledAgent() throws {
+        let fixture = try AgentFixture(name: "recovery")
+        defer { fixture.tearDown() }
+        let server = try ManagedServer.locate(state: fixture.state)
+
+        try fixture.toolkit(["network", "--down", "--type", "service"])
+        #expect(server.runningPID() == nil)
+        try Self.killAgent(fixture)
+        #expect(!Self.etlLogin(port: fixture.port))
+
+        // The server cannot start while something else holds its port: the step fails, and says so.
+        let blocker = try LoopbackListener(port: fixture.serverPort)
+        let failed = try fixture.toolkit(["network", "--up"], expect: 1)
+        #expect(failed.stderr.split(separator: "\n").count == 1, "\(failed.stderr)")
+        #expect(failed.stderr.contains("server"), "\(failed.stderr)")
+        #expect(failed.stdout.isEmpty)
+        blocker.close()
+
+        let recovered = try fixture.toolkit(["network", "--up"])
+        #expect(recovered.stdout.contains("no agent was running: started one (pid"), "\(recovered.stdout)")
+        #expect(recovered.stdout.contains("restarted the server a service fault had stopped"), "\(recovered.stdout)")
+        #expect(recovered.stdout.contains("Network    clear"), "\(recovered.stdout)")
+        #expect(server.runningPID() != nil)
+        #expect(Self.etlLogin(port: fixture.port), "the port works again")
+        #expect(try fixture.agentStatus().faults.isEmpty)
+
+        // With the agent running, --up is the plain restore.
+        let plain = try fixture.toolkit(["network", "--up"])
+        #expect(!plain.stdout.contains("no agent was running"))
+    }
+
+    @Test("a restore step the agent reports failed (500) is exit 1 with its one line, not success")
+    func agentFailureIsExitOne() throws {
+        let fixture = try AgentFixture(name: "agent-500")
+        defer { fixture.tearDown() }
+        let server = try ManagedServer.locate(state: fixture.state)
+        try fixture.toolkit(["network", "--down", "--type", "service"])
+        #expect(server.runningPID() == nil)
+
+        // Replacing the service fault restarts the server first, which cannot bind its port now.
+        let blocker = try LoopbackListener(port: fixture.serverPort)
+        let failed = try fixture.toolkit(["network", "--down", "--type", "reject"], expect: 1)
+        #expect(failed.stderr.split(separator: "\n").count == 1, "\(failed.stderr)")
+        #expect(failed.stderr.contains("server"), "\(failed.stderr)")
+        #expect(failed.stdout.isEmpty)
+        blocker.close()
+
+        try fixture.toolkit(["network", "--up"])
+        #expect(server.runningPID() != nil)
+        #expect(Self.etlLogin(port: fixture.port), "the port works again")
+    }
+
+    @Test("an iptables reject whose agent was killed: --up removes the chain, keeps other rules, and the port works",
+          .enabled(if: NamespacePair.capable == nil, "network namespaces and iptables need root, ip and iptables"))
+    func iptablesRejectWithKilledAgent() throws {
+        let namespaces = try RecoveryNamespaces()
+        defer { namespaces.tearDown() }
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("toolkit-recovery-netns-\(getpid())")
+        try? FileManager.default.removeItem(at: home)
+        var env = ProcessInfo.processInfo.environment
+        env["TOOLKIT_HOME"] = home.path
+        for name in ["MYSQL_HOST", "MYSQL_PORT", "MYSQL_USER", "MYSQL_PWD"] { env[name] = nil }
+        let port = 3306
+        @discardableResult
+        func toolkit(_ arguments: [String], expect: Int32 = 0) throws -> Run {
+            let run = try namespaces.exec(namespaces.server, Run.toolkitPath, arguments, environment: env)
+            #expect(run.status == expect, "toolkit \(arguments.joined(separator: " ")): \(run.stderr)")
+            return run
+        }
+        func rules() throws -> String { try namespaces.exec(namespaces.server, "/usr/sbin/iptables", ["-w", "-S"]).stdout }
+        func clientConnects() throws -> Bool {
+            var clientEnv = ProcessInfo.processInfo.environment
+            clientEnv["MYSQL_PWD"] = "hevopassword"
+            return try namespaces.exec(namespaces.client, "/usr/bin/mariadb", [
+                "-h", namespaces.serverAddress, "-P", String(port), "-u", "hevo", "--connect-timeout=3", "testdb", "-e", "SELECT 1",
+            ], environment: clientEnv, timeout: 30).status == 0
+        }
+        let ownRule = "-A INPUT -s 192.0.2.78/32 -p tcp -j DROP"
+        _ = try namespaces.exec(namespaces.server, "/usr/sbin/iptables", ["-w", "-A", "INPUT", "-s", "192.0.2.78/32", "-p", "tcp", "-j", "DROP"])
+
+        try toolkit(["up", "--port", String(port), "--listen", "0.0.0.0", "--backend", "iptables"])
+        defer { _ = try? toolkit(["down", "--purge"]) }
+        try toolkit(["network", "--down", "--type", "reject"])
+        let agentPID = try #require(pid_t((try String(contentsOf: home.appendingPathComponent("run/agent.pid"), encoding: .utf8))
+            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        kill(agentPID, SIGKILL)
+        let deadline = Date().addingTimeInterval(10)
+        while kill(agentPID, 0) == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(try rules().contains("TOOLKIT-\(port)"), "the killed agent's REJECT is still in place")
+        #expect(try !clientConnects())
+
+        let recovered = try toolkit(["network", "--up"])
+        #expect(recovered.stdout.contains("no agent was running: started one"), "\(recovered.stdout)")
+        #expect(recovered.stdout.contains("removed iptables chain TOOLKIT-\(port)"), "\(recovered.stdout)")
+        let after = try rules()
+        #expect(!after.contains("TOOLKIT-"))
+        #expect(after.contains(ownRule))
+        #expect(try clientConnects(), "the port works again")
+    }
+}
+
+/// A listening TCP socket on 127.0.0.1:port of the test's own, to hold a port.
+final class LoopbackListener {
+    private var fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard fd >= 0, bound == 0, listen(fd, 4) == 0 else {
+            let reason = String(cString: strerror(errno))
+            if fd >= 0 { Glibc.close(fd) }
+            throw FixtureError("cannot listen on 127.0.0.1:\(port): \(reason)")
+        }
+    }
+
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
+
+    deinit { close() }
+}
+
+/// Two network namespaces joined by a veth pair, named apart from `NamespacePair`'s so that both
+/// suites can run at the same time. Deleted afterwards.
+final class RecoveryNamespaces {
+    let server: String
+    let client: String
+    let serverAddress: String
+    let clientAddress: String
+    private let tag = Int(getpid()) % 10_000
+
+    init() throws {
+        server = "tkr-srv-\(tag)"
+        client = "tkr-cli-\(tag)"
+        let subnet = Int(getpid()) % 250 + 1
+        serverAddress = "10.214.\(subnet).1"
+        clientAddress = "10.214.\(subnet).2"
+        tearDown()
+        try ip(["netns", "add", server])
+        try ip(["netns", "add", client])
+        try ip(["link", "add", "tkr-s\(tag)", "type", "veth", "peer", "name", "tkr-c\(tag)"])
+        try ip(["link", "set", "tkr-s\(tag)", "netns", server])
+        try ip(["link", "set", "tkr-c\(tag)", "netns", client])
+        try ip(["-n", server, "addr", "add", "\(serverAddress)/30", "dev", "tkr-s\(tag)"])
+        try ip(["-n", client, "addr", "add", "\(clientAddress)/30", "dev", "tkr-c\(tag)"])
+        for (namespace, device) in [(server, "tkr-s\(tag)"), (client, "tkr-c\(tag)")] {
+            try ip(["-n", namespace, "link", "set", device, "up"])
+            try ip(["-n", namespace, "link", "set", "lo", "up"])
+        }
+    }
+
+    func tearDown() {
+        _ = try? Run.program(NamespacePair.ipPath, ["netns", "del", server])
+        _ = try? Run.program(NamespacePair.ipPath, ["netns", "del", client])
+    }
+
+    private func ip(_ arguments: [String]) throws {
+        let run = try Run.program(NamespacePair.ipPath, arguments)
+        guard run.status == 0 else { throw FixtureError("ip \(arguments.joined(separator: " ")): \(run.stderr)") }
+    }
+
+    func exec(_ namespace: String, _ program: String, _ arguments: [String], environment: [String: String]? = nil,
+              timeout: TimeInterval = 120) throws -> Run {
+        try Run.program(NamespacePair.ipPath, ["netns", "exec", namespace, program] + arguments, environment: environment, timeout: timeout)
+    }
+}
