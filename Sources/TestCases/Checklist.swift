@@ -83,16 +83,25 @@ public struct PipelineState: Codable, Sendable, Hashable {
 public struct RunObservations: Codable, Sendable, Hashable {
     /// The agent's fault windows opened by this run, oldest first.
     public var windows: [WindowReport]
+    /// The first error the tool showed after the fault started.
     public var message: ObservedMessage?
+    /// Other errors it showed later in the run (e.g. a 1236 after a refused reconnect), oldest first.
+    public var laterMessages: [ObservedMessage]
     public var data: DataCheck?
     public var pipeline: PipelineState?
 
-    public init(windows: [WindowReport] = [], message: ObservedMessage? = nil, data: DataCheck? = nil,
-                pipeline: PipelineState? = nil) {
+    public init(windows: [WindowReport] = [], message: ObservedMessage? = nil, laterMessages: [ObservedMessage] = [],
+                data: DataCheck? = nil, pipeline: PipelineState? = nil) {
         self.windows = windows
         self.message = message
+        self.laterMessages = laterMessages
         self.data = data
         self.pipeline = pipeline
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case windows, message, data, pipeline
+        case laterMessages = "later_messages"
     }
 
     /// What the client was sent when it tried to connect during the first window, for a
@@ -158,8 +167,15 @@ public enum Checklist {
             }
             let quoted = "\"\(message.text)\" (\(message.source))"
             guard let pattern = item.pattern else { return (.pass, quoted) }
-            let matches = message.text.range(of: pattern, options: [.regularExpression, .caseInsensitive]) != nil
-            return matches ? (.pass, quoted) : (.fail, "\(quoted) does not match /\(pattern)/")
+            func matches(_ candidate: ObservedMessage) -> Bool {
+                candidate.text.range(of: pattern, options: [.regularExpression, .caseInsensitive]) != nil
+            }
+            if matches(message) { return (.pass, quoted) }
+            if let later = observations.laterMessages.first(where: matches) {
+                return (.pass, "\"\(later.text)\" (\(later.source)), after a first error \(quoted)")
+            }
+            let others = observations.laterMessages.isEmpty ? "" : " (nor do \(observations.laterMessages.count) later ones)"
+            return (.fail, "\(quoted) does not match /\(pattern)/\(others)")
         case .recovery:
             guard let window = windows.last else { return (.notObserved, "no fault window was opened") }
             guard window.ended != nil else { return (.fail, "the fault never ended") }

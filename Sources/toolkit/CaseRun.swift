@@ -90,7 +90,9 @@ final class CaseRun {
         report.samples = sampler.samples
         let windows = (try? context.agent.get("/status", as: AgentStatus.self))?.windows.filter { $0.window > firstWindowBefore } ?? []
         report.observations.windows = windows
-        report.observations.message = etlLogMessage() ?? sampler.firstIOError
+        let messages = etlLogMessages() ?? sampler.errors
+        report.observations.message = messages.first
+        report.observations.laterMessages = Array(messages.dropFirst())
         if report.observations.pipeline == nil, report.verdict != .blocked { report.observations.pipeline = pipelineState() }
         report.finished = Date().timeIntervalSince1970
         guard report.verdict != .blocked else { return }
@@ -225,9 +227,11 @@ final class CaseRun {
             if let last, last.replicating, last.lastIOErrno ?? 0 == 0 {
                 return "replica replicating again (IO Yes, SQL Yes)"
             }
+            // A stopped thread does not come back by itself: no use waiting.
+            if let last, last.ioRunning == "No" || last.sqlRunning == "No" { break }
             Interrupt.sleep(seconds: 0.2)
         }
-        return "not recovered after \(Int(seconds)) s: IO \(last?.ioRunning ?? "?"), SQL \(last?.sqlRunning ?? "?")"
+        return "not recovered: IO \(last?.ioRunning ?? "?"), SQL \(last?.sqlRunning ?? "?")"
             + (last?.lastIOError.map { ", \($0)" } ?? "") + (last?.lastSQLError.map { ", \($0)" } ?? "")
     }
 
@@ -257,12 +261,16 @@ final class CaseRun {
     func waitForSync(seconds: Double) -> DataCheck {
         let deadline = Date().addingTimeInterval(seconds)
         var last = compare()
+        var ioStoppedChecks = 0
         while last.verdict != .match, Date() < deadline, !Interrupt.requested {
             // A replica whose SQL thread stopped on an error will not catch up: no use waiting.
             if let status = try? context.pipeline.status() {
                 if status.sqlRunning == "No", status.lastSQLErrno ?? 0 != 0 { break }
                 // Applied everything the source wrote and still different: it will stay so.
                 if let applied = status.gtidPosition, !applied.isEmpty, applied == sourceGTIDPosition() { last = compare(); break }
+                // A stopped IO thread receives nothing more: give the SQL thread 2 s to apply what it has.
+                if status.ioRunning == "No" { ioStoppedChecks += 1 }
+                if ioStoppedChecks > 8 { break }
             }
             Interrupt.sleep(seconds: 0.25)
             last = compare()
@@ -316,16 +324,21 @@ final class CaseRun {
         return (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
     }
 
-    /// The first line of the ETL log written after the fault started that matches the pattern.
-    private func etlLogMessage() -> ObservedMessage? {
+    /// The distinct lines of the ETL log written after the fault started that match the
+    /// pattern, oldest first (at most 20); nil without --etl-log.
+    private func etlLogMessages() -> [ObservedMessage]? {
         guard let path = context.etlLog, let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
-        try? handle.seek(toOffset: etlLogOffsetAtFault ?? 0)
+        guard let offset = etlLogOffsetAtFault else { return [] }
+        try? handle.seek(toOffset: offset)
         let text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        var seen: [String] = []
         for line in text.split(separator: "\n") where line.range(of: context.etlLogPattern, options: [.regularExpression, .caseInsensitive]) != nil {
-            return ObservedMessage(text: String(line).trimmingCharacters(in: .whitespaces), source: "etl log \(path)")
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if !seen.contains(trimmed) { seen.append(trimmed) }
+            if seen.count == 20 { break }
         }
-        return nil
+        return seen.map { ObservedMessage(text: $0, source: "etl log \(path)") }
     }
 }
 
@@ -427,7 +440,7 @@ final class SteadyLoad: @unchecked Sendable {
 /// first `Last_IO_Error` after a fault started: the message the ETL tool showed.
 final class RunSampler: @unchecked Sendable {
     private let context: RunContext
-    private let state = Mutex<(samples: [Sample], message: ObservedMessage?, faultStarted: Bool)>(([], nil, false))
+    private let state = Mutex<(samples: [Sample], errors: [ObservedMessage], faultStarted: Bool)>(([], [], false))
     private let stopping = Atomic<Bool>(false)
     private let done = DispatchSemaphore(value: 0)
     private var started = false
@@ -435,7 +448,8 @@ final class RunSampler: @unchecked Sendable {
     init(context: RunContext) { self.context = context }
 
     var samples: [Sample] { state.withLock { $0.samples } }
-    var firstIOError: ObservedMessage? { state.withLock { $0.message } }
+    /// The replica's distinct IO and SQL errors after the first fault started, oldest first.
+    var errors: [ObservedMessage] { state.withLock { $0.errors } }
 
     func faultStarted() { state.withLock { $0.faultStarted = true } }
 
@@ -447,10 +461,13 @@ final class RunSampler: @unchecked Sendable {
             var tick = 0
             while !stopping.load(ordering: .relaxed) {
                 tick += 1
-                if state.withLock({ $0.faultStarted && $0.message == nil }),
-                   let values = try? context.pipeline.replicationStatus(),
-                   let error = values["Last_IO_Error"], !error.isEmpty {
-                    state.withLock { $0.message = ObservedMessage(text: error, source: "replica Last_IO_Error (errno \(values["Last_IO_Errno"] ?? "?"))") }
+                if state.withLock({ $0.faultStarted && $0.errors.count < 20 }),
+                   let values = try? context.pipeline.replicationStatus() {
+                    for thread in ["IO", "SQL"] {
+                        guard let error = values["Last_\(thread)_Error"], !error.isEmpty else { continue }
+                        let message = ObservedMessage(text: error, source: "replica Last_\(thread)_Error (errno \(values["Last_\(thread)_Errno"] ?? "?"))")
+                        state.withLock { if !$0.errors.contains(message) { $0.errors.append(message) } }
+                    }
                 }
                 if tick % 5 == 1 {
                     if sourceConnection == nil { sourceConnection = try? context.target.connect() }

@@ -146,6 +146,32 @@ final class RunCaseTests {
         #expect((dataCheck["missing"] as? [String])?.isEmpty == false)
     }
 
+    /// A pipeline that never reconnects (its IO thread stopped during the outage) FAILs on
+    /// recovery, and the rows written meanwhile are named as missing.
+    @Test func aPipelineThatNeverReconnectsFailsRecovery() throws {
+        try source.toolkit(["pipeline", "up"])
+        let pipeline = ReplicaPipeline(home: source.state)
+        let directory = report("no-reconnect")
+        let run = try Background(Run.toolkitPath, ["run", "TC-004", "--pipeline", "replica", "--duration", "3", "--yes",
+                                                   "--report", directory.path], environment: source.environment)
+        let deadline = Date().addingTimeInterval(60)
+        var faulted = false
+        while Date() < deadline, run.isRunning {
+            if let status = try? source.agentStatus(), !status.faults.isEmpty { faulted = true; break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        #expect(faulted, "the run never started its fault: \(run.text)")
+        let replica = try pipeline.connect()
+        try replica.execute("STOP SLAVE IO_THREAD")
+        replica.close()
+        #expect(run.waitFor(seconds: 120) == 1, "\(run.text)")
+        let json = try result(directory)
+        #expect(verdicts(json) == ["PASS", "PASS", "FAIL", "NOT OBSERVED", "FAIL"])
+        let items = try #require(json["items"] as? [[String: Any]])
+        #expect((items[2]["evidence"] as? String)?.contains("never resumed") == true, "\(items[2])")
+        #expect((items[4]["evidence"] as? String)?.contains("missing (users id=") == true, "\(items[4])")
+    }
+
     /// Ctrl-C mid-fault: the network comes back, the load stops, the report says INTERRUPTED (exit 130).
     @Test func ctrlCLeavesTheNetworkUpAndAnInterruptedReport() throws {
         try source.toolkit(["pipeline", "up"])

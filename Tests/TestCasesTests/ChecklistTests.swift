@@ -139,3 +139,16 @@ import FoundationXML
         #expect(twice.contains("| Tester | A <b> & \"c\" |"))
     }
 }
+
+extension ChecklistTests {
+    /// TC-009's 1236 comes after a first "refused" error: the message item looks at every error the tool showed.
+    @Test func aLaterMessageCanMatch() throws {
+        let tc009 = try #require(BuiltinCases.named("TC-009"))
+        let purged = ObservedMessage(text: "Got fatal error 1236 from master when reading data from binary log", source: "replica")
+        let item = try #require(tc009.checklist.first)
+        let later = Checklist.evaluate(item, RunObservations(message: refused, laterMessages: [purged]))
+        #expect(later.verdict == .pass)
+        #expect(later.evidence.contains("1236"))
+        #expect(Checklist.evaluate(item, RunObservations(message: refused, laterMessages: [refused])).verdict == .fail)
+    }
+}
