@@ -68,6 +68,34 @@ public struct DataCheck: Codable, Sendable, Hashable {
     }
 }
 
+extension DataCheck {
+    /// `toolkit verify --json`, read loosely: its verdict, and per table its missing, extra,
+    /// duplicated and changed keys. Nil when it is not that shape.
+    public init?(verifyJSON data: Data) {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let verdict = (object["verdict"] as? String).flatMap(Verdict.init(rawValue:)) else { return nil }
+        self.init(verdict: verdict, sourceRows: 0, destinationRows: 0,
+                  message: object["message"] as? String ?? object["error"] as? String)
+        for table in (object["tables"] as? [[String: Any]]) ?? [] {
+            let name = table["table"] as? String ?? table["name"] as? String ?? "table"
+            func keys(_ fields: String...) -> [String] {
+                fields.flatMap { (table[$0] as? [Any]) ?? [] }.map { key in
+                    if let columns = key as? [String: Any] {
+                        return "\(name) " + columns.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+                    }
+                    return "\(name) id=\(key)"
+                }
+            }
+            missing += keys("missing", "lost")
+            extra += keys("extra", "unexpected")
+            duplicated += keys("duplicated", "duplicates")
+            changed += keys("changed")
+            sourceRows += table["source_rows"] as? Int ?? 0
+            destinationRows += table["destination_rows"] as? Int ?? 0
+        }
+    }
+}
+
 /// The pipeline's own account at the end of the run (for the replica: `SHOW SLAVE STATUS`).
 public struct PipelineState: Codable, Sendable, Hashable {
     public var running: Bool

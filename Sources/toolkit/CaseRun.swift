@@ -14,7 +14,10 @@ struct RunContext {
     let agent: ControlClient
     let target: Target
     let source: SourceConfig
-    let pipeline: ReplicaPipeline
+    /// The managed replica (`--pipeline replica`), or nil for an external pipeline.
+    let replica: ReplicaPipeline?
+    /// An external pipeline's destination (`--destination URL`), checked with `toolkit verify`.
+    let destination: String?
     let testCase: TestCase
     let etlLog: String?
     let etlLogPattern: String
@@ -120,7 +123,14 @@ final class CaseRun {
         results.append(PreconditionResult(text: "Network clear", met: status.faults.isEmpty,
                                           evidence: status.faults.isEmpty ? "no fault active"
                                               : "active: " + status.faults.map(\.fault.description).joined(separator: ", ")))
-        results.append(readerPrecondition())
+        // A poller reads every few seconds, and a replica just started is still connecting: wait up to 10 s.
+        var reader = readerPrecondition()
+        let deadline = Date().addingTimeInterval(10)
+        while !reader.met, Date() < deadline, !Interrupt.requested {
+            Interrupt.sleep(seconds: 0.25)
+            reader = readerPrecondition()
+        }
+        results.append(reader)
         guard results.allSatisfy(\.met) else { return results }
         let data = waitForSync(seconds: 30)
         results.append(PreconditionResult(text: "Destination in sync", met: data.verdict == .match, evidence: dataOutcome(data)))
@@ -142,7 +152,7 @@ final class CaseRun {
         guard dumps > 0 || recent else {
             return PreconditionResult(text: text, met: false, evidence: "no binlog dump by \(context.source.etlUser) open now or in the last 10 s")
         }
-        let status = try? context.pipeline.status()
+        let status = try? context.replica?.status()
         let behind = status?.secondsBehind.map { "\($0) s behind the head" } ?? "lag unknown"
         return PreconditionResult(text: text, met: true,
                                   evidence: "\(dumps) binlog dump(s) by \(context.source.etlUser) open\(recent ? ", one started in the last 10 s" : ""), \(behind)")
@@ -221,9 +231,20 @@ final class CaseRun {
 
     private func waitForRecovery(seconds: Double) -> String {
         let deadline = Date().addingTimeInterval(seconds)
+        guard let replica = context.replica else {
+            // An external pipeline: recovered when the agent saw it replicate again after the last window.
+            while Date() < deadline, !Interrupt.requested {
+                if let window = (try? context.agent.get("/status", as: AgentStatus.self))?.windows.last(where: { $0.window > firstWindowBefore }),
+                   let resumed = window.replicationResumedAfter {
+                    return String(format: "replication resumed %.2f s after the restore", resumed)
+                }
+                Interrupt.sleep(seconds: 0.2)
+            }
+            return "no replication resumed within \(Int(seconds)) s after the restore"
+        }
         var last: ReplicaPipeline.Status?
         while Date() < deadline, !Interrupt.requested {
-            last = try? context.pipeline.status()
+            last = try? replica.status()
             if let last, last.replicating, last.lastIOErrno ?? 0 == 0 {
                 return "replica replicating again (IO Yes, SQL Yes)"
             }
@@ -264,7 +285,7 @@ final class CaseRun {
         var ioStoppedChecks = 0
         while last.verdict != .match, Date() < deadline, !Interrupt.requested {
             // A replica whose SQL thread stopped on an error will not catch up: no use waiting.
-            if let status = try? context.pipeline.status() {
+            if let status = try? context.replica?.status() {
                 if status.sqlRunning == "No", status.lastSQLErrno ?? 0 != 0 { break }
                 // Applied everything the source wrote and still different: it will stay so.
                 if let applied = status.gtidPosition, !applied.isEmpty, applied == sourceGTIDPosition() { last = compare(); break }
@@ -285,9 +306,11 @@ final class CaseRun {
     }
 
     func compare() -> DataCheck {
+        if let destination = context.destination { return VerifyCommandCheck.run(destination: destination, state: context.state) }
+        guard let replica = context.replica else { return DataCheck(verdict: .error, sourceRows: 0, destinationRows: 0, message: "no destination") }
         do {
             let sourceRows = try rows(try context.target.connect())
-            let destinationRows = try rows(try context.pipeline.connect())
+            let destinationRows = try rows(try replica.connect())
             return ReplicaComparison.compare(table: context.table, source: sourceRows, destination: destinationRows)
         } catch {
             return DataCheck(verdict: .error, sourceRows: 0, destinationRows: 0, message: "\(error)")
@@ -312,7 +335,7 @@ final class CaseRun {
     }
 
     private func pipelineState() -> PipelineState? {
-        guard let status = try? context.pipeline.status(), status.exists else { return nil }
+        guard let status = try? context.replica?.status(), status.exists else { return nil }
         var detail = "replica IO \(status.ioRunning ?? "?"), SQL \(status.sqlRunning ?? "?")"
         if let errno = status.lastIOErrno, errno != 0 { detail += ", IO error \(errno): \(status.lastIOError ?? "")" }
         if let errno = status.lastSQLErrno, errno != 0 { detail += ", SQL error \(errno): \(status.lastSQLError ?? "")" }
@@ -339,6 +362,32 @@ final class CaseRun {
             if seen.count == 20 { break }
         }
         return seen.map { ObservedMessage(text: $0, source: "etl log \(path)") }
+    }
+}
+
+/// An external pipeline's destination, checked by `toolkit verify --destination URL --json`
+/// (`{"verdict": "match"|"differences"|"error", "tables": [...]}`).
+enum VerifyCommandCheck {
+    static func run(destination: String, state: StateDirectory) -> DataCheck {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["verify", "--destination", destination, "--json"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["TOOLKIT_HOME"] = state.root.path
+        process.environment = environment
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        do { try process.run() } catch { return failure("could not start toolkit verify: \(error)") }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return DataCheck(verifyJSON: data) ?? failure("toolkit verify exited \(process.terminationStatus): \(message.split(separator: "\n").first ?? "")")
+    }
+
+    static func failure(_ message: String) -> DataCheck {
+        DataCheck(verdict: .error, sourceRows: 0, destinationRows: 0, message: message)
     }
 }
 
@@ -462,7 +511,7 @@ final class RunSampler: @unchecked Sendable {
             while !stopping.load(ordering: .relaxed) {
                 tick += 1
                 if state.withLock({ $0.faultStarted && $0.errors.count < 20 }),
-                   let values = try? context.pipeline.replicationStatus() {
+                   let values = try? context.replica?.replicationStatus() {
                     for thread in ["IO", "SQL"] {
                         guard let error = values["Last_\(thread)_Error"], !error.isEmpty else { continue }
                         let message = ObservedMessage(text: error, source: "replica Last_\(thread)_Error (errno \(values["Last_\(thread)_Errno"] ?? "?"))")
@@ -475,7 +524,7 @@ final class RunSampler: @unchecked Sendable {
                     let sourceRows = firstInt(try? sourceConnection?.query(query))
                     if sourceRows == nil { sourceConnection?.close(); sourceConnection = nil }
                     var destinationRows: Int?
-                    if let replica = try? context.pipeline.connect() {
+                    if let replica = try? context.replica?.connect() {
                         destinationRows = firstInt(try? replica.query(query))
                         replica.close()
                     }

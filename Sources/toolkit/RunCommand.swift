@@ -43,8 +43,8 @@ struct RunCommand: ParsableCommand {
         if pipeline == nil && destination == nil {
             throw ValidationError("run needs the pipeline under test: --pipeline replica (the toolkit's own) or --destination URL (yours)")
         }
-        if destination != nil && pipeline == nil {
-            throw ValidationError("--destination needs `toolkit verify`, which this build does not have yet; use --pipeline replica")
+        if destination != nil && pipeline != nil {
+            throw ValidationError("--pipeline replica and --destination go one at a time: the replica is its own destination")
         }
         if let duration, !(1...86_400).contains(duration) {
             throw ValidationError("--duration must be seconds from 1 to 86400, got \(duration)")
@@ -82,7 +82,8 @@ struct RunCommand: ParsableCommand {
         let started = Date().timeIntervalSince1970
         var base = RunReport(caseID: chosen.id, title: chosen.title, started: started, finished: started,
                              tester: names.tester, etlTool: names.etlTool, toolkitVersion: Toolkit.configuration.version,
-                             pipeline: "replica", parameters: chosen.parameters, verdict: .fail)
+                             pipeline: pipeline ?? "external, destination \(Self.redacted(destination ?? ""))",
+                             parameters: chosen.parameters, verdict: .fail)
         if let append, let text = try? String(contentsOfFile: append, encoding: .utf8) {
             base.run = CaseMarkdown.nextRunNumber(in: text)
         }
@@ -122,13 +123,17 @@ struct RunCommand: ParsableCommand {
         var overrides = Target.Overrides()
         overrides.home = home
         let target = try Target.resolve(overrides)
-        let pipeline = ReplicaPipeline(home: state)
-        if try pipeline.status().running == false {
-            writeError("starting the replica pipeline (toolkit pipeline up)")
-            _ = try pipeline.up(source: source)
+        var replica: ReplicaPipeline?
+        if pipeline == "replica" {
+            let managed = ReplicaPipeline(home: state)
+            if try managed.status().running == false {
+                writeError("starting the replica pipeline (toolkit pipeline up)")
+                _ = try managed.up(source: source)
+            }
+            replica = managed
         }
-        return RunContext(state: state, agent: agent, target: target, source: source, pipeline: pipeline, testCase: testCase,
-                          etlLog: etlLog, etlLogPattern: etlLogPattern)
+        return RunContext(state: state, agent: agent, target: target, source: source, replica: replica, destination: destination,
+                          testCase: testCase, etlLog: etlLog, etlLogPattern: etlLogPattern)
     }
 
     private func contextFailure(state: StateDirectory) -> String {
@@ -137,8 +142,10 @@ struct RunCommand: ParsableCommand {
                 return "no source in \(state.root.path): run `toolkit up` first"
             }
             _ = try AgentProcess.client(state: state)
-            let source = try SourceConfig.load(from: state.configFile)!
-            _ = try ReplicaPipeline(home: state).up(source: source)
+            if pipeline == "replica" {
+                let source = try SourceConfig.load(from: state.configFile)!
+                _ = try ReplicaPipeline(home: state).up(source: source)
+            }
             return "the run could not start"
         } catch {
             return "\(error)"
@@ -178,6 +185,13 @@ struct RunCommand: ParsableCommand {
         }
         lines.append("Reports in \(directory.path): \(run.artifacts.joined(separator: ", "))")
         return lines.joined(separator: "\n")
+    }
+
+    /// A URL without its password, for reports.
+    static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.password != nil else { return url }
+        components.password = "***"
+        return components.string ?? url
     }
 
     static func stamp(_ seconds: Double) -> String {

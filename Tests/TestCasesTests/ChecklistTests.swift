@@ -152,3 +152,16 @@ extension ChecklistTests {
         #expect(Checklist.evaluate(item, RunObservations(message: refused, laterMessages: [refused])).verdict == .fail)
     }
 }
+
+extension ChecklistTests {
+    @Test func verifyOutputBecomesADataCheck() throws {
+        let json = #"{"verdict": "differences", "tables": [{"table": "users", "source_rows": 1510, "destination_rows": 260, "missing": [261, 262], "extra": [], "duplicated": [{"id": 7}], "changed": []}]}"#
+        let check = try #require(DataCheck(verifyJSON: Data(json.utf8)))
+        #expect(check.verdict == .differences)
+        #expect(check.missing == ["users id=261", "users id=262"])
+        #expect(check.duplicated == ["users id=7"])
+        #expect(check.sourceRows == 1510 && check.destinationRows == 260)
+        #expect(DataCheck(verifyJSON: Data(#"{"verdict": "match", "tables": []}"#.utf8))?.verdict == .match)
+        #expect(DataCheck(verifyJSON: Data("not json".utf8)) == nil)
+    }
+}
