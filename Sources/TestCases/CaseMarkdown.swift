@@ -114,7 +114,7 @@ public enum CaseMarkdown {
         lines.append("**Steps Performed:**")
         if run.steps.isEmpty { lines.append("1. (none: \(run.reason ?? "the run stopped before its first step"))") }
         for (index, step) in run.steps.enumerated() {
-            lines.append("\(index + 1). \(RunReport.clock(step.at)) UTC — \(step.text): \(step.outcome)")
+            lines.append("\(index + 1). \(RunReport.clock(step.at)) UTC — \(step.line)")
         }
         lines.append("")
         lines.append("**Observations:**")

@@ -97,7 +97,7 @@ public enum TimelinePage {
         }
         html += "</table><h2>Steps</h2><ol>\n"
         for step in run.steps {
-            html += "<li>\(RunReport.clock(step.at)) UTC — \(escape(step.text)): \(escape(step.outcome))</li>\n"
+            html += "<li>\(RunReport.clock(step.at)) UTC — \(escape(step.line))</li>\n"
         }
         html += "</ol></body></html>\n"
         return html

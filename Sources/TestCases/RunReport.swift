@@ -116,6 +116,11 @@ public struct StepRecord: Codable, Sendable, Hashable {
         self.text = text
         self.outcome = outcome
     }
+
+    /// "text: outcome", without doubling a colon the step's text ends with.
+    public var line: String {
+        (text.hasSuffix(":") ? text : text + ":") + " " + outcome
+    }
 }
 
 /// The toolkit's own load during the run.

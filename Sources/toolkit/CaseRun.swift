@@ -108,8 +108,9 @@ final class CaseRun {
     }
 
     private func record(_ text: String, _ outcome: String) {
-        report.steps.append(StepRecord(at: Date().timeIntervalSince1970, text: text, outcome: outcome))
-        writeError("\(RunClock.now()) \(text): \(outcome)")
+        let step = StepRecord(at: Date().timeIntervalSince1970, text: text, outcome: outcome)
+        report.steps.append(step)
+        writeError("\(RunClock.now()) \(step.line)")
     }
 
     // MARK: Preconditions

@@ -166,7 +166,11 @@ final class RunCaseTests {
         replica.close()
         #expect(run.waitFor(seconds: 120) == 1, "\(run.text)")
         let json = try result(directory)
-        #expect(verdicts(json) == ["PASS", "PASS", "FAIL", "NOT OBSERVED", "FAIL"])
+        // Whether the replica logged a refused reconnect before its IO thread was stopped is a race;
+        // detection, recovery and data are not.
+        let all = verdicts(json)
+        #expect(all.count == 5 && all[0] == "PASS" && all[2] == "FAIL" && all[4] == "FAIL", "\(all)")
+        #expect(json["verdict"] as? String == "FAIL")
         let items = try #require(json["items"] as? [[String: Any]])
         #expect((items[2]["evidence"] as? String)?.contains("never resumed") == true, "\(items[2])")
         #expect((items[4]["evidence"] as? String)?.contains("missing (users id=") == true, "\(items[4])")
