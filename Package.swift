@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"6.0.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
     ],
     targets: [
@@ -45,7 +46,10 @@ let package = Package(
         // The MySQL source: connection settings, the managed server, bootstrap, status, data.
         .target(name: "Source", dependencies: ["MariaDB", "Flavor", "CSpawn"]),
         // Breakages beyond the network: transactions, DDL, replication scenarios, binlog corruption, connections.
-        .target(name: "Breakage", dependencies: ["Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "Agent"]),
+        .target(name: "Breakage", dependencies: [
+            "Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "Agent",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // Test cases: the case file format, the built-in cases, checklist verdicts and the run reports. Pure.
         .target(name: "TestCases", dependencies: ["Faults", .product(name: "Yams", package: "Yams")]),
         // The managed pipeline: a second server replicating from the source through the gateway.

@@ -1,3 +1,4 @@
+import Crypto
 import Flavor
 import Foundation
 import MariaDB
@@ -70,11 +71,20 @@ public struct BinlogFiles: Sendable {
 }
 
 enum FileBytes {
+    /// The file's SHA-256 in hex, read in 1 MiB chunks; never through a symlink.
     static func sha256(_ path: String) throws -> String {
-        let run = try ChildProcess.capture("/usr/bin/sha256sum", ["--", path], timeout: .seconds(300))
-        let digest = String(run.stdout.prefix { !$0.isWhitespace })
-        guard run.status == 0, digest.count == 64 else { throw ToolkitError("sha256sum \(path) failed: \(run.stderr)") }
-        return digest
+        let input = open(path, O_RDONLY | O_NOFOLLOW)
+        guard input >= 0 else { throw ToolkitError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(input) }
+        var hasher = SHA256()
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if count < 0 { throw ToolkitError("reading \(path): \(String(cString: strerror(errno)))") }
+            if count == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
     }
 
     static func status(_ path: String) throws -> stat {
@@ -85,7 +95,8 @@ enum FileBytes {
 
     /// Copies `source` over `destination` in place (same inode when it exists), then sets owner and mode.
     static func copy(_ source: String, to destination: String, mode: mode_t, uid: uid_t, gid: gid_t) throws {
-        let input = open(source, O_RDONLY)
+        // The source may sit in a directory the server's account can write: never follow a link.
+        let input = open(source, O_RDONLY | O_NOFOLLOW)
         guard input >= 0 else { throw ToolkitError("cannot open \(source): \(String(cString: strerror(errno)))") }
         defer { close(input) }
         let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode)

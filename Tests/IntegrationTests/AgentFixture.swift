@@ -40,6 +40,18 @@ final class AgentFixture: Sendable {
         return run
     }
 
+    /// Polls the agent's status (bounded) until `condition` holds; returns that status.
+    @discardableResult
+    func waitForStatus(_ seconds: Double, _ what: String, until condition: (AgentStatus) -> Bool) throws -> AgentStatus {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            let status = try agentStatus()
+            if condition(status) { return status }
+            guard Date() < deadline else { throw FixtureError("agent: waited \(seconds) s for \(what)") }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+    }
+
     func agentStatus() throws -> AgentStatus {
         let run = try toolkit(["network", "--status", "--json"])
         return try JSONDecoder().decode(AgentStatus.self, from: Data(run.stdout.utf8))

@@ -4,66 +4,6 @@ import Foundation
 import Source
 import Testing
 
-/// Two network namespaces of the test's own joined by a veth pair: the source (server, agent,
-/// gateway, iptables rules) lives in one, the client in the other. Nothing touches the host's
-/// own network or rules; both namespaces are deleted afterwards.
-final class NamespacePair {
-    let server: String
-    let client: String
-    let serverAddress: String
-    let clientAddress: String
-
-    static var capable: String? {
-        if geteuid() != 0 { return "not root: network namespaces and iptables need root" }
-        if !FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") && !FileManager.default.isExecutableFile(atPath: "/sbin/ip") {
-            return "iproute2 (ip) is not installed"
-        }
-        if !FileManager.default.isExecutableFile(atPath: "/usr/sbin/iptables") { return "iptables is not installed" }
-        return nil
-    }
-
-    init() throws {
-        let tag = Int(getpid()) % 10_000
-        server = "tkt-srv-\(tag)"
-        client = "tkt-cli-\(tag)"
-        let subnet = Int(getpid()) % 250 + 1
-        serverAddress = "10.213.\(subnet).1"
-        clientAddress = "10.213.\(subnet).2"
-        tearDown()
-        try ip(["netns", "add", server])
-        try ip(["netns", "add", client])
-        try ip(["link", "add", "tkv-s\(tag)", "type", "veth", "peer", "name", "tkv-c\(tag)"])
-        try ip(["link", "set", "tkv-s\(tag)", "netns", server])
-        try ip(["link", "set", "tkv-c\(tag)", "netns", client])
-        try ip(["-n", server, "addr", "add", "\(serverAddress)/30", "dev", "tkv-s\(tag)"])
-        try ip(["-n", client, "addr", "add", "\(clientAddress)/30", "dev", "tkv-c\(tag)"])
-        for (namespace, device) in [(server, "tkv-s\(tag)"), (client, "tkv-c\(tag)")] {
-            try ip(["-n", namespace, "link", "set", device, "up"])
-            try ip(["-n", namespace, "link", "set", "lo", "up"])
-        }
-    }
-
-    func tearDown() {
-        _ = try? Run.program(Self.ipPath, ["netns", "del", server])
-        _ = try? Run.program(Self.ipPath, ["netns", "del", client])
-    }
-
-    static var ipPath: String { FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") ? "/usr/sbin/ip" : "/sbin/ip" }
-
-    @discardableResult
-    func ip(_ arguments: [String]) throws -> Run {
-        let run = try Run.program(Self.ipPath, arguments)
-        guard run.status == 0 else { throw FixtureError("ip \(arguments.joined(separator: " ")): \(run.stderr)") }
-        return run
-    }
-
-    /// Runs a program inside one of the namespaces.
-    func exec(_ namespace: String, _ program: String, _ arguments: [String], environment: [String: String]? = nil,
-              timeout: TimeInterval = 120) throws -> Run {
-        try Run.program(Self.ipPath, ["netns", "exec", namespace, program] + arguments, environment: environment, timeout: timeout)
-    }
-}
-
 /// Journal events as `toolkit events --json` prints them.
 func journalEvents(_ stdout: String) -> [JournalEvent] {
     stdout.split(separator: "\n").compactMap { try? JSONDecoder().decode(JournalEvent.self, from: Data($0.utf8)) }

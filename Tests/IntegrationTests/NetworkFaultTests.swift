@@ -61,8 +61,7 @@ struct NetworkFaultTests {
         // The timed outage counts down; `--up` from another terminal ends it early, and the countdown with it.
         let timed = try Background(Run.toolkitPath, ["network", "--down", "--type", "reject", "--duration", "60"],
                                    environment: source.environment)
-        Thread.sleep(forTimeInterval: 2)
-        let active = try #require(try source.agentStatus().faults.first)
+        let active = try #require(try source.waitForStatus(10, "the timed reject") { !$0.faults.isEmpty }.faults.first)
         #expect(active.fault.type == .reject)
         #expect((active.remainingSeconds ?? 0) > 50 && (active.remainingSeconds ?? 0) <= 60)
         try source.toolkit(["network", "--up"])
@@ -86,7 +85,8 @@ struct NetworkFaultTests {
         // Established connection reset, reconnects refused by the kernel.
         #expect(["2003", "2013", "2002", "2026"].contains(broken["Last_IO_Errno"] ?? ""), "\(broken["Last_IO_Error"] ?? "")")
         try rig.write(300)                     // the toolkit's own writes go on while the network is down
-        Thread.sleep(forTimeInterval: 2.5)     // let the replica retry (MASTER_CONNECT_RETRY=1) a few times
+        // Let the replica retry (MASTER_CONNECT_RETRY=1) a few times.
+        try rig.source.waitForStatus(30, "two attempts") { ($0.windows.last?.attempts.total ?? 0) >= 2 }
         try rig.source.toolkit(["network", "--up"])
         try rig.replica.wait(for: 30, "reconnection") { $0["Slave_IO_Running"] == "Yes" }
         try rig.replica.waitUntilIdentical(to: rig.source, table: rig.table)
@@ -110,6 +110,7 @@ struct NetworkFaultTests {
         try rig.write(100)
         // slave_net_timeout is 4 s: the replica notices the silence and starts reconnecting.
         try rig.replica.wait(for: 40, "the replica to notice the silence") { $0["Slave_IO_Running"] == "Connecting" }
+        // Its new connect is held by the gateway; give it a moment to arrive before the restore.
         Thread.sleep(forTimeInterval: 1)
         try rig.source.toolkit(["network", "--up"])
         try rig.replica.wait(for: 60, "reconnection") { $0["Slave_IO_Running"] == "Yes" }
@@ -137,14 +138,12 @@ struct NetworkFaultTests {
     func timedOutageSurvivesKilledCLI() throws {
         let process = try Background(Run.toolkitPath, ["network", "--down", "--type", "reject", "--duration", "3"],
                                      environment: rig.source.environment)
-        Thread.sleep(forTimeInterval: 1)
+        try rig.source.waitForStatus(10, "the timed reject") { !$0.faults.isEmpty }
         #expect(process.isRunning, "the CLI counts down")
         process.signal(SIGKILL)
         _ = process.waitFor(seconds: 5)
         #expect(try rig.source.agentStatus().faults.map(\.fault.type) == [.reject])
-        Thread.sleep(forTimeInterval: 3)
-        let status = try rig.source.agentStatus()
-        #expect(status.faults.isEmpty)
+        let status = try rig.source.waitForStatus(10, "the outage to expire") { $0.faults.isEmpty }
         #expect(status.gatewayListening)
         #expect(try rig.lastWindow().endReason == .expired)
         try rig.replica.wait(for: 30, "reconnection") { $0["Slave_IO_Running"] == "Yes" }
@@ -158,9 +157,7 @@ struct NetworkFaultTests {
             try rig.write(40)
             Thread.sleep(forTimeInterval: 2)
         }
-        Thread.sleep(forTimeInterval: 1)
-        let status = try rig.source.agentStatus()
-        #expect(status.faults.isEmpty)
+        let status = try rig.source.waitForStatus(10, "the flap to end") { $0.faults.isEmpty }
         #expect(status.windows.count - before == 2, "on at 0 and 4 s, off at 2 and 6 s")
         try rig.replica.wait(for: 30, "reconnection") { $0["Slave_IO_Running"] == "Yes" }
         try rig.replica.waitUntilIdentical(to: rig.source, table: rig.table)
@@ -189,7 +186,15 @@ struct NetworkFaultTests {
             options.argument, "--read-from-remote-server", "--stop-never",
             "--host=127.0.0.1", "--port=\(rig.source.port)", "--user=hevo", "--stop-never-slave-server-id=77",
             "--result-file=/dev/null", "mysql-bin.000001"])
-        Thread.sleep(forTimeInterval: 1.5)
+        // Streaming once the gateway forwarded it a real event.
+        try rig.source.waitForStatus(10, "mysqlbinlog's first event") { _ in
+            let journal = (try? rig.source.toolkit(["events", "--json", "--last", "0"]).stdout) ?? ""
+            return journal.split(separator: "\n").contains { line in
+                (try? JSONDecoder().decode(JournalEvent.self, from: Data(line.utf8))).map {
+                    $0.kind == .binlogFirstEvent && $0.serverID == 77
+                } ?? false
+            }
+        }
         #expect(streamer.isRunning, "\(streamer.text)")
         try rig.source.toolkit(["network", "--down", "--type", "reset", "--only", "replication"])
         #expect(streamer.waitFor(seconds: 10) != nil, "mysqlbinlog does not retry: the reset ends it")

@@ -82,7 +82,7 @@ struct NetworkUpRecoveryTests {
     @Test("an iptables reject whose agent was killed: --up removes the chain, keeps other rules, and the port works",
           .enabled(if: NamespacePair.capable == nil, "network namespaces and iptables need root, ip and iptables"))
     func iptablesRejectWithKilledAgent() throws {
-        let namespaces = try RecoveryNamespaces()
+        let namespaces = try NamespacePair(letter: "r", network: 214)
         defer { namespaces.tearDown() }
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("toolkit-recovery-netns-\(getpid())")
         try? FileManager.default.removeItem(at: home)
@@ -154,49 +154,4 @@ final class LoopbackListener {
     }
 
     deinit { close() }
-}
-
-/// Two network namespaces joined by a veth pair, named apart from `NamespacePair`'s so that both
-/// suites can run at the same time. Deleted afterwards.
-final class RecoveryNamespaces {
-    let server: String
-    let client: String
-    let serverAddress: String
-    let clientAddress: String
-    private let tag = Int(getpid()) % 10_000
-
-    init() throws {
-        server = "tkr-srv-\(tag)"
-        client = "tkr-cli-\(tag)"
-        let subnet = Int(getpid()) % 250 + 1
-        serverAddress = "10.214.\(subnet).1"
-        clientAddress = "10.214.\(subnet).2"
-        tearDown()
-        try ip(["netns", "add", server])
-        try ip(["netns", "add", client])
-        try ip(["link", "add", "tkr-s\(tag)", "type", "veth", "peer", "name", "tkr-c\(tag)"])
-        try ip(["link", "set", "tkr-s\(tag)", "netns", server])
-        try ip(["link", "set", "tkr-c\(tag)", "netns", client])
-        try ip(["-n", server, "addr", "add", "\(serverAddress)/30", "dev", "tkr-s\(tag)"])
-        try ip(["-n", client, "addr", "add", "\(clientAddress)/30", "dev", "tkr-c\(tag)"])
-        for (namespace, device) in [(server, "tkr-s\(tag)"), (client, "tkr-c\(tag)")] {
-            try ip(["-n", namespace, "link", "set", device, "up"])
-            try ip(["-n", namespace, "link", "set", "lo", "up"])
-        }
-    }
-
-    func tearDown() {
-        _ = try? Run.program(NamespacePair.ipPath, ["netns", "del", server])
-        _ = try? Run.program(NamespacePair.ipPath, ["netns", "del", client])
-    }
-
-    private func ip(_ arguments: [String]) throws {
-        let run = try Run.program(NamespacePair.ipPath, arguments)
-        guard run.status == 0 else { throw FixtureError("ip \(arguments.joined(separator: " ")): \(run.stderr)") }
-    }
-
-    func exec(_ namespace: String, _ program: String, _ arguments: [String], environment: [String: String]? = nil,
-              timeout: TimeInterval = 120) throws -> Run {
-        try Run.program(NamespacePair.ipPath, ["netns", "exec", namespace, program] + arguments, environment: environment, timeout: timeout)
-    }
 }
