@@ -196,11 +196,19 @@ final class CaseRun {
             if fault.type == "latency" { try waitForFaultsToEnd(extra: 15) }
         } else if step.restore == true {
             try waitForFaultsToEnd(extra: 30)
-            _ = try context.agent.post("/faults", FaultCommand(action: .up), as: AgentStatus.self)
-            if context.testCase.steps.contains(where: { $0.fault?.type == "latency" }) {
-                _ = try? context.agent.post("/faults", FaultCommand(action: .slowOff), as: AgentStatus.self)
+            // Only what is still active needs an `up`; a fault that ended by itself is already cleaned up.
+            var outcome = "the fault ended; network up"
+            if let status = try? context.agent.get("/status", as: AgentStatus.self), !status.faults.isEmpty {
+                do {
+                    _ = try context.agent.post("/faults", FaultCommand(action: .up), as: AgentStatus.self)
+                    outcome = "network up (toolkit network --up)"
+                } catch {
+                    let still = (try? context.agent.get("/status", as: AgentStatus.self))?.faults ?? []
+                    guard still.isEmpty else { throw error }
+                    outcome = "network up; the agent reported: \(error)"
+                }
             }
-            record(step.text, "the fault ended; network up")
+            record(step.text, outcome)
         } else if let arguments = step.toolkit {
             let expanded = arguments.map { argument in
                 argument.hasPrefix("${") ? testCase.value(argument).map { String(Int($0)) } ?? argument : argument

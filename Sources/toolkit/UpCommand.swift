@@ -4,6 +4,7 @@ import Faults
 import ArgumentParser
 import Flavor
 import Foundation
+import Pipeline
 import Source
 
 struct UpCommand: ParsableCommand {
@@ -112,6 +113,7 @@ struct DownCommand: ParsableCommand {
 
     func run() throws {
         let state = StateDirectory.resolve(flag: home)
+        try ReplicaPipeline(home: state).down(purge: purge)
         AgentProcess.stop(state: state)
         output.emit(try ManagedSource(state: state).down(purge: purge))
     }

@@ -242,6 +242,27 @@ enum RunReportDay {
     }
 }
 
+/// `toolkit down` takes the managed replica down with the source: nothing outlives it.
+@Suite(.tags(.integration, .endToEnd))
+struct PipelineLifecycleTests {
+    @Test func downStopsTheReplicaToo() throws {
+        let source = try AgentFixture(name: "pipeline-down")
+        defer { source.tearDown() }
+        let up = try source.toolkit(["pipeline", "up", "--json"])
+        #expect(up.stdout.contains("\"running\" : true"))
+        let pipeline = ReplicaPipeline(home: source.state)
+        let server = try ManagedServer.locate(state: pipeline.state)
+        let pid = try #require(server.runningPID())
+        let status = try source.toolkit(["pipeline", "status"])
+        #expect(status.stdout.contains("through the gateway"))
+        try source.toolkit(["down", "--purge"])
+        let deadline = Date().addingTimeInterval(30)
+        while kill(pid, 0) == 0, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(kill(pid, 0) != 0, "the replica (pid \(pid)) outlived toolkit down")
+        #expect(!FileManager.default.fileExists(atPath: pipeline.state.root.path))
+    }
+}
+
 /// `toolkit cases` and `run`'s input checks: no server needed.
 @Suite(.tags(.endToEnd))
 struct CasesCommandTests {
