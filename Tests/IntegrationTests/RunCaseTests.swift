@@ -247,7 +247,10 @@ enum RunReportDay {
 struct PipelineLifecycleTests {
     @Test func downStopsTheReplicaToo() throws {
         let source = try AgentFixture(name: "pipeline-down")
-        defer { source.tearDown() }
+        defer {
+            _ = try? ReplicaPipeline(home: source.state).down(purge: true)
+            source.tearDown()
+        }
         let up = try source.toolkit(["pipeline", "up", "--json"])
         #expect(up.stdout.contains("\"running\" : true"))
         let pipeline = ReplicaPipeline(home: source.state)
