@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"6.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
     ],
     targets: [
@@ -21,6 +22,14 @@ let package = Package(
             providers: [.apt(["libmariadb-dev"])]
         ),
         .target(name: "MariaDB", dependencies: ["CMariaDB"]),
+        // libpq, from Debian's libpq-dev (PGPASSWORD, ~/.pgpass, PGSSLMODE as libpq defines them).
+        // Only the `PostgreSQL` module imports it.
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .target(name: "PostgreSQL", dependencies: ["CLibPQ"]),
         // posix_spawn's GNU extensions (close inherited descriptors, new session), for ChildProcess.
         .target(name: "CSpawn"),
         // Version-dependent SQL for MariaDB 10.6+, MySQL 8.0 and 8.4. Pure.
@@ -35,6 +44,7 @@ let package = Package(
         .target(name: "Gateway", dependencies: [
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         // The long-running agent: gateway + protocol taps, fault backends and timers, journal, control API.
         .target(name: "Agent", dependencies: [
@@ -54,10 +64,15 @@ let package = Package(
         .target(name: "TestCases", dependencies: ["Faults", .product(name: "Yams", package: "Yams")]),
         // The managed pipeline: a second server replicating from the source through the gateway.
         .target(name: "Pipeline", dependencies: ["Source", "MariaDB", "Flavor"]),
+        // `verify`'s comparison: the row model, normalisation, ETL profiles, change-log folding,
+        // the set-checker's classes. Pure.
+        .target(name: "Verification"),
+        // The readers `verify` compares: the source, PostgreSQL, MySQL, JSONL and CSV destinations.
+        .target(name: "Destinations", dependencies: ["Verification", "PostgreSQL", "MariaDB", "Source", "Flavor"]),
         .executableTarget(
             name: "toolkit",
             dependencies: [
-                "Source", "Flavor", "MariaDB", "Faults", "AgentAPI", "Agent", "Breakage", "TestCases", "Pipeline",
+                "Source", "Flavor", "MariaDB", "Faults", "AgentAPI", "Agent", "Breakage", "Verification", "Destinations", "TestCases", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -71,7 +86,11 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
-        .testTarget(name: "IntegrationTests", dependencies: ["Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "Pipeline", "TestCases"]),
+        .testTarget(name: "VerificationTests", dependencies: ["Verification"]),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "PostgreSQL", "Verification", "Destinations", "Pipeline", "TestCases",
+        ]),
     ]
 )

@@ -5,6 +5,8 @@
   * added round-trip latency: 10,000 `SELECT 1` on one connection, p50/p99 (aim: added p50 < 50 us)
   * fault reaction: from `toolkit network --down --type reject` returning to the first refused
     connect, p50 over repeated runs
+  * TLS (the gateway terminates it and talks TLS to the server): bulk throughput and connect time
+    (TCP + TLS handshake + login), through the gateway against TLS straight to the server
 
 Usage: python3 bench/gateway.py [--toolkit PATH] [--megabytes 200] [--queries 10000] [--reactions 10]
 Needs `swift build -c release` first and PyMySQL (`pip install pymysql`).
@@ -18,11 +20,12 @@ def free_port():
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
-def connect(port, password):
-    return pymysql.connect(host="127.0.0.1", port=port, user="root", password=password, database="testdb")
+def connect(port, password, ca=None):
+    return pymysql.connect(host="127.0.0.1", port=port, user="root", password=password, database="testdb",
+                           ssl={"ca": ca} if ca else None)
 
-def bulk(port, password, megabytes):
-    conn = connect(port, password)
+def bulk(port, password, megabytes, ca=None):
+    conn = connect(port, password, ca)
     cursor = conn.cursor(pymysql.cursors.SSCursor)
     start = time.perf_counter()
     cursor.execute(f"SELECT REPEAT('x', 1048576) FROM seq_1_to_{megabytes}")
@@ -43,6 +46,14 @@ def round_trips(port, password, count):
     conn.close()
     samples.sort()
     return samples[len(samples) // 2] * 1e6, samples[int(len(samples) * 0.99)] * 1e6
+
+def connect_times(port, password, ca, count):
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        connect(port, password, ca).close()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1e3
 
 def reaction(toolkit, env, port):
     subprocess.run([toolkit, "network", "--down", "--type", "reject", "--backend", "gateway"], env=env, check=True, capture_output=True)
@@ -66,6 +77,7 @@ def main():
     parser.add_argument("--megabytes", type=int, default=200)
     parser.add_argument("--queries", type=int, default=10_000)
     parser.add_argument("--reactions", type=int, default=10)
+    parser.add_argument("--connects", type=int, default=200)
     args = parser.parse_args()
     toolkit = os.path.abspath(args.toolkit)
     home = tempfile.mkdtemp(prefix="toolkit-bench-")
@@ -80,10 +92,15 @@ def main():
         bulk(direct, password, 10)  # warm up
         direct_mb, gateway_mb = bulk(direct, password, args.megabytes), bulk(port, password, args.megabytes)
         direct_rt, gateway_rt = round_trips(direct, password, args.queries), round_trips(port, password, args.queries)
+        ca = os.path.join(home, "tls", "ca.pem")
+        direct_tls_mb, gateway_tls_mb = bulk(direct, password, args.megabytes, ca), bulk(port, password, args.megabytes, ca)
+        direct_connect, gateway_connect = connect_times(direct, password, ca, args.connects), connect_times(port, password, ca, args.connects)
         reactions = [r for r in (reaction(toolkit, env, port) for _ in range(args.reactions)) if r is not None]
         print(f"bulk result set ({args.megabytes} MB)      direct {direct_mb:8.1f} MB/s   gateway {gateway_mb:8.1f} MB/s   ratio {gateway_mb / direct_mb:5.2f} (aim >= 0.90)")
         print(f"round trip p50 ({args.queries} x SELECT 1)  direct {direct_rt[0]:8.1f} us     gateway {gateway_rt[0]:8.1f} us     added {gateway_rt[0] - direct_rt[0]:6.1f} us (aim < 50)")
         print(f"round trip p99                        direct {direct_rt[1]:8.1f} us     gateway {gateway_rt[1]:8.1f} us     added {gateway_rt[1] - direct_rt[1]:6.1f} us")
+        print(f"TLS bulk result set ({args.megabytes} MB)  direct {direct_tls_mb:8.1f} MB/s   gateway {gateway_tls_mb:8.1f} MB/s   ratio {gateway_tls_mb / direct_tls_mb:5.2f}")
+        print(f"TLS connect + login p50 ({args.connects})   direct {direct_connect:8.2f} ms     gateway {gateway_connect:8.2f} ms     added {gateway_connect - direct_connect:6.2f} ms")
         if reactions:
             print(f"reject reaction (CLI return -> first refused connect)  p50 {statistics.median(reactions):.2f} ms over {len(reactions)} runs (max {max(reactions):.2f} ms)")
         else:

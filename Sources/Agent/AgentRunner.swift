@@ -54,10 +54,11 @@ public enum AgentRunner {
         }
         leftovers.clear()
 
+        let tls = try TLSTermination.forSource(config, state: state)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(2, System.coreCount))
         let gateway = Gateway(listenHost: config.listenHost, listenPort: config.publicPort,
                               upstreamHost: config.host, upstreamPort: config.serverPort,
-                              group: group, observer: JournalingObserver(journal: journal))
+                              group: group, observer: JournalingObserver(journal: journal), tls: tls)
         do {
             try await gateway.start()
         } catch {
@@ -69,7 +70,7 @@ public enum AgentRunner {
                                          journal: journal, leftovers: leftovers)
         let startedAt = JournalEvent.timestamp(Date())
         journal.record(.note) { event in
-            event.detail = "agent started (pid \(getpid()), backend \(backend.rawValue), listening on \(config.listenHost):\(config.publicPort), upstream \(config.host):\(config.serverPort))"
+            event.detail = "agent started (pid \(getpid()), backend \(backend.rawValue), listening on \(config.listenHost):\(config.publicPort), upstream \(config.host):\(config.serverPort), tls \(tls == nil ? (config.tlsMode == .off ? "off" : "passthrough") : "terminate"))"
                 + (cleaned.isEmpty ? "" : "; " + cleaned.joined(separator: "; "))
         }
 

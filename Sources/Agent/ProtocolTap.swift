@@ -40,6 +40,12 @@ final class ProtocolTap: ConnectionTap {
 
     var isReplication: Bool { observer.isReplication }
 
+    /// The gateway decrypts this connection: the login and everything after it are observed.
+    func tlsTerminated() {
+        observer.sessionIsDecrypted = true
+        record(.note) { $0.detail = "tls terminated by the gateway" }
+    }
+
     func clientToServer(_ bytes: UnsafeRawBufferPointer) {
         guard observer.observable else { return }
         for observation in observer.clientToServer(bytes) { handle(observation) }

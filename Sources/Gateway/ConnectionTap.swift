@@ -17,6 +17,13 @@ public protocol ConnectionTap: AnyObject {
     var isReplication: Bool { get }
     /// Called once, when both sockets of the connection are closed.
     func closed(by: CloseCause)
+    /// The gateway terminates this connection's TLS: called just before the client's SSLRequest
+    /// is tapped; every byte tapped after it is the decrypted session.
+    func tlsTerminated()
+}
+
+extension ConnectionTap {
+    public func tlsTerminated() {}
 }
 
 /// Told about every accepted connection; hands out the connection's tap.

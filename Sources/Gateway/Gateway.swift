@@ -19,6 +19,8 @@ public final class Gateway: Sendable {
     private let requestedPort: Int
     private let group: any EventLoopGroup
     private let observer: (any GatewayObserver)?
+    /// Set when the gateway terminates clients' TLS; `nil` relays TLS sessions blind.
+    private let tls: TLSTermination?
     /// Where control operations are sequenced.
     private let controlLoop: any EventLoop
     private let state: Mutex<State>
@@ -58,7 +60,8 @@ public final class Gateway: Sendable {
         upstreamHost: String,
         upstreamPort: Int,
         group: any EventLoopGroup,
-        observer: (any GatewayObserver)? = nil
+        observer: (any GatewayObserver)? = nil,
+        tls: TLSTermination? = nil
     ) {
         self.listenHost = listenHost
         self.requestedPort = listenPort
@@ -66,6 +69,7 @@ public final class Gateway: Sendable {
         self.upstreamPort = upstreamPort
         self.group = group
         self.observer = observer
+        self.tls = tls
         let controlLoop = group.next()
         self.controlLoop = controlLoop
         self.state = Mutex(State(lastOperation: controlLoop.makeSucceededVoidFuture()))
@@ -306,9 +310,10 @@ extension Gateway {
             tap: tap,
             observer: observer,
             upstream: UpstreamAddress(host: upstreamHost, port: upstreamPort),
+            tls: tls,
             onFinished: { [weak self] id in self?.connectionFinished(id) }
         )
-        try channel.pipeline.syncOperations.addHandler(relay.clientHandler)
+        try channel.pipeline.syncOperations.addHandlers(relay.clientHandlers)
         let handle = RelayHandle(
             eventLoop: channel.eventLoop, relay: NIOLoopBound(relay, eventLoop: channel.eventLoop), client: client)
         let settings: FaultSettings? = state.withLock { state in

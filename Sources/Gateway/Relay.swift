@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// Host and port of the real server.
 struct UpstreamAddress: Sendable, Hashable, CustomStringConvertible {
@@ -32,6 +33,11 @@ final class Relay {
     private let observer: (any GatewayObserver)?
     private let upstream: UpstreamAddress
     private let onFinished: (UInt64) -> Void
+    /// Set when the gateway terminates TLS; then the negotiators sit in front of the glue.
+    private let tls: TLSTermination?
+    private let clientNegotiator: ClientTLSNegotiator?
+    private let upstreamNegotiator: UpstreamTLSNegotiator?
+    private var serverOffersTLS = false
 
     private var settings = FaultSettings()
     private var upstreamState = UpstreamState.idle
@@ -54,6 +60,7 @@ final class Relay {
         tap: (any ConnectionTap)?,
         observer: (any GatewayObserver)?,
         upstream: UpstreamAddress,
+        tls: TLSTermination? = nil,
         onFinished: @escaping (UInt64) -> Void
     ) {
         self.id = id
@@ -63,13 +70,20 @@ final class Relay {
         self.upstream = upstream
         self.onFinished = onFinished
         self.finished = eventLoop.makePromise()
+        self.tls = tls
         (clientGlue, serverGlue) = GlueHandler.matchedPair()
+        clientNegotiator = tls.map { _ in ClientTLSNegotiator() }
+        upstreamNegotiator = tls.map { _ in UpstreamTLSNegotiator() }
         clientGlue.delegate = self
         serverGlue.delegate = self
+        clientNegotiator?.delegate = self
+        upstreamNegotiator?.delegate = self
     }
 
-    /// The handler to put in the accepted channel's pipeline.
-    var clientHandler: GlueHandler { clientGlue }
+    /// The handlers to put in the accepted channel's pipeline, in order.
+    var clientHandlers: [any ChannelHandler] {
+        if let clientNegotiator { [clientNegotiator, clientGlue] } else { [clientGlue] }
+    }
 
     /// Completes once both sockets are closed and the tap has been told.
     var finishedFuture: EventLoopFuture<Void> { finished.futureResult }
@@ -155,14 +169,15 @@ extension Relay {
 extension Relay {
     private func connectUpstream() {
         upstreamState = .connecting
-        let handler = NIOLoopBound(serverGlue, eventLoop: eventLoop)
+        let handlers: [any ChannelHandler] = if let upstreamNegotiator { [upstreamNegotiator, serverGlue] } else { [serverGlue] }
+        let handler = NIOLoopBound(handlers, eventLoop: eventLoop)
         ClientBootstrap(group: eventLoop)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(handler.value)
+                    try channel.pipeline.syncOperations.addHandlers(handler.value)
                 }
             }
             .connect(host: upstream.host, port: upstream.port)
@@ -218,6 +233,24 @@ extension Relay {
     }
 }
 
+// MARK: - TLS termination
+
+extension Relay: TLSUpgradeDelegate {
+    func serverGreeting(offersTLS: Bool) {
+        serverOffersTLS = offersTLS
+    }
+
+    /// Terminates the client's TLS when the server offered TLS (so the gateway can talk TLS to
+    /// it too, with the same sequence ids and capability flags on both sides). The tap learns
+    /// it before it sees the SSLRequest.
+    func clientAskedForTLS() -> NIOSSLContext? {
+        guard let tls, serverOffersTLS, let upstreamNegotiator else { return nil }
+        tap?.tlsTerminated()
+        upstreamNegotiator.startTLS(afterNext: HandshakeSniffer.sslRequestPacketLength, context: tls.serverSide)
+        return tls.clientSide
+    }
+}
+
 // MARK: - GlueDelegate
 
 extension Relay: GlueDelegate {
@@ -266,6 +299,12 @@ extension Relay: GlueDelegate {
     }
 
     func glueCaught(_ side: ConnectionSide, error: any Error) {
+        // A TLS peer that closes its socket without close_notify (as the mariadb client does
+        // after COM_QUIT) closed the connection, as a plain one would have.
+        if let error = error as? NIOSSLError, case .uncleanShutdown = error {
+            record(side == .client ? .client : .server)
+            return
+        }
         record(.error("\(side): \(error)"))
     }
 }

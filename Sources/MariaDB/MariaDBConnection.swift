@@ -110,6 +110,34 @@ public final class MariaDBConnection {
         return ResultSet(columns: columns, rows: rows)
     }
 
+    /// Runs a query and hands each row, as text, to `body` while the server is still sending
+    /// (`mysql_use_result`): no copy of the whole result is held. The array is reused between rows.
+    public func forEachRow(_ sql: String, _ body: ([String?]) throws -> Void) throws {
+        let handle = try openHandle()
+        try run(sql, on: handle)
+        guard let result = mysql_use_result(handle) else {
+            if mysql_field_count(handle) != 0 { throw Self.error(of: handle) }
+            return
+        }
+        defer { mysql_free_result(result) }
+        let fieldCount = Int(mysql_num_fields(result))
+        var values: [String?] = []
+        values.reserveCapacity(fieldCount)
+        while let row = mysql_fetch_row(result) {
+            guard let lengths = mysql_fetch_lengths(result) else { break }
+            values.removeAll(keepingCapacity: true)
+            for index in 0..<fieldCount {
+                if let field = row[index] {
+                    values.append(String(decoding: UnsafeRawBufferPointer(start: field, count: Int(lengths[index])), as: UTF8.self))
+                } else {
+                    values.append(nil)
+                }
+            }
+            try body(values)
+        }
+        if mysql_errno(handle) != 0 { throw Self.error(of: handle) }
+    }
+
     /// Runs a query with bound parameters and reads all rows as text.
     public func query(_ sql: String, _ parameters: [Value]) throws(MariaDBError) -> ResultSet {
         let statement = try prepare(sql)

@@ -66,6 +66,11 @@ public struct MySQLConnectionObserver: Sendable {
     /// False once the connection turned out to be TLS, compressed or malformed.
     public var observable: Bool { phase != .unobservable }
 
+    /// Set by a proxy that terminates TLS itself: after the client's SSLRequest the observer
+    /// is fed the decrypted session, so it goes on with the login that follows instead of
+    /// reporting the connection as not observable.
+    public var sessionIsDecrypted = false
+
     /// False once nothing more can be learned (unobservable, or closed by the server).
     private var isParsing: Bool {
         switch phase {
@@ -219,7 +224,7 @@ public struct MySQLConnectionObserver: Sendable {
         case .awaitingHandshakeResponse:
             switch try HandshakeResponse.parse(payload, serverOffersTLS: serverCapabilities.contains(.ssl)) {
             case .tlsRequest:
-                stop("tls", into: &observations)
+                if !sessionIsDecrypted { stop("tls", into: &observations) }
             case .login(let user, let database, let capabilities):
                 clientCapabilities = capabilities
                 let negotiated = capabilities.intersection(serverCapabilities)

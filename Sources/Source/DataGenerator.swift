@@ -11,11 +11,18 @@ public final class DataGenerator {
         public var table: String
         public var rowsPerSecond: Int?
         public var chunkSize: Int
-        public init(count: Int, table: String, rowsPerSecond: Int? = nil, chunkSize: Int = 5000) {
+        /// Earlier generated rows to update (name, status, updated_at) after the inserts.
+        public var updates: Int
+        /// Earlier generated rows to delete after the inserts.
+        public var deletes: Int
+        public init(count: Int, table: String, rowsPerSecond: Int? = nil, chunkSize: Int = 5000,
+                    updates: Int = 0, deletes: Int = 0) {
             self.count = count
             self.table = table
             self.rowsPerSecond = rowsPerSecond
             self.chunkSize = chunkSize
+            self.updates = updates
+            self.deletes = deletes
         }
     }
 
@@ -28,6 +35,8 @@ public final class DataGenerator {
     public struct Summary: Codable, Sendable {
         public var table: String
         public var rowsInserted: Int
+        public var rowsUpdated: Int
+        public var rowsDeleted: Int
         public var firstTag: Int64?
         public var lastTag: Int64?
         public var seconds: Double
@@ -39,7 +48,7 @@ public final class DataGenerator {
 
         enum CodingKeys: String, CodingKey {
             case table, seconds, reconnects, interrupted
-            case rowsInserted = "rows_inserted", firstTag = "first_tag", lastTag = "last_tag"
+            case rowsInserted = "rows_inserted", rowsUpdated = "rows_updated", rowsDeleted = "rows_deleted", firstTag = "first_tag", lastTag = "last_tag"
             case rowsPerSecond = "rows_per_second", inDoubtCommitted = "in_doubt_committed", inDoubtRetried = "in_doubt_retried"
         }
     }
@@ -103,8 +112,14 @@ public final class DataGenerator {
             inserted += size
             progress(Progress(inserted: inserted, total: request.count, elapsed: (clock.now - start).seconds))
         }
+        var updated = 0
+        var deleted = 0
+        if !interrupted {
+            if request.updates > 0 { updated = try change(.update, count: request.updates, table: request.table) }
+            if request.deletes > 0 { deleted = try change(.delete, count: request.deletes, table: request.table) }
+        }
         let seconds = (clock.now - start).seconds
-        return Summary(table: request.table, rowsInserted: inserted, firstTag: firstTag, lastTag: lastTag,
+        return Summary(table: request.table, rowsInserted: inserted, rowsUpdated: updated, rowsDeleted: deleted, firstTag: firstTag, lastTag: lastTag,
                        seconds: seconds, rowsPerSecond: seconds > 0 ? Double(inserted) / seconds : 0,
                        reconnects: reconnects, inDoubtCommitted: inDoubtCommitted, inDoubtRetried: inDoubtRetried,
                        interrupted: interrupted)
@@ -142,6 +157,68 @@ public final class DataGenerator {
                 }
             } catch let error as MariaDBError {
                 throw ToolkitError.server("inserting into \(database).\(table)", error)
+            }
+        }
+    }
+
+    enum Change { case update, delete }
+
+    /// One transaction that updates (name, status, updated_at) or deletes up to `count` earlier
+    /// generated rows, a run of consecutive ids from a random point. After a lost connection it
+    /// finds out whether the in-doubt transaction committed, so that it is neither lost nor doubled.
+    private func change(_ change: Change, count: Int, table: String) throws -> Int {
+        let clock = ContinuousClock()
+        var giveUpAt: ContinuousClock.Instant?
+        let marker = String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        let quoted = SQLText.identifier(table)
+        while true {
+            var chosen: [String]?
+            do {
+                let connection = try open()
+                return try connection.transaction { connection in
+                    let bounds = try connection.query("SELECT MIN(id), MAX(id) FROM \(quoted) WHERE email LIKE 'gen-%'")
+                    guard let low = bounds.rows.first?[0].flatMap({ Int64($0) }),
+                          let high = bounds.rows.first?[1].flatMap({ Int64($0) }) else { return 0 }
+                    let from = Int64.random(in: low...high)
+                    var ids = try connection.query(
+                        "SELECT id FROM \(quoted) WHERE id >= ? AND email LIKE 'gen-%' ORDER BY id LIMIT ? FOR UPDATE",
+                        [.int(from), .int(Int64(count))]).rows.compactMap { $0[0] }
+                    if ids.count < count {
+                        ids += try connection.query(
+                            "SELECT id FROM \(quoted) WHERE id < ? AND email LIKE 'gen-%' ORDER BY id LIMIT ? FOR UPDATE",
+                            [.int(from), .int(Int64(count - ids.count))]).rows.compactMap { $0[0] }
+                    }
+                    guard !ids.isEmpty else { return 0 }
+                    chosen = ids
+                    let list = ids.joined(separator: ",")
+                    switch change {
+                    case .update:
+                        return Int(try connection.execute("""
+                            UPDATE \(quoted) SET name = CONCAT('Updated User ', id, ' ', ?),
+                              status = CASE status WHEN 'active' THEN 'inactive' WHEN 'inactive' THEN 'pending' ELSE 'active' END,
+                              updated_at = CURRENT_TIMESTAMP WHERE id IN (\(list))
+                            """, [.text(marker)]))
+                    case .delete:
+                        return Int(try connection.execute("DELETE FROM \(quoted) WHERE id IN (\(list))"))
+                    }
+                }
+            } catch let error as MariaDBError where error.isConnectionLost {
+                closeConnection()
+                giveUpAt = giveUpAt ?? clock.now.advanced(by: reconnectWindow)
+                try reconnect(until: giveUpAt!, lastError: error)
+                if let ids = chosen {
+                    let list = ids.joined(separator: ",")
+                    let condition = change == .update ? "AND name = CONCAT('Updated User ', id, ' ', ?)" : ""
+                    let found = Int(try open().query("SELECT COUNT(*) FROM \(quoted) WHERE id IN (\(list)) \(condition)",
+                                                     change == .update ? [.text(marker)] : []).scalar ?? "0") ?? 0
+                    if change == .update ? found == ids.count : found == 0 {
+                        inDoubtCommitted += 1
+                        return ids.count
+                    }
+                    inDoubtRetried += 1
+                }
+            } catch let error as MariaDBError {
+                throw ToolkitError.server("\(change == .update ? "updating" : "deleting from") \(database).\(table)", error)
             }
         }
     }

@@ -30,8 +30,12 @@ public struct ManagedServer: Sendable {
         FileManager.default.fileExists(atPath: state.dataDirectory.appendingPathComponent("mysql").path)
     }
 
-    /// Writes the option file for a CDC-ready source listening on loopback `port`.
-    public func writeOptionFile(port: Int, flavor: ServerFlavor, serverID: Int = 1) throws {
+    /// The group that may read the server's TLS key: the server's account's, when we are root.
+    public var serverGroup: gid_t? { serverAccount?.gid }
+
+    /// Writes the option file for a CDC-ready source listening on loopback `port`, serving TLS
+    /// with the toolkit's certificate when `tls` is given.
+    public func writeOptionFile(port: Int, flavor: ServerFlavor, serverID: Int = 1, tls: ToolkitCA? = nil) throws {
         var lines = [
             "# Written by toolkit up. Changes are overwritten on the next up.",
             "[mysqld]",
@@ -52,6 +56,10 @@ public struct ManagedServer: Sendable {
         ]
         if let account = serverAccount { lines.append("user = \(account.name)") }
         lines += flavor.cdcServerOptions(serverID: serverID, retentionSeconds: 7 * 86_400, maxBinlogSizeMB: 100)
+        if let tls {
+            lines += ["ssl_ca = \(tls.caCertificate.path)", "ssl_cert = \(tls.serverCertificate.path)",
+                      "ssl_key = \(tls.serverKey.path)"]
+        }
         lines += ["", "[client]", "socket = \(state.socketFile.path)", ""]
         try lines.joined(separator: "\n").write(to: state.serverOptionFile, atomically: true, encoding: .utf8)
         chmod(state.serverOptionFile.path, 0o644)

@@ -22,6 +22,8 @@ public struct ManagedSource: Sendable {
         public var privateServerPort: Bool
         /// The public port is held by our own agent's gateway: not a conflict.
         public var publicPortHeldByAgent = false
+        /// TLS (`up --tls`); nil keeps the recorded choice, else `terminate` (a fronted server: `passthrough`).
+        public var tls: TLSMode?
         public init(publicPort: Int, database: String, adminPassword: String, etlUser: String, etlPassword: String,
                     listenHost: String = "127.0.0.1", backend: String? = nil, privateServerPort: Bool = false) {
             self.publicPort = publicPort
@@ -39,6 +41,7 @@ public struct ManagedSource: Sendable {
     public func up(_ request: UpRequest) throws -> UpResult {
         let server = try ManagedServer.locate(state: state)
         var config = try SourceConfig.load(from: state.configFile)
+        let tlsMode = request.tls ?? config?.tls ?? .terminate
         let alreadyRunning = server.runningPID() != nil
         if let existing = config, alreadyRunning, existing.publicPort != request.publicPort {
             throw ToolkitError("the source in \(state.root.path) already runs on port \(existing.publicPort); run `toolkit down` first to move it to --port \(request.publicPort)")
@@ -59,12 +62,15 @@ public struct ManagedSource: Sendable {
                               etlUser: request.etlUser, etlPassword: request.etlPassword,
                               listenHost: request.listenHost, isManaged: true, backend: request.backend,
                               control: request.control ?? config?.control)
+        config?.tls = tlsMode
+        let ca = ToolkitCA(state: state)
+        try ca.generateIfNeeded(serverGroup: server.serverGroup)
         if alreadyRunning, let previous = try SourceConfig.load(from: state.configFile) { serverPort = previous.serverPort }
         config?.serverPort = serverPort
         var startedPID: pid_t? = nil
         if !alreadyRunning {
             try server.prepareDirectories()
-            try server.writeOptionFile(port: serverPort, flavor: guessedFlavor)
+            try server.writeOptionFile(port: serverPort, flavor: guessedFlavor, tls: tlsMode.serverServesTLS ? ca : nil)
             try server.initializeIfNeeded()
             startedPID = try server.start()
         }
@@ -82,7 +88,8 @@ public struct ManagedSource: Sendable {
                         pid: Int(startedPID ?? server.runningPID() ?? 0), alreadyRunning: alreadyRunning,
                         database: request.database,
                         admin: .init(user: "root", password: request.adminPassword),
-                        etl: .init(user: request.etlUser, password: request.etlPassword))
+                        etl: .init(user: request.etlUser, password: request.etlPassword),
+                        tls: tlsMode, caCertificate: ca.caCertificate.path)
     }
 
     /// Records a server the toolkit did not start, for the agent to front (`up --upstream`).
@@ -95,18 +102,22 @@ public struct ManagedSource: Sendable {
             flavor = ServerFlavor(versionString: connection.serverVersion)
             connection.close()
         }
-        let config = SourceConfig(flavor: flavor?.family.rawValue ?? "unknown", publicPort: request.publicPort,
+        let ca = ToolkitCA(state: state)
+        try ca.generateIfNeeded()
+        var config = SourceConfig(flavor: flavor?.family.rawValue ?? "unknown", publicPort: request.publicPort,
                                   serverPort: upstreamPort, host: upstreamHost, database: request.database,
                                   adminUser: "root", adminPassword: request.adminPassword,
                                   etlUser: request.etlUser, etlPassword: request.etlPassword,
                                   listenHost: request.listenHost, isManaged: false, backend: request.backend,
                                   control: request.control)
+        config.tls = request.tls ?? .passthrough
         try config.save(to: state.configFile)
         return UpResult(stateDirectory: state.root.path, flavor: config.flavor, version: flavor?.version ?? "?",
                         host: request.listenHost, port: request.publicPort, serverPort: upstreamPort, pid: 0,
                         alreadyRunning: false, database: request.database,
                         admin: .init(user: "root", password: request.adminPassword),
-                        etl: .init(user: request.etlUser, password: request.etlPassword), upstream: "\(upstreamHost):\(upstreamPort)")
+                        etl: .init(user: request.etlUser, password: request.etlPassword), upstream: "\(upstreamHost):\(upstreamPort)",
+                        tls: config.tlsMode, caCertificate: ca.caCertificate.path)
     }
 
     /// Connects over the socket as root; a fresh install has an empty root password.
@@ -151,15 +162,22 @@ public struct UpResult: Codable, Sendable {
     /// The agent's pid, once it runs.
     public var agentPID: Int?
     public var backend: String?
+    /// What the toolkit does with TLS, and the CA clients verify the server (and the gateway) with.
+    public var tls: TLSMode?
+    public var caCertificate: String?
 
     enum CodingKeys: String, CodingKey {
-        case flavor, version, host, port, pid, database, admin, etl, upstream, backend
+        case flavor, version, host, port, pid, database, admin, etl, upstream, backend, tls
+        case caCertificate = "ca_certificate"
         case agentPID = "agent_pid"
         case stateDirectory = "state_directory", serverPort = "server_port", alreadyRunning = "already_running"
     }
 
     public init(stateDirectory: String, flavor: String, version: String, host: String, port: Int, serverPort: Int,
-                pid: Int, alreadyRunning: Bool, database: String, admin: Account, etl: Account, upstream: String? = nil) {
+                pid: Int, alreadyRunning: Bool, database: String, admin: Account, etl: Account, upstream: String? = nil,
+                tls: TLSMode? = nil, caCertificate: String? = nil) {
+        self.tls = tls
+        self.caCertificate = caCertificate
         self.stateDirectory = stateDirectory
         self.flavor = flavor
         self.version = version
@@ -176,6 +194,15 @@ public struct UpResult: Codable, Sendable {
 }
 
 extension UpResult: CustomStringConvertible {
+    private var tlsLine: String {
+        let ca = caCertificate ?? "?"
+        switch tls ?? .terminate {
+        case .terminate: return "on, terminated and observed by the gateway; CA \(ca)"
+        case .passthrough: return "on, relayed blind by the gateway (not observable); CA \(ca)"
+        case .off: return "off"
+        }
+    }
+
     public var description: String {
         """
         \(upstream.map { "Gateway started in front of \($0)" } ?? "\(alreadyRunning ? "Source already running" : "Source started"): \(flavor == "mariadb" ? "MariaDB" : "MySQL") \(version) (pid \(pid))"), state in \(stateDirectory)
@@ -185,6 +212,7 @@ extension UpResult: CustomStringConvertible {
           database  \(database)
           ETL user  \(etl.user) / \(etl.password)   (replication privileges granted)
           admin     \(admin.user) / \(admin.password)
+          TLS       \(tlsLine)
 
           mysql -h \(host) -P \(port) -u \(etl.user) -p \(database)
         """

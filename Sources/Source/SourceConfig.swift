@@ -21,9 +21,14 @@ public struct SourceConfig: Codable, Sendable, Hashable {
     public var backend: String?
     /// Where the agent's control API listens: nil or "unix" for its socket in `run/`, "tcp:ADDR:PORT" when asked for.
     public var control: String?
+    /// TLS (`up --tls`): nil, from a config written before TLS, means `terminate`.
+    public var tls: TLSMode?
+
+    /// What the toolkit does with TLS for this source.
+    public var tlsMode: TLSMode { tls ?? .terminate }
 
     enum CodingKeys: String, CodingKey {
-        case flavor, host, database, backend, control
+        case flavor, host, database, backend, control, tls
         case publicPort = "public_port", serverPort = "server_port"
         case adminUser = "admin_user", adminPassword = "admin_password"
         case etlUser = "etl_user", etlPassword = "etl_password"
@@ -45,6 +50,7 @@ public struct SourceConfig: Codable, Sendable, Hashable {
         isManaged = try container.decodeIfPresent(Bool.self, forKey: .isManaged) ?? true
         backend = try container.decodeIfPresent(String.self, forKey: .backend)
         control = try container.decodeIfPresent(String.self, forKey: .control)
+        tls = try container.decodeIfPresent(TLSMode.self, forKey: .tls)
     }
 
     public init(flavor: String, publicPort: Int, serverPort: Int, host: String = "127.0.0.1", database: String,

@@ -22,6 +22,8 @@ public struct StateDirectory: Sendable, Hashable {
     public var dataDirectory: URL { root.appendingPathComponent("data") }
     public var backupDirectory: URL { root.appendingPathComponent("backups") }
     public var journalFile: URL { root.appendingPathComponent("journal.jsonl") }
+    /// The toolkit's CA and the server's certificate (see `ToolkitCA`).
+    public var tlsDirectory: URL { root.appendingPathComponent("tls") }
 
     // The toolkit's own files: owned by the account that runs `toolkit up` (root, usually),
     // never writable by the server's account, so nothing the server writes can steer them.
@@ -55,6 +57,7 @@ public struct StateDirectory: Sendable, Hashable {
 
     /// Everything `down --purge` removes: only what `up` created.
     public var createdEntries: [URL] {
-        [configFile, serverOptionFile, dataDirectory, runDirectory, logDirectory, serverDirectory, backupDirectory, journalFile]
+        [configFile, serverOptionFile, dataDirectory, runDirectory, logDirectory, serverDirectory, backupDirectory, journalFile,
+         tlsDirectory]
     }
 }

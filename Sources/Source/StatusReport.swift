@@ -60,8 +60,22 @@ public struct StatusReport: Codable, Sendable {
         }
     }
 
+    /// TLS of a managed source: what the toolkit does with it, the CA clients verify with, and
+    /// whether the server serves TLS now (`have_ssl`).
+    public struct TLS: Codable, Sendable {
+        public var mode: TLSMode
+        public var caCertificate: String?
+        public var serverServesTLS: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case mode
+            case caCertificate = "ca_certificate", serverServesTLS = "server_serves_tls"
+        }
+    }
+
     public var server: Server
     public var agent: Agent?
+    public var tls: TLS?
     public var binlog: BinlogState?
     public var database: String
     public var tables: [String: Int]
@@ -69,7 +83,7 @@ public struct StatusReport: Codable, Sendable {
     public var checks: [Check]
 
     enum CodingKeys: String, CodingKey {
-        case server, agent, binlog, database, tables, checks
+        case server, agent, binlog, database, tables, checks, tls
         case replicationClients = "replication_clients"
     }
 
@@ -103,6 +117,12 @@ public struct StatusReport: Codable, Sendable {
                 server.dataDirectoryBytes = DirectorySize.bytes(at: state.dataDirectory)
             }
             report.server = server
+            if let state = target.state, let config = target.config {
+                let ca = ToolkitCA(state: state)
+                let haveSSL = try? connection.query("SHOW GLOBAL VARIABLES LIKE 'have_ssl'").rows.first?[1]
+                report.tls = TLS(mode: config.tlsMode, caCertificate: ca.exists ? ca.caCertificate.path : nil,
+                                 serverServesTLS: haveSSL.map { $0 == "YES" })
+            }
             report.binlog = try BinlogState.read(connection, flavor: flavor)
             report.tables = (try? TableCounts.read(connection, database: target.database)) ?? [:]
             report.replicationClients = try connection.query(flavor.dumpThreadsQuery).rows.map {
@@ -143,6 +163,15 @@ extension StatusReport: CustomStringConvertible {
             } else {
                 lines.append("Agent      NOT RUNNING — no gateway, no faults (start it with `toolkit up`)")
             }
+        }
+        if let tls {
+            let serving = tls.serverServesTLS.map { $0 ? "server serves TLS" : "server offers NO TLS" } ?? "server TLS unknown"
+            let gateway = switch tls.mode {
+            case .terminate: "gateway terminates TLS (observed)"
+            case .passthrough: "gateway relays TLS blind (not observable)"
+            case .off: "TLS off"
+            }
+            lines.append("TLS        \(gateway); \(serving); CA \(tls.caCertificate ?? "(none)")")
         }
         if let binlog {
             if binlog.enabled {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Breakage
 import Faults
+import Source
 
 // The typed values of the command line. A value that is not one of these is refused by the
 // parser before any command runs, with one line naming the flag and what it takes (see Entry).
@@ -24,6 +25,7 @@ extension FaultScope: ExpressibleByArgument {
 }
 
 extension BackendKind: ExpressibleByArgument {}
+extension TLSMode: ExpressibleByArgument {}
 extension CorruptionType: ExpressibleByArgument {}
 extension SchemaChangeKind: ExpressibleByArgument {}
 extension ReplicationScenarioKind: ExpressibleByArgument {}

@@ -28,6 +28,12 @@ struct GenerateDataCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Steady rate in rows per second (1 to 1000000).")
     var rate: Int?
 
+    @Option(help: "Per batch, after the inserts: update this many earlier generated rows (name, status, updated_at).")
+    var updates = 0
+
+    @Option(help: "Per batch, after the inserts: delete this many earlier generated rows.")
+    var deletes = 0
+
     @OptionGroup var connection: ConnectionFlags
     @OptionGroup var output: OutputFlags
 
@@ -45,6 +51,9 @@ struct GenerateDataCommand: ParsableCommand {
         guard SQLText.isPlainIdentifier(table) else {
             throw ValidationError("--table must be a plain table name (letters, digits, _ and $, at most 64), got '\(table)'")
         }
+        for (flag, value) in [("--updates", updates), ("--deletes", deletes)] where !(0...1_000_000).contains(value) {
+            throw ValidationError("\(flag) must be a whole number of rows per batch from 0 to 1000000, got \(value)")
+        }
         if let rate, !(1...1_000_000).contains(rate) {
             throw ValidationError("--rate must be a whole number of rows per second from 1 to 1000000, got \(rate)")
         }
@@ -61,7 +70,7 @@ struct GenerateDataCommand: ParsableCommand {
         repeat {
             batch += 1
             let summary = try generator.run(
-                .init(count: count, table: table, rowsPerSecond: rate),
+                .init(count: count, table: table, rowsPerSecond: rate, updates: updates, deletes: deletes),
                 shouldStop: { Interrupt.requested },
                 progress: { progress in
                     guard showProgress, progress.total >= 5_000 else { return }
@@ -73,7 +82,9 @@ struct GenerateDataCommand: ParsableCommand {
             summaries.append(summary)
             let total = summaries.reduce(0) { $0 + $1.rowsInserted }
             if interval > 0 && !output.json {
-                print("Batch \(batch): inserted \(summary.rowsInserted) rows into \(table) (total \(total))")
+                var line = "Batch \(batch): inserted \(summary.rowsInserted) rows into \(table) (total \(total))"
+                if updates > 0 || deletes > 0 { line += ", updated \(summary.rowsUpdated), deleted \(summary.rowsDeleted)" }
+                print(line)
             }
             if interval == 0 || Interrupt.requested || (batchLimit > 0 && batch >= batchLimit) { break }
             Interrupt.sleep(seconds: interval)
@@ -86,6 +97,8 @@ struct GenerateResult: Codable, CustomStringConvertible {
     var table: String
     var batches: Int
     var rowsInserted: Int
+    var rowsUpdated: Int
+    var rowsDeleted: Int
     var firstTag: Int64?
     var lastTag: Int64?
     var seconds: Double
@@ -97,7 +110,7 @@ struct GenerateResult: Codable, CustomStringConvertible {
 
     enum CodingKeys: String, CodingKey {
         case table, batches, seconds, reconnects, interrupted
-        case rowsInserted = "rows_inserted", firstTag = "first_tag", lastTag = "last_tag"
+        case rowsInserted = "rows_inserted", rowsUpdated = "rows_updated", rowsDeleted = "rows_deleted", firstTag = "first_tag", lastTag = "last_tag"
         case rowsPerSecond = "rows_per_second", inDoubtCommitted = "in_doubt_committed", inDoubtRetried = "in_doubt_retried"
     }
 
@@ -105,6 +118,8 @@ struct GenerateResult: Codable, CustomStringConvertible {
         table = summaries.first?.table ?? ""
         batches = summaries.count
         rowsInserted = summaries.reduce(0) { $0 + $1.rowsInserted }
+        rowsUpdated = summaries.reduce(0) { $0 + $1.rowsUpdated }
+        rowsDeleted = summaries.reduce(0) { $0 + $1.rowsDeleted }
         firstTag = summaries.compactMap(\.firstTag).first
         lastTag = summaries.compactMap(\.lastTag).last
         seconds = summaries.reduce(0) { $0 + $1.seconds }
@@ -119,6 +134,7 @@ struct GenerateResult: Codable, CustomStringConvertible {
         var text = "Inserted \(rowsInserted) rows into \(table)"
         if let firstTag, let lastTag { text += " (tags \(firstTag)...\(lastTag))" }
         text += String(format: " in %.2f s, %.0f rows/s", seconds, rowsPerSecond)
+        if rowsUpdated > 0 || rowsDeleted > 0 { text += "; updated \(rowsUpdated), deleted \(rowsDeleted)" }
         if batches > 1 { text += ", \(batches) batches" }
         if reconnects > 0 { text += "; reconnected \(reconnects)×, in-doubt chunks: \(inDoubtCommitted) had committed, \(inDoubtRetried) retried" }
         if interrupted { text += " — interrupted" }

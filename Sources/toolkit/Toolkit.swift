@@ -7,7 +7,7 @@ struct Toolkit: AsyncParsableCommand {
         version: "1.0.0",
         subcommands: [
             UpCommand.self, DownCommand.self, StatusCommand.self, MonitorCommand.self, GenerateDataCommand.self,
-            NetworkCommand.self, EventsCommand.self, AgentCommand.self, TransactionCommand.self, SchemaChangeCommand.self, ReplicateCommand.self, CorruptCommand.self, RestoreCommand.self, BreakCommand.self,
+            NetworkCommand.self, EventsCommand.self, AgentCommand.self, TransactionCommand.self, SchemaChangeCommand.self, ReplicateCommand.self, CorruptCommand.self, RestoreCommand.self, BreakCommand.self, VerifyCommand.self,
             CasesCommand.self,
             PipelineCommand.self,
             RunCommand.self,

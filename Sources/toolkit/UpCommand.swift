@@ -38,6 +38,9 @@ struct UpCommand: ParsableCommand {
     @Option(help: "Where the agent's control API listens: unix (default; a socket only this account can use) or tcp:ADDR:PORT (containers; requests need the token in run/agent.token).")
     var control: String?
 
+    @Option(help: "TLS: terminate (default: the server serves TLS with the toolkit's CA in $TOOLKIT_HOME/tls/, and the gateway terminates TLS clients so they are observed like plain ones), passthrough (the gateway relays TLS blind; not observable), off (the server offers no TLS). Takes effect when the server starts. With --upstream the default is passthrough.")
+    var tls: TLSMode?
+
     @Option(help: "State directory (env TOOLKIT_HOME).")
     var home: String?
 
@@ -82,6 +85,7 @@ struct UpCommand: ParsableCommand {
             listenHost: listen, backend: backend?.rawValue ?? BackendChoice.default(), privateServerPort: true)
         request.control = control
         request.publicPortHeldByAgent = agentRunning
+        request.tls = tls
         let source = ManagedSource(state: state)
         var result: UpResult
         if let upstream, let (host, upstreamPort) = Self.hostPort(upstream) {

@@ -79,7 +79,8 @@ final class ReplicaFixture: Sendable {
     let state: StateDirectory
     let port: Int
 
-    init(name: String, sourcePort: Int, retrySeconds: Int = 1, netTimeoutSeconds: Int = 4) throws {
+    /// - Parameter sslCA: replicate over TLS (`MASTER_SSL=1`), verifying the source with this CA.
+    init(name: String, sourcePort: Int, retrySeconds: Int = 1, netTimeoutSeconds: Int = 4, sslCA: String? = nil) throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("toolkit-replica-\(getpid())-\(name)")
         try? FileManager.default.removeItem(at: root)
         state = StateDirectory(root: root)
@@ -92,8 +93,9 @@ final class ReplicaFixture: Sendable {
         let connection = try connect()
         defer { connection.close() }
         try connection.execute("SET GLOBAL slave_net_timeout = \(netTimeoutSeconds)")
+        let ssl = sslCA.map { ", MASTER_SSL=1, MASTER_SSL_CA=\(SQLText.literal($0)), MASTER_SSL_VERIFY_SERVER_CERT=1" } ?? ""
         try connection.execute(ServerFlavor.mariadb10_11.changeSourceStatement(
-            host: "127.0.0.1", port: sourcePort, user: "hevo", password: "hevopassword", retrySeconds: retrySeconds))
+            host: "127.0.0.1", port: sourcePort, user: "hevo", password: "hevopassword", retrySeconds: retrySeconds) + ssl)
         try connection.execute("START SLAVE")
     }
 

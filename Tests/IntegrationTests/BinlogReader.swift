@@ -5,6 +5,8 @@ struct BinlogReader {
     let port: Int
     let user: String
     let password: String
+    /// More client options, such as `--ssl-ca=...`.
+    var options: [String] = []
 
     struct Reading {
         var text: String
@@ -37,7 +39,7 @@ struct BinlogReader {
         let run = try Run.program(binary, [
             options.argument, "--read-from-remote-server", "--host=127.0.0.1", "--port=\(port)",
             "--user=\(user)", "--base64-output=DECODE-ROWS", "--verbose", "--to-last-log",
-        ] + (position.map { ["--start-position=\($0)"] } ?? []) + [firstFile], timeout: 120)
+        ] + self.options + (position.map { ["--start-position=\($0)"] } ?? []) + [firstFile], timeout: 120)
         guard run.status == 0 else {
             throw ReaderError(message: "mysqlbinlog exited \(run.status): \(run.stderr)")
         }

@@ -133,6 +133,7 @@ struct CommandLineTests {
                 "--type must be reject, timeout, service or reset, got 'latency' (latency and bandwidth are --slow faults: --slow --latency MS, --slow --bandwidth BYTES)"),
         Refusal(["network", "--down", "--only", "all"], "--only must be replication or queries, got 'all'"),
         Refusal(["network", "--down", "--backend", "kernel"], "--backend must be gateway or iptables, got 'kernel'"),
+        Refusal(["up", "--tls", "bogus"], "--tls must be terminate, passthrough or off, got 'bogus'"),
         Refusal(["network", "--down", "--duration", "-5"], "--duration must be an integer from 1 to 86400 (seconds), got -5"),
         Refusal(["network"], "network needs one of --down, --up, --flap, --slow or --status"),
         Refusal(["generate-data", "--count", "-5"], "--count must be a whole number from 1 to 100000000, got -5"),

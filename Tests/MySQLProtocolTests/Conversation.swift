@@ -89,8 +89,9 @@ struct ObservedRun: Equatable {
     var observable: Bool
 }
 
-func run(_ conversation: Conversation, _ chunking: Chunking) -> ObservedRun {
+func run(_ conversation: Conversation, _ chunking: Chunking, sessionIsDecrypted: Bool = false) -> ObservedRun {
     var observer = MySQLConnectionObserver()
+    observer.sessionIsDecrypted = sessionIsDecrypted
     var observations: [ProtocolObservation] = []
     var generator = SeededGenerator(seed: { if case .random(let seed) = chunking { return seed } else { return 0 } }())
     for step in conversation.steps {
@@ -127,13 +128,14 @@ func run(_ conversation: Conversation, _ chunking: Chunking) -> ObservedRun {
 /// all three must agree. Returns the result.
 @discardableResult
 func observeAllWays(
-    _ conversation: Conversation, seed: UInt64 = 0x5EED, sourceLocation: SourceLocation = #_sourceLocation
+    _ conversation: Conversation, seed: UInt64 = 0x5EED, sessionIsDecrypted: Bool = false,
+    sourceLocation: SourceLocation = #_sourceLocation
 ) -> ObservedRun {
-    let whole = run(conversation, .whole)
-    let bytewise = run(conversation, .byteByByte)
+    let whole = run(conversation, .whole, sessionIsDecrypted: sessionIsDecrypted)
+    let bytewise = run(conversation, .byteByByte, sessionIsDecrypted: sessionIsDecrypted)
     #expect(bytewise == whole, "byte-by-byte feeding disagrees", sourceLocation: sourceLocation)
     for offset in 0..<3 {
-        let random = run(conversation, .random(seed: seed &+ UInt64(offset)))
+        let random = run(conversation, .random(seed: seed &+ UInt64(offset)), sessionIsDecrypted: sessionIsDecrypted)
         #expect(random == whole, "random chunking (seed \(seed &+ UInt64(offset))) disagrees", sourceLocation: sourceLocation)
     }
     return whole

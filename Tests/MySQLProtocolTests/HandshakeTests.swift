@@ -87,6 +87,24 @@ struct HandshakeTests {
         #expect(result.user == nil)
     }
 
+    @Test("behind a proxy that terminates TLS, the login after the SSLRequest is observed")
+    func decryptedTLSSession() {
+        var conversation = Conversation()
+        conversation.server(Wire.greeting())
+        conversation.client(Wire.sslRequest())
+        // What the proxy decrypted: the full login continues the sequence after the SSLRequest.
+        conversation.client(Wire.handshakeResponse(user: "etl", database: "shop", capabilities: Wire.clientCapabilities | Wire.ssl, sequenceID: 2))
+        conversation.server(Wire.ok(3))
+        conversation.client(Wire.binlogDump(file: "mysql-bin.000001", position: 4, serverID: 9))
+        let result = observeAllWays(conversation, sessionIsDecrypted: true)
+        #expect(
+            result.observations == Conversation.loggedInObservations
+                + [.binlogDump(file: "mysql-bin.000001", position: 4, serverID: 9)])
+        #expect(result.observable)
+        #expect(result.user == "etl")
+        #expect(result.isReplication)
+    }
+
     @Test("CLIENT_SSL in a full login packet to a server without TLS is a plain session, observed")
     func sslFlagWithoutSSLRequest() {
         // PyMySQL with an `ssl` option sets CLIENT_SSL in its login even when the server offered no TLS.
