@@ -78,13 +78,25 @@ extension DataCheck {
                   message: object["message"] as? String ?? object["error"] as? String)
         for table in (object["tables"] as? [[String: Any]]) ?? [] {
             let name = table["table"] as? String ?? table["name"] as? String ?? "table"
+            let examples = table["examples"] as? [String: [String]] ?? [:]
+            // A list of keys, or (verify's shape) a count with the first keys under `examples`.
             func keys(_ fields: String...) -> [String] {
-                fields.flatMap { (table[$0] as? [Any]) ?? [] }.map { key in
-                    if let columns = key as? [String: Any] {
-                        return "\(name) " + columns.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+                var found: [String] = []
+                for field in fields {
+                    if let list = table[field] as? [Any] {
+                        found += list.map { key in
+                            if let columns = key as? [String: Any] {
+                                return "\(name) " + columns.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+                            }
+                            return "\(name) id=\(key)"
+                        }
+                    } else if let count = table[field] as? Int, count > 0 {
+                        let shown = (examples[field] ?? []).prefix(count).map { "\(name) \($0)" }
+                        found += shown
+                        if count > shown.count { found += Array(repeating: "\(name) (unnamed)", count: count - shown.count) }
                     }
-                    return "\(name) id=\(key)"
                 }
+                return found
             }
             missing += keys("missing", "lost")
             extra += keys("extra", "unexpected")

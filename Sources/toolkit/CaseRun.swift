@@ -289,6 +289,9 @@ final class CaseRun {
 
     /// Waits (bounded) until the replica holds the source's rows; the last comparison either way.
     func waitForSync(seconds: Double) -> DataCheck {
+        if let destination = context.destination {
+            return VerifyCommandCheck.run(destination: destination, state: context.state, wait: seconds)
+        }
         let deadline = Date().addingTimeInterval(seconds)
         var last = compare()
         var ioStoppedChecks = 0
@@ -315,7 +318,7 @@ final class CaseRun {
     }
 
     func compare() -> DataCheck {
-        if let destination = context.destination { return VerifyCommandCheck.run(destination: destination, state: context.state) }
+        if let destination = context.destination { return VerifyCommandCheck.run(destination: destination, state: context.state, wait: 0) }
         guard let replica = context.replica else { return DataCheck(verdict: .error, sourceRows: 0, destinationRows: 0, message: "no destination") }
         do {
             let sourceRows = try rows(try context.target.connect())
@@ -377,11 +380,11 @@ final class CaseRun {
 /// An external pipeline's destination, checked by `toolkit verify --destination URL --json`
 /// (`{"verdict": "match"|"differences"|"error", "tables": [...]}`).
 enum VerifyCommandCheck {
-    static func run(destination: String, state: StateDirectory) -> DataCheck {
+    static func run(destination: String, state: StateDirectory, wait: Double) -> DataCheck {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["verify", "--destination", destination, "--json"]
+        process.arguments = ["verify", "--destination", destination, "--wait", String(Int(wait)), "--json"]
         var environment = ProcessInfo.processInfo.environment
         environment["TOOLKIT_HOME"] = state.root.path
         process.environment = environment

@@ -165,3 +165,13 @@ extension ChecklistTests {
         #expect(DataCheck(verifyJSON: Data("not json".utf8)) == nil)
     }
 }
+
+extension ChecklistTests {
+    /// `toolkit verify --json` as track E's VerifyReport encodes it: counts, with the first keys as examples.
+    @Test func verifyReportCountsBecomeNamedRows() throws {
+        let json = #"{"verdict": "differences", "seconds": 0.2, "tables": [{"table": "testdb.users", "key": ["id"], "profile": "none", "source_rows": 1510, "destination_rows": 260, "matched": 260, "missing": 3, "extra": 0, "duplicates": 0, "changed": 0, "examples": {"missing": ["id=261", "id=262"]}}]}"#
+        let check = try #require(DataCheck(verifyJSON: Data(json.utf8)))
+        #expect(check.missing == ["testdb.users id=261", "testdb.users id=262", "testdb.users (unnamed)"])
+        #expect(check.sourceRows == 1510)
+    }
+}
