@@ -369,12 +369,15 @@ public enum BuiltinCases {
             wait: sync
           - text: 'Cut the pipeline off: `toolkit network --down --type reject`'
             fault: {type: reject, seconds: '${duration}'}
+          - text: 'End its session on the server too, so nothing holds the old binlog: `toolkit break --kill-etl-connections`'
+            toolkit: [break, --kill-etl-connections]
           - text: 'Purge the binlogs it has not read: `toolkit replicate --scenario purge`'
             toolkit: [replicate, --scenario, purge]
           - text: 'Restore network: `toolkit network --up`'
             restore: true
         commands: |
           toolkit network --down --type reject --duration 20
+          toolkit break --kill-etl-connections
           toolkit replicate --scenario purge
           toolkit network --up
         expected:
