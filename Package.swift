@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"6.0.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
     ],
     targets: [
         // MariaDB Connector/C, from Debian's libmariadb-dev. Only the `MariaDB` module imports it.
@@ -59,6 +60,10 @@ let package = Package(
             "Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "Agent",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Test cases: the case file format, the built-in cases, checklist verdicts and the run reports. Pure.
+        .target(name: "TestCases", dependencies: ["Faults", .product(name: "Yams", package: "Yams")]),
+        // The managed pipeline: a second server replicating from the source through the gateway.
+        .target(name: "Pipeline", dependencies: ["Source", "MariaDB", "Flavor"]),
         // `verify`'s comparison: the row model, normalisation, ETL profiles, change-log folding,
         // the set-checker's classes. Pure.
         .target(name: "Verification"),
@@ -70,6 +75,7 @@ let package = Package(
             name: "toolkit",
             dependencies: [
                 "Source", "Flavor", "MariaDB", "Faults", "AgentAPI", "Agent", "Breakage", "Verification", "Destinations", "Tunnels",
+                "TestCases", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -77,6 +83,7 @@ let package = Package(
         .testTarget(name: "TunnelsTests", dependencies: ["Tunnels"]),
         .testTarget(name: "FaultsTests", dependencies: ["Faults"]),
         .testTarget(name: "BreakageTests", dependencies: ["Breakage"]),
+        .testTarget(name: "TestCasesTests", dependencies: ["TestCases", "Faults"], exclude: ["Seed"]),
         .testTarget(name: "MySQLProtocolTests", dependencies: ["MySQLProtocol"]),
         .testTarget(name: "GatewayTests", dependencies: [
             "Gateway",
@@ -87,7 +94,8 @@ let package = Package(
         ]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification"]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "Agent", "PostgreSQL", "Verification", "Destinations",
+            "Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "Agent", "PostgreSQL", "Verification", "Destinations", "Pipeline",
+            "TestCases",
         ]),
     ]
 )

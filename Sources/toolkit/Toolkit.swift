@@ -10,6 +10,9 @@ struct Toolkit: AsyncParsableCommand {
             NetworkCommand.self, EventsCommand.self, AgentCommand.self, TransactionCommand.self, SchemaChangeCommand.self, ReplicateCommand.self, CorruptCommand.self, RestoreCommand.self, BreakCommand.self, VerifyCommand.self,
             TunnelCommand.self,
             ExposeCommand.self,
+            CasesCommand.self,
+            PipelineCommand.self,
+            RunCommand.self,
         ]
     )
 }

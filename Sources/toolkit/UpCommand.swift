@@ -4,6 +4,7 @@ import Faults
 import ArgumentParser
 import Flavor
 import Foundation
+import Pipeline
 import Source
 import Tunnels
 
@@ -128,6 +129,7 @@ struct DownCommand: ParsableCommand {
     func run() throws {
         let state = StateDirectory.resolve(flag: home)
         TunnelProcess.stop(state: state)
+        try ReplicaPipeline(home: state).down(purge: purge)
         AgentProcess.stop(state: state)
         try removeDeadAgentsChain(state)
         output.emit(try ManagedSource(state: state).down(purge: purge))

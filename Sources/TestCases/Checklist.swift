@@ -1,0 +1,318 @@
+import Faults
+import Foundation
+
+/// PASS, FAIL or NOT OBSERVED for one checklist item; BLOCKED for every item of a run whose
+/// preconditions failed.
+public enum ItemVerdict: String, Codable, Sendable, Hashable {
+    case pass = "PASS"
+    case fail = "FAIL"
+    case notObserved = "NOT OBSERVED"
+    case blocked = "BLOCKED"
+}
+
+public struct ItemResult: Codable, Sendable, Hashable {
+    public var text: String
+    public var measure: Measure
+    public var verdict: ItemVerdict
+    /// What was measured (PASS/FAIL), or what is missing (NOT OBSERVED).
+    public var evidence: String
+
+    public init(text: String, measure: Measure, verdict: ItemVerdict, evidence: String) {
+        self.text = text
+        self.measure = measure
+        self.verdict = verdict
+        self.evidence = evidence
+    }
+}
+
+/// The message the ETL tool showed, and where it was read.
+public struct ObservedMessage: Codable, Sendable, Hashable {
+    public var text: String
+    /// "replica Last_IO_Error", "etl log /path/file".
+    public var source: String
+
+    public init(text: String, source: String) {
+        self.text = text
+        self.source = source
+    }
+}
+
+/// The data check's answer, in the shape `toolkit verify --json` gives it.
+public struct DataCheck: Codable, Sendable, Hashable {
+    public enum Verdict: String, Codable, Sendable { case match, differences, error }
+    public var verdict: Verdict
+    public var sourceRows: Int
+    public var destinationRows: Int
+    /// Keys (e.g. `users id=17`) missing at the destination, extra there, duplicated, or changed.
+    public var missing: [String]
+    public var extra: [String]
+    public var duplicated: [String]
+    public var changed: [String]
+    public var message: String?
+
+    public init(verdict: Verdict, sourceRows: Int, destinationRows: Int, missing: [String] = [], extra: [String] = [],
+                duplicated: [String] = [], changed: [String] = [], message: String? = nil) {
+        self.verdict = verdict
+        self.sourceRows = sourceRows
+        self.destinationRows = destinationRows
+        self.missing = missing
+        self.extra = extra
+        self.duplicated = duplicated
+        self.changed = changed
+        self.message = message
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case verdict, missing, extra, duplicated, changed, message
+        case sourceRows = "source_rows", destinationRows = "destination_rows"
+    }
+}
+
+extension DataCheck {
+    /// `toolkit verify --json`, read loosely: its verdict, and per table its missing, extra,
+    /// duplicated and changed keys. Nil when it is not that shape.
+    public init?(verifyJSON data: Data) {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let verdict = (object["verdict"] as? String).flatMap(Verdict.init(rawValue:)) else { return nil }
+        self.init(verdict: verdict, sourceRows: 0, destinationRows: 0,
+                  message: object["message"] as? String ?? object["error"] as? String)
+        for table in (object["tables"] as? [[String: Any]]) ?? [] {
+            let name = table["table"] as? String ?? table["name"] as? String ?? "table"
+            let examples = table["examples"] as? [String: [String]] ?? [:]
+            // A list of keys, or (verify's shape) a count with the first keys under `examples`.
+            func keys(_ fields: String...) -> [String] {
+                var found: [String] = []
+                for field in fields {
+                    if let list = table[field] as? [Any] {
+                        found += list.map { key in
+                            if let columns = key as? [String: Any] {
+                                return "\(name) " + columns.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+                            }
+                            return "\(name) id=\(key)"
+                        }
+                    } else if let count = table[field] as? Int, count > 0 {
+                        let shown = (examples[field] ?? []).prefix(count).map { "\(name) \($0)" }
+                        found += shown
+                        if count > shown.count { found += Array(repeating: "\(name) (unnamed)", count: count - shown.count) }
+                    }
+                }
+                return found
+            }
+            missing += keys("missing", "lost")
+            extra += keys("extra", "unexpected")
+            duplicated += keys("duplicated", "duplicates")
+            changed += keys("changed")
+            sourceRows += table["source_rows"] as? Int ?? 0
+            destinationRows += table["destination_rows"] as? Int ?? 0
+        }
+    }
+}
+
+/// The pipeline's own account at the end of the run (for the replica: `SHOW SLAVE STATUS`).
+public struct PipelineState: Codable, Sendable, Hashable {
+    public var running: Bool
+    public var detail: String
+
+    public init(running: Bool, detail: String) {
+        self.running = running
+        self.detail = detail
+    }
+}
+
+/// Everything a run measured, as the checklist needs it.
+public struct RunObservations: Codable, Sendable, Hashable {
+    /// The agent's fault windows opened by this run, oldest first.
+    public var windows: [WindowReport]
+    /// The first error the tool showed after the fault started.
+    public var message: ObservedMessage?
+    /// Other errors it showed later in the run (e.g. a 1236 after a refused reconnect), oldest first.
+    public var laterMessages: [ObservedMessage]
+    public var data: DataCheck?
+    public var pipeline: PipelineState?
+
+    public init(windows: [WindowReport] = [], message: ObservedMessage? = nil, laterMessages: [ObservedMessage] = [],
+                data: DataCheck? = nil, pipeline: PipelineState? = nil) {
+        self.windows = windows
+        self.message = message
+        self.laterMessages = laterMessages
+        self.data = data
+        self.pipeline = pipeline
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case windows, message, data, pipeline
+        case laterMessages = "later_messages"
+    }
+
+    /// What the client was sent when it tried to connect during the first window, for a
+    /// message item with no message ("TCP RST on connect → Connection refused / errno 111").
+    public var clientWasSent: String? {
+        guard let window = windows.first else { return nil }
+        switch window.fault.type {
+        case .reject: return "TCP RST on connect → \"Connection refused\" (errno 111, MySQL client error 2003)"
+        case .timeout: return "no answer on connect (SYN unanswered or handshake never sent) → a client-side timeout"
+        case .service: return "nothing listening → \"Connection refused\" (errno 111) while the server is down"
+        default: return nil
+        }
+    }
+}
+
+/// Decides every checklist item from the observations. Pure.
+public enum Checklist {
+    public static func evaluate(_ items: [ChecklistItem], _ observations: RunObservations) -> [ItemResult] {
+        items.map { evaluate($0, observations) }
+    }
+
+    public static func evaluate(_ item: ChecklistItem, _ observations: RunObservations) -> ItemResult {
+        let (verdict, evidence) = judge(item, observations)
+        return ItemResult(text: item.text, measure: item.measure, verdict: verdict, evidence: evidence)
+    }
+
+    /// The run's verdict: PASS when no item failed and the data and recovery items (those the
+    /// case has) were observed; FAIL otherwise.
+    public static func runVerdict(_ results: [ItemResult]) -> RunVerdict {
+        if results.contains(where: { $0.verdict == .fail }) { return .fail }
+        let essential: Set<Measure> = [.data, .recovery, .pipelineRunning]
+        let unobserved = results.filter { essential.contains($0.measure) && $0.verdict != .pass }
+        return unobserved.isEmpty ? .pass : .fail
+    }
+
+    private static func seconds(_ value: Double) -> String { String(format: "%.2f s", value) }
+
+    private static func judge(_ item: ChecklistItem, _ observations: RunObservations) -> (ItemVerdict, String) {
+        var windows = observations.windows
+        if let index = item.window {
+            guard windows.indices.contains(index - 1) else {
+                return (.notObserved, "no fault window \(index) in this run (it had \(windows.count))")
+            }
+            windows = [windows[index - 1]]
+        }
+        switch item.measure {
+        case .detection:
+            guard let window = windows.first else { return (.notObserved, "no fault window was opened") }
+            guard let detection = window.detection else {
+                return (.notObserved, "the client made no failed attempt while the fault lasted"
+                    + (window.duration.map { " (\(seconds($0)))" } ?? ""))
+            }
+            var evidence = "first failed attempt \(seconds(detection.after)) after the fault started (\(detection.event.rawValue)"
+            if let code = detection.code { evidence += ", error \(code)" }
+            evidence += ")"
+            guard let limit = item.within else { return (.pass, evidence) }
+            return detection.after < limit ? (.pass, evidence + " < \(Int(limit)) s") : (.fail, evidence + ", not < \(Int(limit)) s")
+        case .errorMessage:
+            guard let message = observations.message else {
+                var missing = "no error message was read from the ETL tool (give --etl-log FILE)"
+                if let sent = observations.clientWasSent { missing += "; the client was sent: \(sent)" }
+                return (.notObserved, missing)
+            }
+            let quoted = "\"\(message.text)\" (\(message.source))"
+            guard let pattern = item.pattern else { return (.pass, quoted) }
+            func matches(_ candidate: ObservedMessage) -> Bool {
+                candidate.text.range(of: pattern, options: [.regularExpression, .caseInsensitive]) != nil
+            }
+            if matches(message) { return (.pass, quoted) }
+            if let later = observations.laterMessages.first(where: matches) {
+                return (.pass, "\"\(later.text)\" (\(later.source)), after a first error \(quoted)")
+            }
+            let others = observations.laterMessages.isEmpty ? "" : " (nor do \(observations.laterMessages.count) later ones)"
+            return (.fail, "\(quoted) does not match /\(pattern)/\(others)")
+        case .recovery:
+            guard let window = windows.last else { return (.notObserved, "no fault window was opened") }
+            guard window.ended != nil else { return (.fail, "the fault never ended") }
+            if let resumed = window.replicationResumedAfter {
+                return (.pass, "replication resumed \(seconds(resumed)) after the restore"
+                    + (window.reconnectedAfter.map { " (reconnected after \(seconds($0)))" } ?? ""))
+            }
+            if observations.pipeline?.running == false {
+                return (.fail, "replication never resumed after the restore: \(observations.pipeline!.detail)")
+            }
+            if let reconnected = window.reconnectedAfter {
+                return (.fail, "reconnected \(seconds(reconnected)) after the restore but replication never resumed")
+            }
+            return (.fail, "no reconnect after the restore")
+        case .reconnectEveryCycle:
+            guard !windows.isEmpty else { return (.notObserved, "no fault window was opened") }
+            let missed = windows.filter { $0.ended != nil && $0.reconnectedAfter == nil }.map(\.window)
+            if missed.isEmpty {
+                return (.pass, "reconnected after each of \(windows.count) fault windows")
+            }
+            return (.fail, "no reconnect after fault window(s) \(missed.map(String.init).joined(separator: ", ")) of \(windows.count)")
+        case .position:
+            let reports = windows.flatMap(\.resume)
+            guard !reports.isEmpty else { return (.notObserved, "no replication client asked to resume during the run's fault windows") }
+            var passes: [String] = [], fails: [String] = [], unknown: [String] = []
+            for report in reports {
+                let label = "\(report.client): \(report.verdict.rawValue)"
+                switch report.verdict {
+                case .maintained:
+                    passes.append(label + (report.requested.map { " at \($0)" } ?? ""))
+                case .reread where report.rereadRowEvents == 0:
+                    passes.append("\(report.client): re-read no row events" + (report.note.map { " (\($0))" } ?? ""))
+                case .reread:
+                    let count = report.rereadRowEvents.map { "\($0) row events" } ?? "row events"
+                    let tables = report.rereadTables.map { " of \($0.joined(separator: ", "))" } ?? ""
+                    fails.append("\(report.client) re-read \(count)\(tables)" + (report.note.map { " (\($0))" } ?? ""))
+                case .skipped:
+                    fails.append("\(report.client) skipped ahead" + (report.note.map { " (\($0))" } ?? ""))
+                case .unknown:
+                    unknown.append(label + (report.note.map { " (\($0))" } ?? ""))
+                }
+            }
+            if !fails.isEmpty { return (.fail, fails.joined(separator: "; ")) }
+            if passes.isEmpty { return (.notObserved, unknown.joined(separator: "; ")) }
+            return (.pass, (passes + unknown).joined(separator: "; "))
+        case .data:
+            guard let data = observations.data else { return (.notObserved, "the destination was not checked") }
+            switch data.verdict {
+            case .match:
+                return (.pass, "\(data.destinationRows) rows at the destination match the source's \(data.sourceRows)")
+            case .error:
+                return (.notObserved, "the data check failed: \(data.message ?? "no reason given")")
+            case .differences:
+                var parts: [String] = []
+                func add(_ rows: [String], _ word: String) {
+                    guard !rows.isEmpty else { return }
+                    let shown = rows.prefix(10).joined(separator: ", ")
+                    parts.append("\(rows.count) \(word) (\(shown)\(rows.count > 10 ? ", ..." : ""))")
+                }
+                add(data.missing, "missing")
+                add(data.extra, "extra")
+                add(data.duplicated, "duplicated")
+                add(data.changed, "changed")
+                if parts.isEmpty { parts.append(data.message ?? "differences") }
+                return (.fail, "source \(data.sourceRows) rows, destination \(data.destinationRows): " + parts.joined(separator: "; "))
+            }
+        case .staysConnected:
+            guard let window = windows.first else { return (.notObserved, "no fault window was opened") }
+            let survival = window.connections
+            if survival.openAtStart == 0 { return (.notObserved, "no client connection was open when the fault started") }
+            if window.detection == nil && survival.survived == survival.openAtStart {
+                return (.pass, "all \(survival.openAtStart) connections stayed open")
+            }
+            let detection = window.detection.map { ", first failure \(seconds($0.after)) in (\($0.event.rawValue))" } ?? ""
+            return (.fail, "\(survival.survived) of \(survival.openAtStart) connections stayed open\(detection)")
+        case .pipelineRunning:
+            guard let pipeline = observations.pipeline else { return (.notObserved, "the pipeline's own state was not read") }
+            return (pipeline.running ? .pass : .fail, pipeline.detail)
+        case .manual:
+            return (.notObserved, "the toolkit cannot measure this; a person must check it")
+        }
+    }
+}
+
+public enum RunVerdict: String, Codable, Sendable {
+    case pass = "PASS"
+    case fail = "FAIL"
+    case blocked = "BLOCKED"
+    case interrupted = "INTERRUPTED"
+
+    /// 0 PASS, 1 FAIL, 3 BLOCKED, 130 INTERRUPTED.
+    public var exitCode: Int32 {
+        switch self {
+        case .pass: 0
+        case .fail: 1
+        case .blocked: 3
+        case .interrupted: 130
+        }
+    }
+}

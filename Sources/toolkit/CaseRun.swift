@@ -1,0 +1,556 @@
+import Agent
+import AgentAPI
+import Faults
+import Foundation
+import MariaDB
+import Pipeline
+import Source
+import Synchronization
+import TestCases
+
+/// What a run needs to reach: the agent, the source, the pipeline under test.
+struct RunContext {
+    let state: StateDirectory
+    let agent: ControlClient
+    let target: Target
+    let source: SourceConfig
+    /// The managed replica (`--pipeline replica`), or nil for an external pipeline.
+    let replica: ReplicaPipeline?
+    /// An external pipeline's destination (`--destination URL`), checked with `toolkit verify`.
+    let destination: String?
+    let testCase: TestCase
+    let etlLog: String?
+    let etlLogPattern: String
+    /// Rows the run's own load writes and the data check compares.
+    let table = "users"
+}
+
+/// Executes one case against the managed replica: preconditions, steps with the toolkit's own
+/// load running, catch-up, data check, checklist. Every error and Ctrl-C ends with the network
+/// up and the load stopped; the report is always returned.
+final class CaseRun {
+    let context: RunContext
+    private(set) var report: RunReport
+    private let load: SteadyLoad
+    private let sampler: RunSampler
+    private var firstWindowBefore = 0
+    private var etlLogOffsetAtFault: UInt64?
+
+    init(_ context: RunContext, report: RunReport) {
+        self.context = context
+        self.report = report
+        load = SteadyLoad(target: context.target, table: context.table)
+        sampler = RunSampler(context: context)
+    }
+
+    struct Interrupted: Error {}
+
+    func execute() -> RunReport {
+        performSteps()
+        finish()
+        return report
+    }
+
+    private func performSteps() {
+        do {
+            let preconditions = try checkPreconditions()
+            report.preconditions = preconditions
+            if let failed = preconditions.first(where: { !$0.met }) {
+                report = RunReport.blocked(context.testCase, reason: "precondition not met: \(failed.text) — \(failed.evidence)", into: report)
+                return
+            }
+            record("Checked preconditions", preconditions.map { "\($0.text): \($0.evidence)" }.joined(separator: "; "))
+            firstWindowBefore = (try? context.agent.get("/status", as: AgentStatus.self))?.windows.map(\.window).max() ?? 0
+            sampler.start()
+            load.start()
+            record("Started the toolkit's load", "inserts, updates and deletes on \(context.table), about 10 statements a second, straight to the server")
+            for step in context.testCase.steps {
+                try checkInterrupt()
+                try perform(step)
+            }
+            try checkInterrupt()
+            let summary = load.stop()
+            record("Stopped the load", "\(summary.inserted) inserted, \(summary.updated) updated, \(summary.deleted) deleted")
+            let data = waitForSync(seconds: 60)
+            record("Waited for the destination to catch up, then checked it", dataOutcome(data))
+            report.observations.data = data
+            report.observations.pipeline = pipelineState()
+        } catch is Interrupted {
+            report.verdict = .interrupted
+            report.reason = "interrupted (Ctrl-C); the network was restored and the load stopped"
+        } catch {
+            report.verdict = .interrupted
+            report.reason = "stopped by an error: \("\(error)".split(separator: "\n").first ?? ""); the network was restored and the load stopped"
+        }
+    }
+
+    /// Always: network up, load stopped, measurements collected, checklist decided.
+    private func finish() {
+        _ = try? context.agent.post("/faults", FaultCommand(action: .up), as: AgentStatus.self)
+        let summary = load.stop()
+        report.load = LoadSummary(inserted: summary.inserted, updated: summary.updated, deleted: summary.deleted, table: context.table)
+        sampler.stop()
+        report.samples = sampler.samples
+        let windows = (try? context.agent.get("/status", as: AgentStatus.self))?.windows.filter { $0.window > firstWindowBefore } ?? []
+        report.observations.windows = windows
+        let messages = etlLogMessages() ?? sampler.errors
+        report.observations.message = messages.first
+        report.observations.laterMessages = Array(messages.dropFirst())
+        if report.observations.pipeline == nil, report.verdict != .blocked { report.observations.pipeline = pipelineState() }
+        report.finished = Date().timeIntervalSince1970
+        guard report.verdict != .blocked else { return }
+        report.items = Checklist.evaluate(context.testCase.checklist, report.observations)
+        if report.verdict != .interrupted { report.verdict = Checklist.runVerdict(report.items) }
+    }
+
+    private func checkInterrupt() throws {
+        if Interrupt.requested { throw Interrupted() }
+    }
+
+    private func record(_ text: String, _ outcome: String) {
+        let step = StepRecord(at: Date().timeIntervalSince1970, text: text, outcome: outcome)
+        report.steps.append(step)
+        writeError("\(RunClock.now()) \(step.line)")
+    }
+
+    // MARK: Preconditions
+
+    private func checkPreconditions() throws -> [PreconditionResult] {
+        var results: [PreconditionResult] = []
+        guard let status = try? context.agent.get("/status", as: AgentStatus.self) else {
+            return [PreconditionResult(text: "Agent running", met: false, evidence: "the agent's control API does not answer")]
+        }
+        results.append(PreconditionResult(text: "Agent running", met: true, evidence: "pid \(status.pid), gateway \(status.listen)"))
+        results.append(PreconditionResult(text: "Network clear", met: status.faults.isEmpty,
+                                          evidence: status.faults.isEmpty ? "no fault active"
+                                              : "active: " + status.faults.map(\.fault.description).joined(separator: ", ")))
+        // A poller reads every few seconds, and a replica just started is still connecting: wait up to 10 s.
+        var reader = readerPrecondition()
+        let deadline = Date().addingTimeInterval(10)
+        while !reader.met, Date() < deadline, !Interrupt.requested {
+            Interrupt.sleep(seconds: 0.25)
+            reader = readerPrecondition()
+        }
+        results.append(reader)
+        guard results.allSatisfy(\.met) else { return results }
+        let data = waitForSync(seconds: 30)
+        results.append(PreconditionResult(text: "Destination in sync", met: data.verdict == .match, evidence: dataOutcome(data)))
+        return results
+    }
+
+    /// An ETL client reading the binlog: a binlog dump by the ETL user open now or started
+    /// within the last 10 s (pollers count too), and how far behind the head it is.
+    private func readerPrecondition() -> PreconditionResult {
+        let text = "ETL client reading the binlog"
+        var dumps = 0
+        if let connection = try? context.target.connect() {
+            defer { connection.close() }
+            dumps = firstInt(try? connection.query(
+                "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ? AND COMMAND LIKE 'Binlog Dump%'",
+                [.text(context.source.etlUser)])) ?? 0
+        }
+        let recent = recentDumpInJournal(seconds: 10)
+        guard dumps > 0 || recent else {
+            return PreconditionResult(text: text, met: false, evidence: "no binlog dump by \(context.source.etlUser) open now or in the last 10 s")
+        }
+        let status = try? context.replica?.status()
+        let behind = status?.secondsBehind.map { "\($0) s behind the head" } ?? "lag unknown"
+        return PreconditionResult(text: text, met: true,
+                                  evidence: "\(dumps) binlog dump(s) by \(context.source.etlUser) open\(recent ? ", one started in the last 10 s" : ""), \(behind)")
+    }
+
+    private func recentDumpInJournal(seconds: Double) -> Bool {
+        guard let handle = try? FileHandle(forReadingFrom: context.state.journalFile) else { return false }
+        defer { try? handle.close() }
+        let size = (try? handle.seekToEnd()) ?? 0
+        try? handle.seek(toOffset: size > 1 << 20 ? size - (1 << 20) : 0)
+        let events = JournalCodec().decode(handle.readDataToEndOfFile()).events
+        let since = Date().timeIntervalSince1970 - seconds
+        return events.contains { $0.kind == .binlogDump && $0.at >= since && ($0.user == nil || $0.user == context.source.etlUser) }
+    }
+
+    // MARK: Steps
+
+    private func perform(_ step: CaseStep) throws {
+        let testCase = context.testCase
+        if let fault = step.fault {
+            let seconds = Int(testCase.value(fault.seconds) ?? 10)
+            let command: FaultCommand
+            switch fault.type {
+            case "latency":
+                let latency = Int(fault.latency.flatMap(testCase.value) ?? 2000)
+                command = FaultCommand(action: .slow, spec: .latency(ms: latency, jitterMs: nil, scope: .all), durationSeconds: seconds)
+            default:
+                let type = FaultType(rawValue: fault.type) ?? .reject
+                if let interval = fault.interval.flatMap(testCase.value) {
+                    command = FaultCommand(action: .flap, spec: FaultSpec(type: type), durationSeconds: seconds, intervalSeconds: Int(interval))
+                } else {
+                    command = FaultCommand(action: .down, spec: FaultSpec(type: type), durationSeconds: seconds)
+                }
+            }
+            etlLogOffsetAtFault = etlLogOffsetAtFault ?? etlLogSize()
+            sampler.faultStarted()
+            _ = try context.agent.post("/faults", command, as: AgentStatus.self)
+            record(step.text, "\(command.action.rawValue) \(fault.type) for \(seconds) s" + (command.intervalSeconds.map { ", toggling every \($0) s" } ?? ""))
+            // Latency phases follow each other: wait out this one before the next step.
+            if fault.type == "latency" { try waitForFaultsToEnd(extra: 15) }
+        } else if step.restore == true {
+            try waitForFaultsToEnd(extra: 30)
+            // Only what is still active needs an `up`; a fault that ended by itself is already cleaned up.
+            var outcome = "the fault ended; network up"
+            if let status = try? context.agent.get("/status", as: AgentStatus.self), !status.faults.isEmpty {
+                do {
+                    _ = try context.agent.post("/faults", FaultCommand(action: .up), as: AgentStatus.self)
+                    outcome = "network up (toolkit network --up)"
+                } catch {
+                    let still = (try? context.agent.get("/status", as: AgentStatus.self))?.faults ?? []
+                    guard still.isEmpty else { throw error }
+                    outcome = "network up; the agent reported: \(error)"
+                }
+            }
+            record(step.text, outcome)
+        } else if let arguments = step.toolkit {
+            let expanded = arguments.map { argument in
+                argument.hasPrefix("${") ? testCase.value(argument).map { String(Int($0)) } ?? argument : argument
+            }
+            sampler.faultStarted()
+            etlLogOffsetAtFault = etlLogOffsetAtFault ?? etlLogSize()
+            let outcome = runToolkit(expanded)
+            record(step.text, outcome)
+        } else if step.wait == .recovery {
+            record(step.text, waitForRecovery(seconds: 60))
+        } else if step.wait == .sync {
+            record(step.text, dataOutcome(waitForSync(seconds: 30)))
+        } else if step.observe != nil {
+            record(step.text, "measured by the agent (see the observations)")
+        } else {
+            record(step.text, "not performed by the toolkit: a person must do it")
+        }
+    }
+
+    private func waitForFaultsToEnd(extra: Double) throws {
+        let longest = context.testCase.parameters["duration"] ?? 60
+        let deadline = Date().addingTimeInterval(longest + extra)
+        while Date() < deadline {
+            try checkInterrupt()
+            if let status = try? context.agent.get("/status", as: AgentStatus.self), status.faults.isEmpty { return }
+            Interrupt.sleep(seconds: 0.2)
+        }
+    }
+
+    private func waitForRecovery(seconds: Double) -> String {
+        let deadline = Date().addingTimeInterval(seconds)
+        guard let replica = context.replica else {
+            // An external pipeline: recovered when the agent saw it replicate again after the last window.
+            while Date() < deadline, !Interrupt.requested {
+                if let window = (try? context.agent.get("/status", as: AgentStatus.self))?.windows.last(where: { $0.window > firstWindowBefore }),
+                   let resumed = window.replicationResumedAfter {
+                    return String(format: "replication resumed %.2f s after the restore", resumed)
+                }
+                Interrupt.sleep(seconds: 0.2)
+            }
+            return "no replication resumed within \(Int(seconds)) s after the restore"
+        }
+        var last: ReplicaPipeline.Status?
+        while Date() < deadline, !Interrupt.requested {
+            last = try? replica.status()
+            if let last, last.replicating, last.lastIOErrno ?? 0 == 0 {
+                return "replica replicating again (IO Yes, SQL Yes)"
+            }
+            // A stopped thread does not come back by itself: no use waiting.
+            if let last, last.ioRunning == "No" || last.sqlRunning == "No" { break }
+            Interrupt.sleep(seconds: 0.2)
+        }
+        return "not recovered: IO \(last?.ioRunning ?? "?"), SQL \(last?.sqlRunning ?? "?")"
+            + (last?.lastIOError.map { ", \($0)" } ?? "") + (last?.lastSQLError.map { ", \($0)" } ?? "")
+    }
+
+    private func runToolkit(_ arguments: [String]) -> String {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments + ["--json"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["TOOLKIT_HOME"] = context.state.root.path
+        process.environment = environment
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        do { try process.run() } catch { return "could not start toolkit \(arguments.joined(separator: " ")): \(error)" }
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        _ = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let command = "toolkit " + arguments.joined(separator: " ")
+        if process.terminationStatus == 0 { return "\(command): done" }
+        return "\(command): exit \(process.terminationStatus) \(text.split(separator: "\n").last ?? "")"
+    }
+
+    // MARK: Measurements
+
+    /// Waits (bounded) until the replica holds the source's rows; the last comparison either way.
+    func waitForSync(seconds: Double) -> DataCheck {
+        if let destination = context.destination {
+            return VerifyCommandCheck.run(destination: destination, state: context.state, wait: seconds)
+        }
+        let deadline = Date().addingTimeInterval(seconds)
+        var last = compare()
+        var ioStoppedChecks = 0
+        while last.verdict != .match, Date() < deadline, !Interrupt.requested {
+            // A replica whose SQL thread stopped on an error will not catch up: no use waiting.
+            if let status = try? context.replica?.status() {
+                if status.sqlRunning == "No", status.lastSQLErrno ?? 0 != 0 { break }
+                // Applied everything the source wrote and still different: it will stay so.
+                if let applied = status.gtidPosition, !applied.isEmpty, applied == sourceGTIDPosition() { last = compare(); break }
+                // A stopped IO thread receives nothing more: give the SQL thread 2 s to apply what it has.
+                if status.ioRunning == "No" { ioStoppedChecks += 1 }
+                if ioStoppedChecks > 8 { break }
+            }
+            Interrupt.sleep(seconds: 0.25)
+            last = compare()
+        }
+        return last
+    }
+
+    private func sourceGTIDPosition() -> String? {
+        guard let connection = try? context.target.connect() else { return nil }
+        defer { connection.close() }
+        return (try? connection.query("SELECT @@GLOBAL.gtid_binlog_pos"))?.rows.first?.first ?? nil
+    }
+
+    func compare() -> DataCheck {
+        if let destination = context.destination { return VerifyCommandCheck.run(destination: destination, state: context.state, wait: 0) }
+        guard let replica = context.replica else { return DataCheck(verdict: .error, sourceRows: 0, destinationRows: 0, message: "no destination") }
+        do {
+            let sourceRows = try rows(try context.target.connect())
+            let destinationRows = try rows(try replica.connect())
+            return ReplicaComparison.compare(table: context.table, source: sourceRows, destination: destinationRows)
+        } catch {
+            return DataCheck(verdict: .error, sourceRows: 0, destinationRows: 0, message: "\(error)")
+        }
+    }
+
+    private func rows(_ connection: MariaDBConnection) throws -> [String: String] {
+        defer { connection.close() }
+        let result = try connection.query("SELECT id, CONCAT_WS('|', name, email, status) FROM \(context.source.database).\(context.table)")
+        var rows: [String: String] = [:]
+        for row in result.rows { rows[row[0] ?? ""] = row[1] ?? "" }
+        return rows
+    }
+
+    private func dataOutcome(_ data: DataCheck) -> String {
+        switch data.verdict {
+        case .match: return "destination matches the source (\(data.sourceRows) rows)"
+        case .error: return "could not compare: \(data.message ?? "")"
+        case .differences:
+            return "source \(data.sourceRows) rows, destination \(data.destinationRows): \(data.missing.count) missing, \(data.extra.count) extra, \(data.changed.count) changed"
+        }
+    }
+
+    private func pipelineState() -> PipelineState? {
+        guard let status = try? context.replica?.status(), status.exists else { return nil }
+        var detail = "replica IO \(status.ioRunning ?? "?"), SQL \(status.sqlRunning ?? "?")"
+        if let errno = status.lastIOErrno, errno != 0 { detail += ", IO error \(errno): \(status.lastIOError ?? "")" }
+        if let errno = status.lastSQLErrno, errno != 0 { detail += ", SQL error \(errno): \(status.lastSQLError ?? "")" }
+        return PipelineState(running: status.replicating, detail: detail)
+    }
+
+    private func etlLogSize() -> UInt64? {
+        guard let path = context.etlLog else { return nil }
+        return (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
+    }
+
+    /// The distinct lines of the ETL log written after the fault started that match the
+    /// pattern, oldest first (at most 20); nil without --etl-log.
+    private func etlLogMessages() -> [ObservedMessage]? {
+        guard let path = context.etlLog, let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let offset = etlLogOffsetAtFault else { return [] }
+        try? handle.seek(toOffset: offset)
+        let text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        var seen: [String] = []
+        for line in text.split(separator: "\n") where line.range(of: context.etlLogPattern, options: [.regularExpression, .caseInsensitive]) != nil {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if !seen.contains(trimmed) { seen.append(trimmed) }
+            if seen.count == 20 { break }
+        }
+        return seen.map { ObservedMessage(text: $0, source: "etl log \(path)") }
+    }
+}
+
+/// An external pipeline's destination, checked by `toolkit verify --destination URL --json`
+/// (`{"verdict": "match"|"differences"|"error", "tables": [...]}`).
+enum VerifyCommandCheck {
+    static func run(destination: String, state: StateDirectory, wait: Double) -> DataCheck {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["verify", "--destination", destination, "--wait", String(Int(wait)), "--json"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["TOOLKIT_HOME"] = state.root.path
+        process.environment = environment
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        do { try process.run() } catch { return failure("could not start toolkit verify: \(error)") }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return DataCheck(verifyJSON: data) ?? failure("toolkit verify exited \(process.terminationStatus): \(message.split(separator: "\n").first ?? "")")
+    }
+
+    static func failure(_ message: String) -> DataCheck {
+        DataCheck(verdict: .error, sourceRows: 0, destinationRows: 0, message: message)
+    }
+}
+
+/// Source rows against replica rows by primary key. Pure.
+enum ReplicaComparison {
+    static func compare(table: String, source: [String: String], destination: [String: String]) -> DataCheck {
+        func sorted(_ keys: some Sequence<String>) -> [String] {
+            keys.sorted { (Int($0) ?? 0, $0) < (Int($1) ?? 0, $1) }.map { "\(table) id=\($0)" }
+        }
+        let missing = sorted(source.keys.filter { destination[$0] == nil })
+        let extra = sorted(destination.keys.filter { source[$0] == nil })
+        let changed = sorted(source.keys.filter { destination[$0] != nil && destination[$0] != source[$0] })
+        let same = missing.isEmpty && extra.isEmpty && changed.isEmpty
+        return DataCheck(verdict: same ? .match : .differences, sourceRows: source.count, destinationRows: destination.count,
+                         missing: missing, extra: extra, changed: changed)
+    }
+}
+
+/// The first column of the first row, as a number.
+func firstInt(_ result: ResultSet?) -> Int? {
+    guard let row = result?.rows.first, let value = row.first, let text = value else { return nil }
+    return Int(text)
+}
+
+enum RunClock {
+    static func now() -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "HH:mm:ss"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: Date())
+    }
+}
+
+/// The toolkit's own writes during a run: an insert every 100 ms, an update every 5th and a
+/// delete every 10th tick, on its own connection straight to the server (never the gateway).
+final class SteadyLoad: @unchecked Sendable {
+    struct Counts: Sendable { var inserted = 0, updated = 0, deleted = 0 }
+    private let target: Target
+    private let table: String
+    private let counts = Mutex(Counts())
+    private let stopping = Atomic<Bool>(false)
+    private var thread: Thread?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(target: Target, table: String) {
+        self.target = target
+        self.table = table
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            defer { done.signal() }
+            var connection: MariaDBConnection?
+            var tick = 0
+            let run = UUID().uuidString.prefix(8)
+            while !stopping.load(ordering: .relaxed) {
+                tick += 1
+                do {
+                    if connection == nil { connection = try target.connect() }
+                    let database = target.database
+                    _ = try connection!.execute("INSERT INTO \(database).\(table) (name, email) VALUES (?, ?)",
+                                                [.text("run \(run) row \(tick)"), .text("run-\(run)-\(tick)@toolkit.test")])
+                    counts.withLock { $0.inserted += 1 }
+                    if tick % 5 == 0 {
+                        let changed = try connection!.execute(
+                            "UPDATE \(database).\(table) SET status = 'inactive', name = CONCAT(name, ' updated') WHERE email LIKE ? AND status = 'active' ORDER BY id DESC LIMIT 1",
+                            [.text("run-\(run)-%")])
+                        counts.withLock { $0.updated += Int(changed) }
+                    }
+                    if tick % 10 == 0 {
+                        let removed = try connection!.execute(
+                            "DELETE FROM \(database).\(table) WHERE email LIKE ? AND status = 'inactive' ORDER BY id LIMIT 1",
+                            [.text("run-\(run)-%")])
+                        counts.withLock { $0.deleted += Int(removed) }
+                    }
+                } catch {
+                    connection?.close()
+                    connection = nil
+                }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            connection?.close()
+        }
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Stops the writes (waits for the one in flight); idempotent.
+    @discardableResult
+    func stop() -> Counts {
+        if thread != nil, !stopping.exchange(true, ordering: .relaxed) {
+            done.wait()
+        }
+        return counts.withLock { $0 }
+    }
+}
+
+/// Samples rows at the source and the destination twice a second, and keeps the replica's
+/// first `Last_IO_Error` after a fault started: the message the ETL tool showed.
+final class RunSampler: @unchecked Sendable {
+    private let context: RunContext
+    private let state = Mutex<(samples: [Sample], errors: [ObservedMessage], faultStarted: Bool)>(([], [], false))
+    private let stopping = Atomic<Bool>(false)
+    private let done = DispatchSemaphore(value: 0)
+    private var started = false
+
+    init(context: RunContext) { self.context = context }
+
+    var samples: [Sample] { state.withLock { $0.samples } }
+    /// The replica's distinct IO and SQL errors after the first fault started, oldest first.
+    var errors: [ObservedMessage] { state.withLock { $0.errors } }
+
+    func faultStarted() { state.withLock { $0.faultStarted = true } }
+
+    func start() {
+        started = true
+        let thread = Thread { [self] in
+            defer { done.signal() }
+            var sourceConnection: MariaDBConnection?
+            var tick = 0
+            while !stopping.load(ordering: .relaxed) {
+                tick += 1
+                if state.withLock({ $0.faultStarted && $0.errors.count < 20 }),
+                   let values = try? context.replica?.replicationStatus() {
+                    for thread in ["IO", "SQL"] {
+                        guard let error = values["Last_\(thread)_Error"], !error.isEmpty else { continue }
+                        let message = ObservedMessage(text: error, source: "replica Last_\(thread)_Error (errno \(values["Last_\(thread)_Errno"] ?? "?"))")
+                        state.withLock { if !$0.errors.contains(message) { $0.errors.append(message) } }
+                    }
+                }
+                if tick % 5 == 1 {
+                    if sourceConnection == nil { sourceConnection = try? context.target.connect() }
+                    let query = "SELECT COUNT(*) FROM \(context.source.database).\(context.table)"
+                    let sourceRows = firstInt(try? sourceConnection?.query(query))
+                    if sourceRows == nil { sourceConnection?.close(); sourceConnection = nil }
+                    var destinationRows: Int?
+                    if let replica = try? context.replica?.connect() {
+                        destinationRows = firstInt(try? replica.query(query))
+                        replica.close()
+                    }
+                    let sample = Sample(at: Date().timeIntervalSince1970, sourceRows: sourceRows, destinationRows: destinationRows)
+                    state.withLock { $0.samples.append(sample) }
+                }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            sourceConnection?.close()
+        }
+        thread.start()
+    }
+
+    func stop() {
+        if started, !stopping.exchange(true, ordering: .relaxed) { done.wait() }
+    }
+}

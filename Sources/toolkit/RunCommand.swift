@@ -1,0 +1,204 @@
+import Agent
+import AgentAPI
+import ArgumentParser
+import Faults
+import Foundation
+import Pipeline
+import Source
+import TestCases
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a test case end to end and write its filled-in execution log, JUnit, JSON and HTML timeline.",
+        discussion: """
+          toolkit up && toolkit run TC-004 --pipeline replica --duration 10
+        Checks the preconditions (agent running, network clear, an ETL client reading the binlog, \
+        the destination in sync), runs the steps with the toolkit's own load writing, stops the load, \
+        waits for the destination to catch up and compares it with the source, then decides every \
+        checklist item: PASS, FAIL or NOT OBSERVED (BLOCKED when a precondition failed).
+        Exit codes: 0 PASS, 1 FAIL, 3 BLOCKED, 130 INTERRUPTED, 2 bad input.
+        Outputs in --report DIR (default ./toolkit-runs/ID-TIMESTAMP): ID.md, junit.xml, result.json,
+        report.html, events.jsonl.
+        """)
+
+    @Argument(help: "A built-in case ID (see `toolkit cases`) or a case file.") var testCase: String
+    @Option(help: "replica: the managed replica (`toolkit pipeline up`, started if needed) is the pipeline under test.") var pipeline: String?
+    @Option(help: "The pipeline's destination, checked with `toolkit verify` (URL).") var destination: String?
+    @Option(help: "Seconds each fault phase lasts (the case's `duration` parameter).") var duration: Int?
+    @Option(name: .customLong("set"), help: "KEY=VALUE: override any other parameter the case declares (repeatable).") var settings: [String] = []
+    @Option(help: "Directory for the outputs.") var report: String?
+    @Option(name: .customLong("etl-tool"), help: "The ETL tool's name, for the log.") var etlTool: String?
+    @Option(help: "The tester's name, for the log.") var tester: String?
+    @Option(name: .customLong("etl-log"), help: "The ETL tool's log file: its first matching line after the fault starts is the error message.") var etlLog: String?
+    @Option(name: .customLong("etl-log-pattern"), help: "Regular expression (case-insensitive) for --etl-log lines.")
+    var etlLogPattern = "error|warn|fail|exception|refused|can't connect|could not connect|couldn't connect"
+    @Option(help: "Append the run's section to this Markdown case file, numbering runs.") var append: String?
+    @Flag(help: "Never prompt (CI).") var yes = false
+    @Option(help: "State directory (env TOOLKIT_HOME).") var home: String?
+    @OptionGroup var output: OutputFlags
+
+    func validate() throws {
+        if let pipeline, pipeline != "replica" { throw ValidationError("--pipeline must be replica, got '\(pipeline)'") }
+        if pipeline == nil && destination == nil {
+            throw ValidationError("run needs the pipeline under test: --pipeline replica (the toolkit's own) or --destination URL (yours)")
+        }
+        if destination != nil && pipeline != nil {
+            throw ValidationError("--pipeline replica and --destination go one at a time: the replica is its own destination")
+        }
+        if let duration, !(1...86_400).contains(duration) {
+            throw ValidationError("--duration must be seconds from 1 to 86400, got \(duration)")
+        }
+        for setting in settings {
+            let parts = setting.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, Double(parts[1]) != nil else {
+                throw ValidationError("--set takes KEY=NUMBER, got '\(setting)'")
+            }
+        }
+        if (try? NSRegularExpression(pattern: etlLogPattern)) == nil {
+            throw ValidationError("--etl-log-pattern must be a regular expression, got '\(etlLogPattern)'")
+        }
+        if let etlLog, !FileManager.default.isReadableFile(atPath: etlLog) {
+            throw ValidationError("--etl-log must name a readable file, got '\(etlLog)'")
+        }
+        if let append, !FileManager.default.isWritableFile(atPath: append) {
+            throw ValidationError("--append must name a writable Markdown file, got '\(append)'")
+        }
+    }
+
+    func run() throws {
+        var overrides: [String: Double] = [:]
+        if let duration { overrides["duration"] = Double(duration) }
+        for setting in settings {
+            let parts = setting.split(separator: "=", maxSplits: 1)
+            overrides[String(parts[0])] = Double(parts[1])
+        }
+        let chosen: TestCase
+        do { chosen = try CaseSource.load(testCase).overriding(overrides) } catch let error as CaseFileError {
+            throw ToolkitError(.usage, error.description)
+        }
+        let state = StateDirectory.resolve(flag: home)
+        let names = askOnce()
+        let started = Date().timeIntervalSince1970
+        var base = RunReport(caseID: chosen.id, title: chosen.title, started: started, finished: started,
+                             tester: names.tester, etlTool: names.etlTool, toolkitVersion: Toolkit.configuration.version,
+                             pipeline: pipeline ?? "external, destination \(Self.redacted(destination ?? ""))",
+                             parameters: chosen.parameters, verdict: .fail)
+        if let append, let text = try? String(contentsOfFile: append, encoding: .utf8) {
+            base.run = CaseMarkdown.nextRunNumber(in: text)
+        }
+        let directory = URL(fileURLWithPath: report ?? "toolkit-runs/\(chosen.id)-\(Self.stamp(started))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+
+        Interrupt.install()
+        let result: RunReport
+        if let context = try? makeContext(state: state, testCase: chosen) {
+            result = CaseRun(context, report: base).execute()
+        } else {
+            let reason = (try? makeContext(state: state, testCase: chosen)).map { _ in "" } ?? contextFailure(state: state)
+            result = RunReport.blocked(chosen, reason: reason, into: base)
+        }
+        let written = try writeOutputs(result, testCase: chosen, to: directory, state: state)
+        if output.json {
+            print(JSONOutput.line(written, pretty: true))
+        } else {
+            print(summary(written, directory: directory))
+        }
+        throw ExitCode(written.verdict.exitCode)
+    }
+
+    /// Tester and ETL tool: flags, else asked once on a terminal, else left for a person to fill in.
+    private func askOnce() -> (tester: String, etlTool: String) {
+        var tester = self.tester, etlTool = self.etlTool ?? (pipeline == "replica" ? "MariaDB replica (toolkit pipeline)" : nil)
+        if !yes && isatty(STDIN_FILENO) == 1 {
+            if tester == nil { writeErrorInline("Tester name: "); tester = readLine().flatMap { $0.isEmpty ? nil : $0 } }
+            if etlTool == nil { writeErrorInline("ETL tool: "); etlTool = readLine().flatMap { $0.isEmpty ? nil : $0 } }
+        }
+        return (tester ?? "[Name]", etlTool ?? "[Tool]")
+    }
+
+    private func makeContext(state: StateDirectory, testCase: TestCase) throws -> RunContext {
+        guard let source = try SourceConfig.load(from: state.configFile) else { throw ToolkitError("no source") }
+        let agent = try AgentProcess.client(state: state)
+        var overrides = Target.Overrides()
+        overrides.home = home
+        let target = try Target.resolve(overrides)
+        var replica: ReplicaPipeline?
+        if pipeline == "replica" {
+            let managed = ReplicaPipeline(home: state)
+            if try managed.status().running == false {
+                writeError("starting the replica pipeline (toolkit pipeline up)")
+                _ = try managed.up(source: source)
+            }
+            replica = managed
+        }
+        return RunContext(state: state, agent: agent, target: target, source: source, replica: replica, destination: destination,
+                          testCase: testCase, etlLog: etlLog, etlLogPattern: etlLogPattern)
+    }
+
+    private func contextFailure(state: StateDirectory) -> String {
+        do {
+            guard try SourceConfig.load(from: state.configFile) != nil else {
+                return "no source in \(state.root.path): run `toolkit up` first"
+            }
+            _ = try AgentProcess.client(state: state)
+            if pipeline == "replica" {
+                let source = try SourceConfig.load(from: state.configFile)!
+                _ = try ReplicaPipeline(home: state).up(source: source)
+            }
+            return "the run could not start"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// Writes the five outputs (and the appended log); returns the report with its artifacts listed.
+    private func writeOutputs(_ run: RunReport, testCase: TestCase, to directory: URL, state: StateDirectory) throws -> RunReport {
+        var run = run
+        let names = ["\(testCase.id).md", "junit.xml", "result.json", "report.html", "events.jsonl"]
+        run.artifacts = names
+        let events = journalSlice(state: state, from: run.started - 1, to: run.finished + 1)
+        try events.write(to: directory.appendingPathComponent("events.jsonl"), atomically: true, encoding: .utf8)
+        try CaseMarkdown.document(testCase, run: run).write(to: directory.appendingPathComponent(names[0]), atomically: true, encoding: .utf8)
+        try JUnitReport.render(run).write(to: directory.appendingPathComponent("junit.xml"), atomically: true, encoding: .utf8)
+        try (JSONOutput.line(run, pretty: true) + "\n").write(to: directory.appendingPathComponent("result.json"), atomically: true, encoding: .utf8)
+        try TimelinePage.render(run).write(to: directory.appendingPathComponent("report.html"), atomically: true, encoding: .utf8)
+        if let append {
+            var appended = run
+            appended.artifacts = names.map { directory.appendingPathComponent($0).path }
+            let text = (try? String(contentsOfFile: append, encoding: .utf8)) ?? ""
+            try CaseMarkdown.appending(appended, to: text).write(toFile: append, atomically: true, encoding: .utf8)
+        }
+        return run
+    }
+
+    private func journalSlice(state: StateDirectory, from: Double, to: Double) -> String {
+        guard let data = try? Data(contentsOf: state.journalFile) else { return "" }
+        return JournalCodec().decode(data).events.filter { $0.at >= from && $0.at <= to }
+            .map { JSONOutput.line($0) + "\n" }.joined()
+    }
+
+    private func summary(_ run: RunReport, directory: URL) -> String {
+        var lines = ["\(run.caseID) \(run.title): \(run.verdict.rawValue)" + (run.reason.map { " — \($0)" } ?? "")]
+        for item in run.items {
+            lines.append("  \(item.verdict.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(item.text): \(item.evidence)")
+        }
+        lines.append("Reports in \(directory.path): \(run.artifacts.joined(separator: ", "))")
+        return lines.joined(separator: "\n")
+    }
+
+    /// A URL without its password, for reports.
+    static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url), components.password != nil else { return url }
+        components.password = "***"
+        return components.string ?? url
+    }
+
+    static func stamp(_ seconds: Double) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        return formatter.string(from: Date(timeIntervalSince1970: seconds))
+    }
+}

@@ -1,0 +1,177 @@
+import Faults
+import Foundation
+import Testing
+@testable import TestCases
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+@Suite struct ChecklistTests {
+    let tc004 = BuiltinCases.named("TC-004")!
+
+    func window(detectedAfter: Double? = 0.2, reconnected: Double? = 0.5, resumed: Double? = 0.6,
+                resume: [ResumeReport] = [], ended: Double? = 110) -> WindowReport {
+        WindowReport(window: 1, fault: FaultSpec(type: .reject), started: 100, ended: ended, endReason: nil,
+                     detection: detectedAfter.map { Detection(after: $0, event: .connRefused) },
+                     attempts: AttemptSeries(attempts: [ConnectionAttempt(after: 0.2, kind: .refused),
+                                                        ConnectionAttempt(after: 1.2, kind: .refused)]),
+                     connections: ConnectionSurvival(openAtStart: 1, survived: 0),
+                     reconnectedAfter: reconnected, replicationResumedAfter: resumed, resume: resume)
+    }
+
+    func resume(_ verdict: ResumeVerdict, rows: Int? = nil) -> ResumeReport {
+        ResumeReport(client: "server_id 2", serverID: 2, lastForwarded: nil, requested: nil, requestedAfter: 10,
+                     verdict: verdict, note: nil, rereadRowEvents: rows, rereadTables: rows.map { _ in ["testdb.users"] })
+    }
+
+    let match = DataCheck(verdict: .match, sourceRows: 10, destinationRows: 10)
+    let refused = ObservedMessage(text: "Can't connect to server on '127.0.0.1' (111 \"Connection refused\")", source: "replica")
+
+    func verdicts(_ observations: RunObservations) -> [ItemVerdict] {
+        Checklist.evaluate(tc004.checklist, observations).map(\.verdict)
+    }
+
+    @Test func everythingMeasuredAndRightPasses() {
+        let observations = RunObservations(windows: [window(resume: [resume(.maintained)])], message: refused, data: match)
+        let results = Checklist.evaluate(tc004.checklist, observations)
+        #expect(results.map(\.verdict) == [.pass, .pass, .pass, .pass, .pass])
+        #expect(Checklist.runVerdict(results) == .pass)
+    }
+
+    @Test func slowDetectionFailsAtTheThreshold() {
+        let observations = RunObservations(windows: [window(detectedAfter: 30, resume: [resume(.maintained)])], message: refused, data: match)
+        #expect(verdicts(observations)[0] == .fail)
+        let quick = RunObservations(windows: [window(detectedAfter: 29.9)], message: refused, data: match)
+        #expect(verdicts(quick)[0] == .pass)
+    }
+
+    /// pg_chameleon's line never names the refusal: the message item FAILs, honestly.
+    @Test func aMessageThatDoesNotNameTheRefusalFails() {
+        let chameleon = ObservedMessage(text: "Couldn't connect to the source database for reading the replica. Ignoring.", source: "etl log")
+        let results = Checklist.evaluate(tc004.checklist, RunObservations(windows: [window()], message: chameleon, data: match))
+        #expect(results[1].verdict == .fail)
+        #expect(results[1].evidence.contains("Couldn't connect"))
+    }
+
+    @Test func noMessageIsNotObservedAndSaysWhatTheClientWasSent() {
+        let results = Checklist.evaluate(tc004.checklist, RunObservations(windows: [window()], data: match))
+        #expect(results[1].verdict == .notObserved)
+        #expect(results[1].evidence.contains("errno 111"))
+    }
+
+    @Test func aPipelineThatNeverResumesFailsRecovery() {
+        let stopped = PipelineState(running: false, detail: "replica IO No, SQL No")
+        let observations = RunObservations(windows: [window(reconnected: nil, resumed: nil)], message: refused, data: match, pipeline: stopped)
+        let results = Checklist.evaluate(tc004.checklist, observations)
+        #expect(results[2].verdict == .fail)
+        #expect(results[2].evidence.contains("never resumed"))
+        #expect(Checklist.runVerdict(results) == .fail)
+    }
+
+    @Test func positionAcceptsAReReadOfNoRowEventsOnly() {
+        #expect(verdicts(RunObservations(windows: [window(resume: [resume(.reread, rows: 0)])]))[3] == .pass)
+        #expect(verdicts(RunObservations(windows: [window(resume: [resume(.reread, rows: 4)])]))[3] == .fail)
+        #expect(verdicts(RunObservations(windows: [window(resume: [resume(.skipped)])]))[3] == .fail)
+        #expect(verdicts(RunObservations(windows: [window(resume: [resume(.unknown)])]))[3] == .notObserved)
+        #expect(verdicts(RunObservations(windows: [window()]))[3] == .notObserved)
+    }
+
+    @Test func dataFailsNamingTheMissingRows() {
+        let lossy = DataCheck(verdict: .differences, sourceRows: 1510, destinationRows: 260,
+                              missing: (261...1510).map { "users id=\($0)" })
+        let results = Checklist.evaluate(tc004.checklist, RunObservations(windows: [window()], message: refused, data: lossy))
+        #expect(results[4].verdict == .fail)
+        #expect(results[4].evidence.contains("1250 missing (users id=261, users id=262"))
+    }
+
+    /// The run PASSes only when the data and recovery items were observed.
+    @Test func unobservedDataMakesTheRunFail() {
+        let results = Checklist.evaluate(tc004.checklist, RunObservations(windows: [window(resume: [resume(.maintained)])], message: refused))
+        #expect(!results.contains { $0.verdict == .fail })
+        #expect(Checklist.runVerdict(results) == .fail)
+    }
+
+    @Test func exitCodes() {
+        #expect([RunVerdict.pass, .fail, .blocked, .interrupted].map(\.exitCode) == [0, 1, 3, 130])
+    }
+
+    func report(_ observations: RunObservations, verdict: RunVerdict = .pass) -> RunReport {
+        var run = RunReport(caseID: "TC-004", title: tc004.title, started: 100, finished: 130, tester: "A <b> & \"c\"",
+                            etlTool: "replica", toolkitVersion: "1.0.0", pipeline: "replica", parameters: [:], verdict: verdict)
+        run.observations = observations
+        run.items = Checklist.evaluate(tc004.checklist, observations)
+        run.verdict = Checklist.runVerdict(run.items)
+        run.steps = [StepRecord(at: 101, text: "Block", outcome: "down reject for 10 s")]
+        run.samples = [Sample(at: 100, sourceRows: 5, destinationRows: 5), Sample(at: 120, sourceRows: 50, destinationRows: 20)]
+        return run
+    }
+
+    @Test func junitHasOneTestcasePerItemWithTheRightElement() throws {
+        let run = report(RunObservations(windows: [window(resume: [resume(.reread, rows: 3)])], data: match))
+        let xml = try XMLDocument(xmlString: JUnitReport.render(run))
+        #expect(try xml.nodes(forXPath: "//testcase").count == 5)
+        #expect(try xml.nodes(forXPath: "//testcase/failure").count == 1)
+        #expect(try xml.nodes(forXPath: "//testcase/skipped").count == 1)
+        let suite = try #require(try xml.nodes(forXPath: "//testsuite").first as? XMLElement)
+        #expect(suite.attribute(forName: "failures")?.stringValue == "1")
+        #expect(suite.attribute(forName: "time")?.stringValue == "30.000")
+    }
+
+    @Test func timelineDrawsWindowsAttemptsAndRows() {
+        let html = TimelinePage.render(report(RunObservations(windows: [window()], data: match)))
+        #expect(html.contains("class=\"fault-window\" data-window=\"1\""))
+        #expect(html.components(separatedBy: "class=\"attempt refused\"").count == 3)
+        #expect(html.contains("class=\"reconnect\""))
+        #expect(html.contains("class=\"source-rows\""))
+        #expect(!html.contains("<script"))
+    }
+
+    @Test func appendedRunsAreNumbered() {
+        var run = report(RunObservations(windows: [window()], data: match))
+        let blank = CaseMarkdown.document(tc004)
+        #expect(CaseMarkdown.nextRunNumber(in: blank) == 1)
+        let once = CaseMarkdown.appending(run, to: blank)
+        #expect(!once.contains("YYYY-MM-DD"))
+        #expect(CaseMarkdown.nextRunNumber(in: once) == 2)
+        run.run = 2
+        let twice = CaseMarkdown.appending(run, to: once)
+        #expect(twice.contains("### Run 1 - 1970-01-01") && twice.contains("### Run 2 - 1970-01-01"))
+        #expect(twice.contains("| Tester | A <b> & \"c\" |"))
+    }
+}
+
+extension ChecklistTests {
+    /// TC-009's 1236 comes after a first "refused" error: the message item looks at every error the tool showed.
+    @Test func aLaterMessageCanMatch() throws {
+        let tc009 = try #require(BuiltinCases.named("TC-009"))
+        let purged = ObservedMessage(text: "Got fatal error 1236 from master when reading data from binary log", source: "replica")
+        let item = try #require(tc009.checklist.first)
+        let later = Checklist.evaluate(item, RunObservations(message: refused, laterMessages: [purged]))
+        #expect(later.verdict == .pass)
+        #expect(later.evidence.contains("1236"))
+        #expect(Checklist.evaluate(item, RunObservations(message: refused, laterMessages: [refused])).verdict == .fail)
+    }
+}
+
+extension ChecklistTests {
+    @Test func verifyOutputBecomesADataCheck() throws {
+        let json = #"{"verdict": "differences", "tables": [{"table": "users", "source_rows": 1510, "destination_rows": 260, "missing": [261, 262], "extra": [], "duplicated": [{"id": 7}], "changed": []}]}"#
+        let check = try #require(DataCheck(verifyJSON: Data(json.utf8)))
+        #expect(check.verdict == .differences)
+        #expect(check.missing == ["users id=261", "users id=262"])
+        #expect(check.duplicated == ["users id=7"])
+        #expect(check.sourceRows == 1510 && check.destinationRows == 260)
+        #expect(DataCheck(verifyJSON: Data(#"{"verdict": "match", "tables": []}"#.utf8))?.verdict == .match)
+        #expect(DataCheck(verifyJSON: Data("not json".utf8)) == nil)
+    }
+}
+
+extension ChecklistTests {
+    /// `toolkit verify --json` as track E's VerifyReport encodes it: counts, with the first keys as examples.
+    @Test func verifyReportCountsBecomeNamedRows() throws {
+        let json = #"{"verdict": "differences", "seconds": 0.2, "tables": [{"table": "testdb.users", "key": ["id"], "profile": "none", "source_rows": 1510, "destination_rows": 260, "matched": 260, "missing": 3, "extra": 0, "duplicates": 0, "changed": 0, "examples": {"missing": ["id=261", "id=262"]}}]}"#
+        let check = try #require(DataCheck(verifyJSON: Data(json.utf8)))
+        #expect(check.missing == ["testdb.users id=261", "testdb.users id=262", "testdb.users (unnamed)"])
+        #expect(check.sourceRows == 1510)
+    }
+}
