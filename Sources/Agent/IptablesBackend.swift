@@ -88,16 +88,23 @@ public struct IptablesBackend: Sendable {
     }
 
     /// Removes our jump rule(s) and our chain; leaves every other rule as it was. Idempotent.
+    ///
+    /// Two removals may overlap (a fault's timer expiring while `network --up` runs): a step whose
+    /// target another removal took away first is not a failure, as long as it is gone.
     public func remove() throws {
         var guardCount = 0
         while (try? run(["-w", "-C", "INPUT"] + jumpRule)) != nil, guardCount < 64 {
-            try run(["-w", "-D", "INPUT"] + jumpRule)
+            try removing { try run(["-w", "-D", "INPUT"] + jumpRule) } isGone: { (try? run(["-w", "-C", "INPUT"] + jumpRule)) == nil }
             guardCount += 1
         }
-        if (try? run(["-w", "-S", chain])) != nil {
-            try run(["-w", "-F", chain])
-            try run(["-w", "-X", chain])
+        if isInstalled() {
+            try removing { try run(["-w", "-F", chain]) } isGone: { !isInstalled() }
+            try removing { try run(["-w", "-X", chain]) } isGone: { !isInstalled() }
         }
+    }
+
+    private func removing(_ step: () throws -> Void, isGone: () -> Bool) throws {
+        do { try step() } catch { if !isGone() { throw error } }
     }
 
     /// Whether any of ours is in place.

@@ -106,6 +106,7 @@ final class Locked<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
     func get() -> Value { lock.withLock { value } }
     func set(_ new: Value) { lock.withLock { value = new } }
+    func update(_ change: (inout Value) -> Void) { lock.withLock { change(&value) } }
 }
 
 /// A program running in the background, its output going to a file; always reaped.
