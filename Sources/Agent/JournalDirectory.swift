@@ -143,6 +143,22 @@ public struct JournalDirectory: Sendable {
 
     /// The last `count` events (0: all), read from the newest segments back only as far as needed.
     /// Includes a `journal.jsonl` of an earlier version that was not migrated yet.
+    /// The events stamped from `start` on, reading segments from the newest back only as far as
+    /// that time.
+    public func events(from start: Double) -> [JournalEvent] {
+        var files = segmentNumbers().map(segmentURL)
+        if files.isEmpty, FileManager.default.fileExists(atPath: legacyFile.path) { files = [legacyFile] }
+        let codec = JournalCodec()
+        var chunks: [[JournalEvent]] = []
+        for file in files.reversed() {
+            guard let data = Self.read(file) else { continue }
+            let events = Self.lines(data).compactMap { try? codec.decodeLine($0) }
+            chunks.append(events)
+            if let first = events.first, first.at < start { break }
+        }
+        return chunks.reversed().flatMap { $0 }.filter { $0.at >= start }
+    }
+
     public func lastEvents(_ count: Int) -> [JournalEvent] {
         var files = segmentNumbers().map(segmentURL)
         if files.isEmpty, FileManager.default.fileExists(atPath: legacyFile.path) { files = [legacyFile] }

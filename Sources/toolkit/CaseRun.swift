@@ -160,13 +160,10 @@ final class CaseRun {
     }
 
     private func recentDumpInJournal(seconds: Double) -> Bool {
-        guard let handle = try? FileHandle(forReadingFrom: context.state.journalFile) else { return false }
-        defer { try? handle.close() }
-        let size = (try? handle.seekToEnd()) ?? 0
-        try? handle.seek(toOffset: size > 1 << 20 ? size - (1 << 20) : 0)
-        let events = JournalCodec().decode(handle.readDataToEndOfFile()).events
         let since = Date().timeIntervalSince1970 - seconds
-        return events.contains { $0.kind == .binlogDump && $0.at >= since && ($0.user == nil || $0.user == context.source.etlUser) }
+        return JournalDirectory(state: context.state).events(from: since).contains {
+            $0.kind == .binlogDump && ($0.user == nil || $0.user == context.source.etlUser)
+        }
     }
 
     // MARK: Steps

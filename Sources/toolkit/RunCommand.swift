@@ -173,8 +173,7 @@ struct RunCommand: ParsableCommand {
     }
 
     private func journalSlice(state: StateDirectory, from: Double, to: Double) -> String {
-        guard let data = try? Data(contentsOf: state.journalFile) else { return "" }
-        return JournalCodec().decode(data).events.filter { $0.at >= from && $0.at <= to }
+        JournalDirectory(state: state).events(from: from).filter { $0.at <= to }
             .map { JSONOutput.line($0) + "\n" }.joined()
     }
 
