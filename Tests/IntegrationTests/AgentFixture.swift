@@ -30,6 +30,8 @@ final class AgentFixture: Sendable {
 
     func tearDown() {
         _ = try? Run.toolkit(["down", "--purge"], environment: environment)
+        // `down --purge` removes what `up` created; the directory itself is the fixture's.
+        try? FileManager.default.removeItem(at: state.root)
     }
 
     /// Runs `toolkit ARGS` against this source; fails the test on a non-zero exit unless told otherwise.
