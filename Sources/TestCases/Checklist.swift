@@ -79,6 +79,15 @@ extension DataCheck {
         for table in (object["tables"] as? [[String: Any]]) ?? [] {
             let name = table["table"] as? String ?? table["name"] as? String ?? "table"
             let examples = table["examples"] as? [String: [String]] ?? [:]
+            let keyColumns = table["key"] as? [String] ?? []
+            // verify names a row by its key's values ("261", "4,7"): with the columns, as "id=261".
+            func row(_ example: String) -> String {
+                let values = example.split(separator: ",", omittingEmptySubsequences: false)
+                guard !example.contains("="), !keyColumns.isEmpty, values.count == keyColumns.count, !example.hasPrefix("gen-") else {
+                    return "\(name) \(example)"
+                }
+                return "\(name) " + zip(keyColumns, values).map { "\($0)=\($1)" }.joined(separator: ",")
+            }
             // A list of keys, or (verify's shape) a count with the first keys under `examples`.
             func keys(_ fields: String...) -> [String] {
                 var found: [String] = []
@@ -91,7 +100,7 @@ extension DataCheck {
                             return "\(name) id=\(key)"
                         }
                     } else if let count = table[field] as? Int, count > 0 {
-                        let shown = (examples[field] ?? []).prefix(count).map { "\(name) \($0)" }
+                        let shown = (examples[field] ?? []).prefix(count).map(row)
                         found += shown
                         if count > shown.count { found += Array(repeating: "\(name) (unnamed)", count: count - shown.count) }
                     }
@@ -229,7 +238,7 @@ public enum Checklist {
             if let reconnected = window.reconnectedAfter {
                 return (.fail, "reconnected \(seconds(reconnected)) after the restore but replication never resumed")
             }
-            return (.fail, "no reconnect after the restore")
+            return (.fail, "replication never resumed after the restore: no reconnect")
         case .reconnectEveryCycle:
             guard !windows.isEmpty else { return (.notObserved, "no fault window was opened") }
             let missed = windows.filter { $0.ended != nil && $0.reconnectedAfter == nil }.map(\.window)

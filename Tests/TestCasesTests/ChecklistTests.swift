@@ -66,6 +66,10 @@ import FoundationXML
         #expect(results[2].verdict == .fail)
         #expect(results[2].evidence.contains("never resumed"))
         #expect(Checklist.runVerdict(results) == .fail)
+        // An external pipeline has no state of its own to read: no reconnect is said the same way.
+        let external = Checklist.evaluate(tc004.checklist, RunObservations(windows: [window(reconnected: nil, resumed: nil)], data: match))
+        #expect(external[2].verdict == .fail)
+        #expect(external[2].evidence == "replication never resumed after the restore: no reconnect")
     }
 
     @Test func positionAcceptsAReReadOfNoRowEventsOnly() {
@@ -173,5 +177,12 @@ extension ChecklistTests {
         let check = try #require(DataCheck(verifyJSON: Data(json.utf8)))
         #expect(check.missing == ["testdb.users id=261", "testdb.users id=262", "testdb.users (unnamed)"])
         #expect(check.sourceRows == 1510)
+        // What verify really writes: the key's values, and generated rows as tag ranges.
+        let real = #"{"verdict": "differences", "tables": [{"table": "users", "key": ["id"], "source_rows": 914, "destination_rows": 287, "missing": 3, "extra": 2, "examples": {"missing": ["317", "318", "gen-000000000042..gen-000000000044"], "extra": ["175", "180"]}}]}"#
+        let named = try #require(DataCheck(verifyJSON: Data(real.utf8)))
+        #expect(named.missing == ["users id=317", "users id=318", "users gen-000000000042..gen-000000000044"])
+        #expect(named.extra == ["users id=175", "users id=180"])
+        let twoColumns = #"{"verdict": "differences", "tables": [{"table": "t", "key": ["a", "b"], "missing": 1, "examples": {"missing": ["4,7"]}}]}"#
+        #expect(DataCheck(verifyJSON: Data(twoColumns.utf8))?.missing == ["t a=4,b=7"])
     }
 }

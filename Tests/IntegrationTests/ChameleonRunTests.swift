@@ -1,0 +1,100 @@
+import Foundation
+import Testing
+
+/// `toolkit run TC-004` with pg_chameleon as the external pipeline under test: the verdict of
+/// every checklist item must be what pg_chameleon really did through the refused outage.
+@Suite("run TC-004 with pg_chameleon as the external pipeline", .tags(.integration, .endToEnd, .slow),
+       .enabled(if: PostgresFixture.isAvailable && ChameleonFixture.isAvailable,
+                "needs PostgreSQL and pg_chameleon (scripts/test-deps installs both)"))
+final class ChameleonRunTests {
+    let agent: AgentFixture
+    let postgres: PostgresFixture
+    let chameleon: ChameleonFixture
+    let destination: String
+    let directory: URL
+    var log: String { chameleon.home.appendingPathComponent("replica.log").path }
+
+    /// The source and agent (gateway), PostgreSQL, pg_chameleon replicating testdb.users, consistent.
+    init() throws {
+        let name = "chameleon-run-\(UUID().uuidString.prefix(6))"
+        agent = try AgentFixture(name: name)
+        do {
+            postgres = try PostgresFixture(name: name)
+            chameleon = try ChameleonFixture(name: name, gatewayPort: agent.port, postgres: postgres)
+        } catch {
+            // Not yet whole, so deinit will not run: the source goes here (PostgreSQL stops at exit).
+            agent.tearDown()
+            throw error
+        }
+        destination = "\(postgres.url)?schema=testdb_replica"
+        directory = agent.state.root.appendingPathComponent("runs/chameleon")
+        try chameleon.run("create_replica_schema", source: false)
+        try chameleon.run("add_source")
+        try chameleon.run("init_replica")
+        try chameleon.startReplica()
+        // pg_chameleon calls the replica consistent only after a write past init_replica's high watermark.
+        try agent.toolkit(["generate-data", "--count", "20"])
+        let synced = try Run.toolkit(["verify", "--destination", destination, "--table", "users", "--wait", "60", "--json"],
+                                     environment: agent.environment, timeout: 90)
+        guard synced.status == 0 else { throw FixtureError("never consistent: \(synced.stdout)\nchameleon: \(chameleon.log.suffix(3000))") }
+    }
+
+    deinit {
+        chameleon.tearDown()
+        postgres.stop()
+        agent.tearDown()
+    }
+
+    private var arguments: [String] {
+        ["run", "TC-004", "--destination", destination, "--etl-log", log, "--etl-tool", "pg_chameleon",
+         "--duration", "10", "--yes", "--json", "--report", directory.path]
+    }
+
+    /// The five outputs exist; result.json's items as (verdicts, evidence).
+    private func items() throws -> (json: [String: Any], verdicts: [String], evidence: [String]) {
+        for name in ["TC-004.md", "junit.xml", "result.json", "report.html", "events.jsonl"] {
+            #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent(name).path), "\(name) missing")
+        }
+        let data = try Data(contentsOf: directory.appendingPathComponent("result.json"))
+        let json = try #require(JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let items = try #require(json["items"] as? [[String: Any]])
+        return (json, items.map { $0["verdict"] as? String ?? "?" }, items.map { $0["evidence"] as? String ?? "" })
+    }
+
+    /// The gateway's reject refuses new connections and resets open ones. What pg_chameleon does
+    /// depends on where its one-second poll is when the fault starts, and both have been seen here:
+    /// - between reads: each poll fails to connect and it logs "Couldn't connect to the source
+    ///   database for reading the replica. Ignoring.", which does not say refused (message FAIL,
+    ///   quoting it); after the restore its next poll reads on and every row arrives.
+    /// - mid-read: the reset stream reconnects inside pymysqlreplication, the refused connect raises,
+    ///   and its read daemon crashes ("Read daemon crashed"; its stack trace says "Connection
+    ///   refused", so the message item PASSes). Nothing reads again: recovery FAILs saying
+    ///   replication never resumed, no position was asked for (NOT OBSERVED), and the rows written
+    ///   since are named as missing.
+    /// Which one happened is read from pg_chameleon's own log; each is held exactly.
+    @Test("every item's verdict is what pg_chameleon did: refused polls recovered, or its read daemon crashed")
+    func tc004() throws {
+        let run = try Run.toolkit(arguments, environment: agent.environment, timeout: 200)
+        let context = "run: \(run.stdout)\n\(run.stderr)\nchameleon: \(chameleon.log.suffix(4000))"
+        let (json, verdicts, evidence) = try items()
+        #expect(json["etl_tool"] as? String == "pg_chameleon")
+        #expect(json["verdict"] as? String == "FAIL")
+        #expect(run.status == 1, "\(context)")
+        #expect(try agent.agentStatus().faults.isEmpty)
+        #expect(evidence[0].range(of: #"^first failed attempt \d+\.\d\d s after the fault started \(conn_(refused|reset)\) < 30 s$"#,
+                                  options: .regularExpression) != nil, "\(evidence[0])")
+        if chameleon.log.contains("Read daemon crashed") {
+            #expect(verdicts == ["PASS", "PASS", "FAIL", "NOT OBSERVED", "FAIL"], "\(evidence)\n\(context)")
+            #expect(evidence[1].contains("\"ConnectionRefusedError: [Errno 111] Connection refused\" (etl log \(log))"), "\(evidence[1])")
+            #expect(evidence[2] == "replication never resumed after the restore: no reconnect", "\(evidence[2])")
+            #expect(evidence[4].range(of: #"\d+ missing \(users id=\d+, users id=\d+"#, options: .regularExpression) != nil, "\(evidence[4])")
+        } else {
+            #expect(verdicts == ["PASS", "FAIL", "PASS", "PASS", "PASS"], "\(evidence)\n\(context)")
+            #expect(evidence[1].contains("WARNING: Couldn't connect to the source database for reading the replica. Ignoring.\" (etl log \(log))"),
+                    "\(evidence[1])")
+            #expect(evidence[2].hasPrefix("replication resumed"), "\(evidence[2])")
+            #expect(evidence[3].contains("server_id 4242: maintained at mysql-bin."), "\(evidence[3])")
+            #expect(evidence[4].contains("match the source"), "\(evidence[4])")
+        }
+    }
+}
