@@ -86,7 +86,7 @@ final class ChameleonRunTests {
         if chameleon.log.contains("Read daemon crashed") {
             #expect(verdicts == ["PASS", "PASS", "FAIL", "NOT OBSERVED", "FAIL"], "\(evidence)\n\(context)")
             #expect(evidence[1].contains("\"ConnectionRefusedError: [Errno 111] Connection refused\" (etl log \(log))"), "\(evidence[1])")
-            #expect(evidence[2] == "replication never resumed after the restore: no reconnect", "\(evidence[2])")
+            #expect(evidence[2].contains("replication never resumed"), "\(evidence[2])")
             #expect(evidence[4].range(of: #"\d+ missing \(users id=\d+, users id=\d+"#, options: .regularExpression) != nil, "\(evidence[4])")
         } else {
             #expect(verdicts == ["PASS", "FAIL", "PASS", "PASS", "PASS"], "\(evidence)\n\(context)")
