@@ -5,10 +5,13 @@ FROM ${BASE}
 
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      mariadb-server mariadb-client libmariadb3 iptables iproute2 \
+      mariadb-server mariadb-client libmariadb3 libpq5 openssl iptables iproute2 \
  && rm -rf /var/lib/apt/lists/* /var/lib/mysql/*
 
 COPY .build-static/image/toolkit /usr/local/bin/toolkit
+# Every library the binary links must be in the image (libmariadb for the source, libpq for
+# verify); openssl makes the toolkit's CA at the first start.
+RUN if ldd /usr/local/bin/toolkit | grep "not found"; then exit 1; fi
 COPY docker/entrypoint.sh /usr/local/bin/docker-entrypoint.sh
 
 # The source's state: data directory, binlogs, journal, configuration.
