@@ -37,7 +37,7 @@ let package = Package(
         // Fault model, the outage/flap schedule (generic over Clock), the journal and its measurements. Pure.
         .target(name: "Faults"),
         // The agent's control API: message types and a blocking loopback client for the CLI.
-        .target(name: "AgentAPI", dependencies: ["Faults"]),
+        .target(name: "AgentAPI", dependencies: ["Faults", "Source"]),
         // Passive MySQL protocol observer: handshake user, binlog dump requests, binlog positions. Pure.
         .target(name: "MySQLProtocol"),
         // The SwiftNIO TCP proxy in front of the server, with connection faults and shaping.
@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "Source", dependencies: ["MariaDB", "Flavor", "CSpawn"]),
         // Breakages beyond the network: transactions, DDL, replication scenarios, binlog corruption, connections.
         .target(name: "Breakage", dependencies: [
-            "Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "Agent",
+            "Source", "MariaDB", "Flavor", "Faults", "AgentAPI",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Test cases: the case file format, the built-in cases, checklist verdicts and the run reports. Pure.

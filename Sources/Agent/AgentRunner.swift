@@ -33,7 +33,7 @@ public enum AgentRunner {
         }
         FileLimit.raiseToHard()
         let pidFile = state.agentPIDFile
-        if let pid = AgentProcess.runningPID(state: state), pid != getpid() {
+        if let pid = AgentDiscovery.runningPID(state: state), pid != getpid() {
             throw ToolkitError("an agent already runs for \(state.root.path) (pid \(pid))")
         }
         try String(getpid()).write(to: pidFile, atomically: true, encoding: .utf8)

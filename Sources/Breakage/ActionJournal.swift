@@ -1,4 +1,3 @@
-import Agent
 import AgentAPI
 import Source
 
@@ -6,7 +5,7 @@ import Source
 /// on the same timeline as the network faults. Without a running agent it does nothing.
 public enum ActionJournal {
     public static func note(_ target: Target, command: String, _ detail: String) {
-        guard let state = target.state, let client = try? AgentProcess.client(state: state) else { return }
+        guard let state = target.state, let client = try? AgentDiscovery.client(state: state) else { return }
         _ = try? client.post("/notes", JournalNote(command: command, detail: detail), as: JournalNote.self)
     }
 }

@@ -1,4 +1,3 @@
-import Agent
 import AgentAPI
 import Faults
 import Flavor
@@ -171,7 +170,7 @@ public struct ReplicationScenario {
             guard let state = target.state else {
                 throw ToolkitError("replicate --scenario lag needs the agent of a managed source (toolkit up); this server has none")
             }
-            let client = try AgentProcess.client(state: state)
+            let client = try AgentDiscovery.client(state: state)
             let command = FaultCommand(action: .slow, spec: .latency(ms: options.delayMs, scope: .replication),
                                        durationSeconds: options.durationSeconds)
             do {

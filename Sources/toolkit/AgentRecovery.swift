@@ -15,7 +15,7 @@ struct AgentRecovery {
             throw ToolkitError("no source is configured in \(state.root.path), so there is no agent to restore anything; run `toolkit up`")
         }
         let pid = try AgentProcess.start(state: state, executable: BackendChoice.selfExecutable())
-        let client = try AgentProcess.client(state: state)
+        let client = try AgentDiscovery.client(state: state)
         let answer = try agentCall { () throws(ControlClient.Failure) in
             try client.post("/faults", FaultCommand(action: .up), as: AgentStatus.self)
         }

@@ -124,11 +124,11 @@ struct NetworkCommand: ParsableCommand {
             output.emit(try report(window: window, state: state))
             return
         }
-        if up && AgentProcess.runningPID(state: state) == nil {
+        if up && AgentDiscovery.runningPID(state: state) == nil {
             output.emit(try AgentRecovery(state: state).restoreWithoutAgent())
             return
         }
-        let client = try AgentProcess.client(state: state)
+        let client = try AgentDiscovery.client(state: state)
         let commands = commands()
         var answer = try agentCall { () throws(ControlClient.Failure) in try client.get("/status", as: AgentStatus.self) }
         for command in commands {
@@ -144,13 +144,13 @@ struct NetworkCommand: ParsableCommand {
 
     /// Window `id` from the agent (live or finished), or from the journal's summaries when no agent runs.
     private func report(window id: Int, state: StateDirectory) throws -> WindowReport {
-        guard AgentProcess.runningPID(state: state) != nil else {
+        guard AgentDiscovery.runningPID(state: state) != nil else {
             guard let report = JournalDirectory(state: state).summary(window: id) else {
                 throw ToolkitError("no finished window \(id) in the journal in \(state.root.path) (the agent is not running to measure open ones)")
             }
             return report
         }
-        let client = try AgentProcess.client(state: state)
+        let client = try AgentDiscovery.client(state: state)
         return try agentCall { () throws(ControlClient.Failure) in try client.get("/window?id=\(id)", as: WindowReport.self) }
     }
 

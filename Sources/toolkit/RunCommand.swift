@@ -119,7 +119,7 @@ struct RunCommand: ParsableCommand {
 
     private func makeContext(state: StateDirectory, testCase: TestCase) throws -> RunContext {
         guard let source = try SourceConfig.load(from: state.configFile) else { throw ToolkitError("no source") }
-        let agent = try AgentProcess.client(state: state)
+        let agent = try AgentDiscovery.client(state: state)
         var overrides = Target.Overrides()
         overrides.home = home
         let target = try Target.resolve(overrides)
@@ -141,7 +141,7 @@ struct RunCommand: ParsableCommand {
             guard try SourceConfig.load(from: state.configFile) != nil else {
                 return "no source in \(state.root.path): run `toolkit up` first"
             }
-            _ = try AgentProcess.client(state: state)
+            _ = try AgentDiscovery.client(state: state)
             if pipeline == "replica" {
                 let source = try SourceConfig.load(from: state.configFile)!
                 _ = try ReplicaPipeline(home: state).up(source: source)

@@ -1,4 +1,5 @@
 import Agent
+import AgentAPI
 import ArgumentParser
 import Foundation
 import Source
@@ -81,7 +82,7 @@ struct TunnelOptions: ParsableArguments {
     }
 
     private func start(_ provider: TunnelProvider, state: StateDirectory) throws {
-        guard let config = try SourceConfig.load(from: state.configFile), AgentProcess.runningPID(state: state) != nil else {
+        guard let config = try SourceConfig.load(from: state.configFile), AgentDiscovery.runningPID(state: state) != nil else {
             throw ToolkitError("no source with a running agent in \(state.root.path): start it with `toolkit up` first (the tunnel exposes its gateway)")
         }
         if let port, port != config.publicPort {

@@ -1,7 +1,7 @@
 import Agent
 import AgentAPI
-import Faults
 import ArgumentParser
+import Faults
 import Flavor
 import Foundation
 import Pipeline
@@ -82,7 +82,7 @@ struct UpCommand: ParsableCommand {
 
     func run() throws {
         let state = StateDirectory.resolve(flag: home)
-        let agentRunning = AgentProcess.runningPID(state: state) != nil
+        let agentRunning = AgentDiscovery.runningPID(state: state) != nil
         var request = ManagedSource.UpRequest(
             publicPort: port,
             database: env("MYSQL_DATABASE") ?? Target.defaultDatabase,
@@ -105,7 +105,7 @@ struct UpCommand: ParsableCommand {
             config.journalBudgetMiB = journalBudget
             try config.save(to: state.configFile)
         }
-        let agentPID = try AgentProcess.runningPID(state: state)
+        let agentPID = try AgentDiscovery.runningPID(state: state)
             ?? AgentProcess.start(state: state, executable: BackendChoice.selfExecutable())
         result.agentPID = Int(agentPID)
         result.backend = request.backend
@@ -138,7 +138,7 @@ struct DownCommand: ParsableCommand {
     /// An agent killed together with its supervisor during a fault leaves its iptables chain
     /// behind (the next agent would remove it; `down` starts none): remove ours, and only ours.
     private func removeDeadAgentsChain(_ state: StateDirectory) throws {
-        guard AgentProcess.runningPID(state: state) == nil,
+        guard AgentDiscovery.runningPID(state: state) == nil,
               let config = try? SourceConfig.load(from: state.configFile),
               let iptables = IptablesBackend(port: config.publicPort), iptables.isInstalled() else { return }
         do {
