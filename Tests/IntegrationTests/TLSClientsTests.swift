@@ -64,13 +64,14 @@ final class TLSClientsTests {
         #expect(client.stdout.contains("Ssl_version\tTLSv1."), "\(client.stdout)")
         #expect(client.stdout.contains("42"))
         let (conn, _) = try lastTerminatedConnection(user: "hevo")
-        // The client closes its socket after COM_QUIT without a TLS close_notify: a client close.
+        // After COM_QUIT the client closes its socket without a TLS close_notify, and the server
+        // closes its side too; whichever the gateway sees first, it is a normal close, not an error.
         var closed: JournalEvent?
         try Poll.until(seconds: 10, "the connection's close in the journal") {
             closed = (try? events())?.first { $0.conn == conn && $0.kind == .connClosed }
             return closed != nil
         }
-        #expect(closed?.detail == "client")
+        #expect(["client", "server"].contains(closed?.detail ?? ""), "\(closed?.detail ?? "no close")")
     }
 
     @Test("an account that REQUIRE SSL logs in with TLS through the gateway, and is refused without")
