@@ -40,7 +40,7 @@ public struct AttemptLedger: Sendable {
             return [event(.connReset, client: client, at: at) { $0.detail = Self.kernelResetDetail }]
         case .drop:
             guard fin || rst, finished.insert(client).inserted else { return [] }
-            let host = ReplicationClientKey.host(of: client)
+            let host = ClientAddress.host(of: client)
             if pending[host] == client { pending[host] = nil }
             return [event(.clientGaveUp, client: client, at: at) { $0.detail = rst ? "RST" : "FIN" }]
         }
@@ -54,7 +54,7 @@ public struct AttemptLedger: Sendable {
             return [event(.connRefused, client: client, at: at)]
         case .drop:
             var events: [JournalEvent] = []
-            let host = ReplicationClientKey.host(of: client)
+            let host = ClientAddress.host(of: client)
             if let previous = pending[host], finished.insert(previous).inserted {
                 events.append(event(.clientGaveUp, client: previous, at: at) { $0.detail = "new attempt from \(client)" })
             }
