@@ -31,6 +31,15 @@ public struct ResultSet: Sendable {
 
     /// The first column of the first row.
     public var scalar: String? { rows.first?.first ?? nil }
+
+    /// The first row as column → value, NULL as ""; empty when there is no row (`SHOW SLAVE STATUS`
+    /// of a server that is not a replica).
+    public var firstRowByColumn: [String: String] {
+        guard let row = rows.first else { return [:] }
+        var values: [String: String] = [:]
+        for (index, column) in columns.enumerated() { values[column] = row[index] ?? "" }
+        return values
+    }
 }
 
 extension String {

@@ -151,11 +151,7 @@ public struct ReplicaPipeline: Sendable {
     public func replicationStatus() throws -> [String: String] {
         let connection = try connect()
         defer { connection.close() }
-        let result = try connection.query("SHOW SLAVE STATUS")
-        guard let row = result.rows.first else { return [:] }
-        var values: [String: String] = [:]
-        for (index, column) in result.columns.enumerated() { values[column] = row[index] ?? "" }
-        return values
+        return try connection.query("SHOW SLAVE STATUS").firstRowByColumn
     }
 
     /// As root over the replica's socket. Once the source's bootstrap has replicated, root has

@@ -123,11 +123,7 @@ final class ReplicaFixture: Sendable {
     func status() throws -> [String: String] {
         let connection = try connect()
         defer { connection.close() }
-        let result = try connection.query("SHOW SLAVE STATUS")
-        guard let row = result.rows.first else { return [:] }
-        var values: [String: String] = [:]
-        for (index, column) in result.columns.enumerated() { values[column] = row[index] ?? "" }
-        return values
+        return try connection.query("SHOW SLAVE STATUS").firstRowByColumn
     }
 
     /// Waits (bounded) until `condition` holds for the replica's status; returns the last status seen.
