@@ -371,6 +371,8 @@ public enum BuiltinCases {
             fault: {type: reject, seconds: '${duration}'}
           - text: 'End its session on the server too, so nothing holds the old binlog: `toolkit break --kill-etl-connections`'
             toolkit: [break, --kill-etl-connections]
+          - text: 'Write rows it has not read: `toolkit generate-data --count 20`'
+            toolkit: [generate-data, --count, '20']
           - text: 'Purge the binlogs it has not read: `toolkit replicate --scenario purge`'
             toolkit: [replicate, --scenario, purge]
           - text: 'Restore network: `toolkit network --up`'
@@ -378,6 +380,7 @@ public enum BuiltinCases {
         commands: |
           toolkit network --down --type reject --duration 20
           toolkit break --kill-etl-connections
+          toolkit generate-data --count 20
           toolkit replicate --scenario purge
           toolkit network --up
         expected:

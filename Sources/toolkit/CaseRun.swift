@@ -266,7 +266,7 @@ final class CaseRun {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments + ["--json"]
+        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["TOOLKIT_HOME"] = context.state.root.path
         process.environment = environment
@@ -274,12 +274,29 @@ final class CaseRun {
         process.standardOutput = output
         process.standardError = errors
         do { try process.run() } catch { return "could not start toolkit \(arguments.joined(separator: " ")): \(error)" }
-        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        _ = output.fileHandleForReading.readDataToEndOfFile()
+        // Read both pipes at once: a command that fills one while we wait on the other would hang.
+        let errorData = Mutex(Data())
+        let readErrors = DispatchSemaphore(value: 0)
+        Thread {
+            errorData.withLock { $0 = errors.fileHandleForReading.readDataToEndOfFile() }
+            readErrors.signal()
+        }.start()
+        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        readErrors.wait()
+        let text = String(decoding: errorData.withLock { $0 }, as: UTF8.self)
         let command = "toolkit " + arguments.joined(separator: " ")
-        if process.terminationStatus == 0 { return "\(command): done" }
+        if process.terminationStatus == 0 { return "\(command): " + Self.summary(of: report, command: arguments.joined(separator: " ")) }
         return "\(command): exit \(process.terminationStatus) \(text.split(separator: "\n").last ?? "")"
+    }
+
+    /// What a toolkit command reported, on one line: its findings (purged, killed, kept...) without
+    /// the title that repeats the command, the statements it ran or the before/after lines.
+    static func summary(of report: String, command: String) -> String {
+        let lines = report.split(separator: "\n")
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { line in !line.isEmpty && !command.hasPrefix(line) && !["ran:", "before:", "after:"].contains { line.hasPrefix($0) } }
+        return lines.isEmpty ? "done" : lines.joined(separator: "; ")
     }
 
     // MARK: Measurements

@@ -52,6 +52,10 @@ struct BuiltinCaseRunTests {
         if expected.id == "TC-009" {
             #expect((items[0]["evidence"] as? String)?.contains("1236") == true)
             #expect((items[2]["evidence"] as? String)?.contains("missing (users id=") == true)
+            // The rows written while it was away are in the purged file, and the step log says which file went.
+            let outcomes = ((json["steps"] as? [[String: Any]]) ?? []).compactMap { $0["outcome"] as? String }
+            #expect(outcomes.contains { $0.hasPrefix("toolkit generate-data --count 20: Inserted 20 rows") }, "\(outcomes)")
+            #expect(outcomes.contains { $0.contains("purged: mysql-bin.000001") }, "\(outcomes)")
         }
     }
 }
