@@ -28,7 +28,7 @@ trap stop TERM INT
 first_start=1
 [ -e "$TOOLKIT_HOME/.initdb-done" ] && first_start=0
 
-# up prints the accounts with their passwords: keep them out of the container log.
+# up prints the accounts (a default password included): keep them out of the container log.
 toolkit up --listen 0.0.0.0 --port 3306 --backend "$backend" >/dev/null
 
 if [ "$first_start" = 1 ]; then

@@ -87,8 +87,8 @@ public struct ManagedSource: Sendable {
                         host: request.listenHost == "0.0.0.0" ? "127.0.0.1" : request.listenHost, port: request.publicPort, serverPort: serverPort,
                         pid: Int(startedPID ?? server.runningPID() ?? 0), alreadyRunning: alreadyRunning,
                         database: request.database,
-                        admin: .init(user: "root", password: request.adminPassword),
-                        etl: .init(user: request.etlUser, password: request.etlPassword),
+                        admin: .admin(request.adminPassword),
+                        etl: .etl(request.etlUser, request.etlPassword),
                         tls: tlsMode, caCertificate: ca.caCertificate.path)
     }
 
@@ -115,8 +115,8 @@ public struct ManagedSource: Sendable {
         return UpResult(stateDirectory: state.root.path, flavor: config.flavor, version: flavor?.version ?? "?",
                         host: request.listenHost, port: request.publicPort, serverPort: upstreamPort, pid: 0,
                         alreadyRunning: false, database: request.database,
-                        admin: .init(user: "root", password: request.adminPassword),
-                        etl: .init(user: request.etlUser, password: request.etlPassword), upstream: "\(upstreamHost):\(upstreamPort)",
+                        admin: .admin(request.adminPassword),
+                        etl: .etl(request.etlUser, request.etlPassword), upstream: "\(upstreamHost):\(upstreamPort)",
                         tls: config.tlsMode, caCertificate: ca.caCertificate.path)
     }
 
@@ -145,7 +145,31 @@ public struct ManagedSource: Sendable {
 }
 
 public struct UpResult: Codable, Sendable {
-    public struct Account: Codable, Sendable { public var user: String; public var password: String }
+    /// An account `up` made. Its password is shown only when it is the well-known default (so a first
+    /// run can be followed by hand); one chosen in the environment stays out of terminals and CI logs.
+    public struct Account: Codable, Sendable {
+        public var user: String
+        public var password: String?
+        /// Where the password came from when it is not shown.
+        public var passwordFrom: String?
+
+        enum CodingKeys: String, CodingKey { case user, password, passwordFrom = "password_from" }
+
+        public init(user: String, password: String, defaultPassword: String, variable: String) {
+            self.user = user
+            if password == defaultPassword { self.password = password } else { passwordFrom = variable }
+        }
+
+        public static func admin(_ password: String) -> Account {
+            Account(user: "root", password: password, defaultPassword: Target.defaultAdminPassword, variable: "MYSQL_ROOT_PASSWORD")
+        }
+
+        public static func etl(_ user: String, _ password: String) -> Account {
+            Account(user: user, password: password, defaultPassword: Target.defaultETLPassword, variable: "TOOLKIT_ETL_PASSWORD")
+        }
+
+        var shown: String { password.map { "\($0)   (the default)" } ?? "password from $\(passwordFrom ?? "?")" }
+    }
     public var stateDirectory: String
     public var flavor: String
     public var version: String
@@ -210,8 +234,8 @@ extension UpResult: CustomStringConvertible {
           port      \(port)\(upstream == nil ? "   (gateway; the server itself listens on 127.0.0.1:\(serverPort))" : "")
           agent     \(agentPID.map { "pid \($0), \(backend ?? "gateway") backend" } ?? "not running")
           database  \(database)
-          ETL user  \(etl.user) / \(etl.password)   (replication privileges granted)
-          admin     \(admin.user) / \(admin.password)
+          ETL user  \(etl.user) / \(etl.shown); replication privileges granted
+          admin     \(admin.user) / \(admin.shown)
           TLS       \(tlsLine)
 
           mysql -h \(host) -P \(port) -u \(etl.user) -p \(database)

@@ -151,12 +151,22 @@ struct DownCommand: ParsableCommand {
 
 /// Which backend a new agent uses, and where this binary is.
 enum BackendChoice {
-    /// iptables inside a container where it works (NET_ADMIN), else the gateway.
+    /// iptables inside a container where it works (tried: our own chain can be created, so the
+    /// container has NET_ADMIN), else the gateway. On a host the firewall is the user's: the gateway
+    /// unless `--backend iptables` is asked for.
     static func `default`() -> String {
-        let inContainer = FileManager.default.fileExists(atPath: "/.dockerenv")
-            || ((try? String(contentsOfFile: "/proc/1/cgroup", encoding: .utf8))?.contains("docker") ?? false)
-        if inContainer, let iptables = IptablesBackend(port: 1), iptables.isUsable() { return "iptables" }
+        if isContainer(), let iptables = IptablesBackend(port: 1), iptables.isUsable() { return "iptables" }
         return "gateway"
+    }
+
+    /// Docker's and podman's marker files, the `container` variable their runtimes (and systemd-nspawn,
+    /// LXC) give process 1, or a container's cgroup.
+    static func isContainer() -> Bool {
+        if ["/.dockerenv", "/run/.containerenv"].contains(where: { FileManager.default.fileExists(atPath: $0) }) { return true }
+        if let environ = try? Data(contentsOf: URL(fileURLWithPath: "/proc/1/environ")),
+           environ.split(separator: 0).contains(where: { $0.starts(with: Data("container=".utf8)) }) { return true }
+        let cgroup = (try? String(contentsOfFile: "/proc/1/cgroup", encoding: .utf8)) ?? ""
+        return ["docker", "libpod", "containerd", "kubepods", "lxc"].contains { cgroup.contains($0) }
     }
 
     static func selfExecutable() -> String {

@@ -127,4 +127,39 @@ struct QuietBootstrapTests {
         defer { etl.close() }
         #expect(try etl.query("SHOW GRANTS").rows.compactMap { $0[0] }.joined().contains("REPLICATION SLAVE"))
     }
+
+    @Test("up shows a password only while it is the default; one chosen in the environment is never printed")
+    func upKeepsChosenPasswordsOffTheTerminal() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("toolkit-chosen-\(getpid())")
+        try? FileManager.default.removeItem(at: root)
+        var env = ProcessInfo.processInfo.environment
+        for name in ["MYSQL_HOST", "MYSQL_PORT", "MYSQL_USER", "MYSQL_PWD", "MYSQL_DATABASE"] { env[name] = nil }
+        env["TOOLKIT_HOME"] = root.path
+        env["MYSQL_ROOT_PASSWORD"] = "chosen-admin-7f3a"
+        env["TOOLKIT_ETL_PASSWORD"] = "chosen-etl-9c2b"
+        defer {
+            _ = try? Run.toolkit(["down", "--purge"], environment: env)
+            try? FileManager.default.removeItem(at: root)
+        }
+        let port = PortProbe.ephemeral()
+        let text = try Run.toolkit(["up", "--port", String(port), "--backend", "gateway"], environment: env)
+        #expect(text.status == 0, "\(text.stderr)")
+        let json = try Run.toolkit(["up", "--port", String(port), "--backend", "gateway", "--json"], environment: env)
+        for output in [text.stdout, text.stderr, json.stdout, json.stderr] {
+            #expect(!output.contains("chosen-admin-7f3a") && !output.contains("chosen-etl-9c2b"), "a chosen password was printed: \(output)")
+        }
+        #expect(text.stdout.contains("password from $TOOLKIT_ETL_PASSWORD") && text.stdout.contains("password from $MYSQL_ROOT_PASSWORD"), "\(text.stdout)")
+        #expect(json.stdout.contains("\"password_from\" : \"TOOLKIT_ETL_PASSWORD\"") || json.stdout.contains("\"password_from\":\"TOOLKIT_ETL_PASSWORD\""), "\(json.stdout)")
+        // The accounts have the chosen passwords all the same.
+        let etl = try MariaDBConnection(ConnectionOptions(host: "127.0.0.1", port: port, user: "hevo", password: "chosen-etl-9c2b", database: "testdb"))
+        etl.close()
+
+        // The defaults are shown, so a first run can be followed by hand.
+        _ = try Run.toolkit(["down", "--purge"], environment: env)
+        env["MYSQL_ROOT_PASSWORD"] = nil
+        env["TOOLKIT_ETL_PASSWORD"] = nil
+        let defaults = try Run.toolkit(["up", "--port", String(port), "--backend", "gateway"], environment: env)
+        #expect(defaults.status == 0, "\(defaults.stderr)")
+        #expect(defaults.stdout.contains("hevo / hevopassword") && defaults.stdout.contains("root / rootpassword"), "\(defaults.stdout)")
+    }
 }
