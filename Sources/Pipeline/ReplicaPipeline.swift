@@ -82,7 +82,10 @@ public struct ReplicaPipeline: Sendable {
     /// Idempotent: a running replica is left as it is.
     public func up(source: SourceConfig, retrySeconds: Int = 1, netTimeoutSeconds: Int = 4) throws -> Status {
         let server = try ManagedServer.locate(state: state)
-        if server.runningPID() != nil, settings != nil { return try status() }
+        if server.runningPID() != nil, settings != nil {
+            try ensureCheckAccount(source: source)
+            return try status()
+        }
         try FileManager.default.createDirectory(at: state.root, withIntermediateDirectories: true)
         let port = settings?.port ?? PortProbe.ephemeral()
         let fresh = !server.isInitialized
@@ -104,7 +107,26 @@ public struct ReplicaPipeline: Sendable {
                 retrySeconds: retrySeconds))
         }
         try connection.execute("START SLAVE")
+        try ensureCheckAccount(source: source)
         return try status()
+    }
+
+    /// The read-only account `run` compares the replica's tables with, over TCP as `toolkit verify`'s
+    /// `mysql://toolkit_check@127.0.0.1:PORT/DB` (the source's accounts are not replicated: they are
+    /// written with the binlog off). Its password is the source's admin password, which the toolkit
+    /// already keeps (mode 0600); the statements stay out of the replica's binlog too.
+    public static let checkUser = "toolkit_check"
+
+    public func ensureCheckAccount(source: SourceConfig) throws {
+        let connection = try connect(source: source)
+        defer { connection.close() }
+        let flavor = ServerFlavor.mariadb10_11
+        for statement in [flavor.sessionBinaryLogStatement(enabled: false),
+                          flavor.createUserStatement(user: Self.checkUser, host: "127.0.0.1", password: source.adminPassword),
+                          flavor.alterUserPasswordStatement(user: Self.checkUser, host: "127.0.0.1", password: source.adminPassword),
+                          "GRANT SELECT, SHOW VIEW ON *.* TO \(SQLText.account(Self.checkUser, "127.0.0.1"))"] {
+            try connection.execute(statement)
+        }
     }
 
     /// Stops the replica (and with `purge`, removes it and its data).

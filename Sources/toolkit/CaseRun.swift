@@ -217,7 +217,10 @@ final class CaseRun {
         } else if step.wait == .recovery {
             record(step.text, waitForRecovery(seconds: 60))
         } else if step.wait == .sync {
-            record(step.text, dataOutcome(waitForSync(seconds: 30)))
+            // Under a steady load a pipeline is always a little behind: hold the load while comparing.
+            load.pause()
+            defer { load.resume() }
+            record(step.text, dataOutcome(waitForSync(seconds: 30)) + "; the toolkit's load held while comparing")
         } else if step.observe != nil {
             record(step.text, "measured by the agent (see the observations)")
         } else {
@@ -340,24 +343,15 @@ final class CaseRun {
         return (try? connection.query("SELECT @@GLOBAL.gtid_binlog_pos"))?.rows.first?.first ?? nil
     }
 
+    /// Every table of the source against the destination, by `toolkit verify`: an external
+    /// pipeline's `--destination`, or the managed replica as a MySQL destination.
     func compare() -> DataCheck {
         if let destination = context.destination { return VerifyCommandCheck.run(destination: destination, state: context.state, wait: 0) }
-        guard let replica = context.replica else { return DataCheck(verdict: .error, sourceRows: 0, destinationRows: 0, message: "no destination") }
-        do {
-            let sourceRows = try rows(try context.target.connect())
-            let destinationRows = try rows(try replica.connect())
-            return ReplicaComparison.compare(table: context.table, source: sourceRows, destination: destinationRows)
-        } catch {
-            return DataCheck(verdict: .error, sourceRows: 0, destinationRows: 0, message: "\(error)")
+        guard let port = context.replica?.settings?.port else {
+            return DataCheck(verdict: .error, sourceRows: 0, destinationRows: 0, message: "no destination")
         }
-    }
-
-    private func rows(_ connection: MariaDBConnection) throws -> [String: String] {
-        defer { connection.close() }
-        let result = try connection.query("SELECT id, CONCAT_WS('|', name, email, status) FROM \(context.source.database).\(context.table)")
-        var rows: [String: String] = [:]
-        for row in result.rows { rows[row[0] ?? ""] = row[1] ?? "" }
-        return rows
+        return VerifyCommandCheck.run(destination: "mysql://\(ReplicaPipeline.checkUser)@127.0.0.1:\(port)/\(context.source.database)",
+                                      password: context.source.adminPassword, state: context.state, wait: 0)
     }
 
     private func dataOutcome(_ data: DataCheck) -> String {
@@ -400,16 +394,18 @@ final class CaseRun {
     }
 }
 
-/// An external pipeline's destination, checked by `toolkit verify --destination URL --json`
+/// A destination checked by `toolkit verify --destination URL --json`
 /// (`{"verdict": "match"|"differences"|"error", "tables": [...]}`).
 enum VerifyCommandCheck {
-    static func run(destination: String, state: StateDirectory, wait: Double) -> DataCheck {
+    /// `password`: a MySQL destination's, given in `TOOLKIT_DEST_PASSWORD` (never argv).
+    static func run(destination: String, password: String? = nil, state: StateDirectory, wait: Double) -> DataCheck {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = ["verify", "--destination", destination, "--wait", String(Int(wait)), "--json"]
         var environment = ProcessInfo.processInfo.environment
         environment["TOOLKIT_HOME"] = state.root.path
+        if let password { environment["TOOLKIT_DEST_PASSWORD"] = password }
         process.environment = environment
         let output = Pipe(), errors = Pipe()
         process.standardOutput = output
@@ -423,21 +419,6 @@ enum VerifyCommandCheck {
 
     static func failure(_ message: String) -> DataCheck {
         DataCheck(verdict: .error, sourceRows: 0, destinationRows: 0, message: message)
-    }
-}
-
-/// Source rows against replica rows by primary key. Pure.
-enum ReplicaComparison {
-    static func compare(table: String, source: [String: String], destination: [String: String]) -> DataCheck {
-        func sorted(_ keys: some Sequence<String>) -> [String] {
-            keys.sorted { (Int($0) ?? 0, $0) < (Int($1) ?? 0, $1) }.map { "\(table) id=\($0)" }
-        }
-        let missing = sorted(source.keys.filter { destination[$0] == nil })
-        let extra = sorted(destination.keys.filter { source[$0] == nil })
-        let changed = sorted(source.keys.filter { destination[$0] != nil && destination[$0] != source[$0] })
-        let same = missing.isEmpty && extra.isEmpty && changed.isEmpty
-        return DataCheck(verdict: same ? .match : .differences, sourceRows: source.count, destinationRows: destination.count,
-                         missing: missing, extra: extra, changed: changed)
     }
 }
 
@@ -464,6 +445,9 @@ final class SteadyLoad: @unchecked Sendable {
     private let table: String
     private let counts = Mutex(Counts())
     private let stopping = Atomic<Bool>(false)
+    private let paused = Atomic<Bool>(false)
+    /// Held while a tick writes, so that `pause()` returns with no write in flight.
+    private let writing = Mutex(())
     private var thread: Thread?
     private let done = DispatchSemaphore(value: 0)
 
@@ -479,28 +463,34 @@ final class SteadyLoad: @unchecked Sendable {
             var tick = 0
             let run = UUID().uuidString.prefix(8)
             while !stopping.load(ordering: .relaxed) {
+                if paused.load(ordering: .relaxed) {
+                    Thread.sleep(forTimeInterval: 0.05)
+                    continue
+                }
                 tick += 1
-                do {
-                    if connection == nil { connection = try target.connect() }
-                    let database = target.database
-                    _ = try connection!.execute("INSERT INTO \(database).\(table) (name, email) VALUES (?, ?)",
-                                                [.text("run \(run) row \(tick)"), .text("run-\(run)-\(tick)@toolkit.test")])
-                    counts.withLock { $0.inserted += 1 }
-                    if tick % 5 == 0 {
-                        let changed = try connection!.execute(
-                            "UPDATE \(database).\(table) SET status = 'inactive', name = CONCAT(name, ' updated') WHERE email LIKE ? AND status = 'active' ORDER BY id DESC LIMIT 1",
-                            [.text("run-\(run)-%")])
-                        counts.withLock { $0.updated += Int(changed) }
+                writing.withLock { _ in
+                    do {
+                        if connection == nil { connection = try target.connect() }
+                        let database = target.database
+                        _ = try connection!.execute("INSERT INTO \(database).\(table) (name, email) VALUES (?, ?)",
+                                                    [.text("run \(run) row \(tick)"), .text("run-\(run)-\(tick)@toolkit.test")])
+                        counts.withLock { $0.inserted += 1 }
+                        if tick % 5 == 0 {
+                            let changed = try connection!.execute(
+                                "UPDATE \(database).\(table) SET status = 'inactive', name = CONCAT(name, ' updated') WHERE email LIKE ? AND status = 'active' ORDER BY id DESC LIMIT 1",
+                                [.text("run-\(run)-%")])
+                            counts.withLock { $0.updated += Int(changed) }
+                        }
+                        if tick % 10 == 0 {
+                            let removed = try connection!.execute(
+                                "DELETE FROM \(database).\(table) WHERE email LIKE ? AND status = 'inactive' ORDER BY id LIMIT 1",
+                                [.text("run-\(run)-%")])
+                            counts.withLock { $0.deleted += Int(removed) }
+                        }
+                    } catch {
+                        connection?.close()
+                        connection = nil
                     }
-                    if tick % 10 == 0 {
-                        let removed = try connection!.execute(
-                            "DELETE FROM \(database).\(table) WHERE email LIKE ? AND status = 'inactive' ORDER BY id LIMIT 1",
-                            [.text("run-\(run)-%")])
-                        counts.withLock { $0.deleted += Int(removed) }
-                    }
-                } catch {
-                    connection?.close()
-                    connection = nil
                 }
                 Thread.sleep(forTimeInterval: 0.1)
             }
@@ -509,6 +499,15 @@ final class SteadyLoad: @unchecked Sendable {
         self.thread = thread
         thread.start()
     }
+
+    /// Holds the writes (waits for the one in flight), so that a destination that keeps up can be
+    /// seen equal to the source; `resume()` goes on.
+    func pause() {
+        paused.store(true, ordering: .relaxed)
+        writing.withLock { _ in }
+    }
+
+    func resume() { paused.store(false, ordering: .relaxed) }
 
     /// Stops the writes (waits for the one in flight); idempotent.
     @discardableResult

@@ -51,7 +51,9 @@ struct BuiltinCaseRunTests {
         #expect(try source.agentStatus().faults.isEmpty)
         if expected.id == "TC-009" {
             #expect((items[0]["evidence"] as? String)?.contains("1236") == true)
-            #expect((items[2]["evidence"] as? String)?.contains("missing (users id=") == true)
+            // verify names the missing rows: the tagged rows written while it was away, as their range of tags.
+            let evidence = items[2]["evidence"] as? String ?? ""
+            #expect(evidence.contains("missing (users gen-000000000001..gen-000000000020"), "\(evidence)")
             // The rows written while it was away are in the purged file, and the step log says which file went.
             let outcomes = ((json["steps"] as? [[String: Any]]) ?? []).compactMap { $0["outcome"] as? String }
             #expect(outcomes.contains { $0.hasPrefix("toolkit generate-data --count 20: Inserted 20 rows") }, "\(outcomes)")
