@@ -32,12 +32,15 @@ let package = Package(
         .target(name: "PostgreSQL", dependencies: ["CLibPQ"]),
         // posix_spawn's GNU extensions (close inherited descriptors, new session), for ChildProcess.
         .target(name: "CSpawn"),
+        // What the toolkit owns on the host: the state directory and its `toolkit.json`, trusted paths,
+        // child processes, loopback ports, the toolkit's CA, the one-line error type.
+        .target(name: "Infrastructure", dependencies: ["CSpawn"]),
         // Version-dependent SQL for MariaDB 10.6+, MySQL 8.0 and 8.4. Pure.
         .target(name: "Flavor"),
         // Fault model, the outage/flap schedule (generic over Clock), the journal and its measurements. Pure.
         .target(name: "Faults"),
         // The agent's control API: message types and a blocking loopback client for the CLI.
-        .target(name: "AgentAPI", dependencies: ["Faults", "Source"]),
+        .target(name: "AgentAPI", dependencies: ["Faults", "Infrastructure"]),
         // Passive MySQL protocol observer: handshake user, binlog dump requests, binlog positions. Pure.
         .target(name: "MySQLProtocol"),
         // The SwiftNIO TCP proxy in front of the server, with connection faults and shaping.
@@ -48,33 +51,33 @@ let package = Package(
         ]),
         // The long-running agent: gateway + protocol taps, fault backends and timers, journal, control API.
         .target(name: "Agent", dependencies: [
-            "Gateway", "MySQLProtocol", "Faults", "AgentAPI", "Source",
+            "Gateway", "MySQLProtocol", "Faults", "AgentAPI", "Infrastructure", "Source",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         // The MySQL source: connection settings, the managed server, bootstrap, status, data.
-        .target(name: "Source", dependencies: ["MariaDB", "Flavor", "CSpawn"]),
+        .target(name: "Source", dependencies: ["Infrastructure", "MariaDB", "Flavor"]),
         // Breakages beyond the network: transactions, DDL, replication scenarios, binlog corruption, connections.
         .target(name: "Breakage", dependencies: [
-            "Source", "MariaDB", "Flavor", "Faults", "AgentAPI",
+            "Infrastructure", "Source", "MariaDB", "Flavor", "Faults", "AgentAPI",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Test cases: the case file format, the built-in cases, checklist verdicts and the run reports. Pure.
         .target(name: "TestCases", dependencies: ["Faults", .product(name: "Yams", package: "Yams")]),
         // The managed pipeline: a second server replicating from the source through the gateway.
-        .target(name: "Pipeline", dependencies: ["Source", "MariaDB", "Flavor"]),
+        .target(name: "Pipeline", dependencies: ["Infrastructure", "Source", "MariaDB", "Flavor"]),
         // `verify`'s comparison: the row model, normalisation, ETL profiles, change-log folding,
         // the set-checker's classes. Pure.
         .target(name: "Verification"),
         // The readers `verify` compares: the source, PostgreSQL, MySQL, JSONL and CSV destinations.
-        .target(name: "Destinations", dependencies: ["Verification", "PostgreSQL", "MariaDB", "Source", "Flavor"]),
+        .target(name: "Destinations", dependencies: ["Verification", "PostgreSQL", "MariaDB", "Flavor"]),
         // Tunnels that expose the gateway to SaaS tools (ssh -R, ngrok, cloudflared): plans are pure, processes by pid.
-        .target(name: "Tunnels", dependencies: ["Source"]),
+        .target(name: "Tunnels", dependencies: ["Infrastructure"]),
         .executableTarget(
             name: "toolkit",
             dependencies: [
-                "Source", "Flavor", "MariaDB", "Faults", "AgentAPI", "Agent", "Breakage", "Verification", "Destinations", "Tunnels",
+                "Infrastructure", "Source", "Flavor", "MariaDB", "Faults", "AgentAPI", "Agent", "Breakage", "Verification", "Destinations", "Tunnels",
                 "TestCases", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -94,7 +97,7 @@ let package = Package(
         ]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification"]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "Agent", "PostgreSQL", "Verification", "Destinations", "Pipeline",
+            "Infrastructure", "Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "Agent", "PostgreSQL", "Verification", "Destinations", "Pipeline",
             "TestCases",
         ]),
     ]

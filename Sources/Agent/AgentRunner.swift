@@ -2,6 +2,7 @@ import AgentAPI
 import Faults
 import Foundation
 import Gateway
+import Infrastructure
 import NIOCore
 import NIOHTTP1
 import NIOPosix

@@ -2,7 +2,7 @@ import Agent
 import ArgumentParser
 import Faults
 import Foundation
-import Source
+import Infrastructure
 
 struct EventsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

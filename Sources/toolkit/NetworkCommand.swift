@@ -3,7 +3,7 @@ import AgentAPI
 import ArgumentParser
 import Faults
 import Foundation
-import Source
+import Infrastructure
 
 struct NetworkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

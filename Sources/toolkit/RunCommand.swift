@@ -3,6 +3,7 @@ import AgentAPI
 import ArgumentParser
 import Faults
 import Foundation
+import Infrastructure
 import Pipeline
 import Source
 import TestCases

@@ -1,6 +1,7 @@
 import AgentAPI
 import Faults
 import Foundation
+import Infrastructure
 import Source
 import Testing
 

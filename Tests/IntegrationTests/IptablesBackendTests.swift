@@ -1,7 +1,7 @@
 import AgentAPI
 import Faults
 import Foundation
-import Source
+import Infrastructure
 import Testing
 
 /// Journal events as `toolkit events --json` prints them.

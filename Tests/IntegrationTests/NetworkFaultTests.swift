@@ -2,7 +2,6 @@ import AgentAPI
 import Faults
 import Foundation
 import MariaDB
-import Source
 import Testing
 
 /// One source (with its agent and gateway) and one replica for the whole suite.
