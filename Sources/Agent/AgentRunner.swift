@@ -3,6 +3,7 @@ import Faults
 import Foundation
 import Gateway
 import Infrastructure
+import Measurements
 import NIOCore
 import NIOHTTP1
 import NIOPosix

@@ -1,5 +1,4 @@
 import AgentAPI
-import Faults
 import Flavor
 import Foundation
 import Infrastructure

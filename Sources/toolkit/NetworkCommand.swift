@@ -4,6 +4,7 @@ import ArgumentParser
 import Faults
 import Foundation
 import Infrastructure
+import Measurements
 
 struct NetworkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

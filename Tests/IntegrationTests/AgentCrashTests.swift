@@ -2,6 +2,7 @@ import AgentAPI
 import Faults
 import Foundation
 import Infrastructure
+import Measurements
 import Source
 import Testing
 

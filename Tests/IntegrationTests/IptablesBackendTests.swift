@@ -2,6 +2,7 @@ import AgentAPI
 import Faults
 import Foundation
 import Infrastructure
+import Measurements
 import Testing
 
 /// Journal events as `toolkit events --json` prints them.

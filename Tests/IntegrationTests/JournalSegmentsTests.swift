@@ -2,6 +2,7 @@ import Agent
 import Faults
 import Foundation
 import Infrastructure
+import Measurements
 import Testing
 
 /// The journal's files: segments rotated by size and deleted beyond the budget, window summaries
