@@ -32,12 +32,19 @@ let package = Package(
         .target(name: "PostgreSQL", dependencies: ["CLibPQ"]),
         // posix_spawn's GNU extensions (close inherited descriptors, new session), for ChildProcess.
         .target(name: "CSpawn"),
+        // What the toolkit owns on the host: the state directory and its `toolkit.json`, trusted paths,
+        // child processes, loopback ports, the toolkit's CA, the one-line error type.
+        .target(name: "Infrastructure", dependencies: ["CSpawn"]),
         // Version-dependent SQL for MariaDB 10.6+, MySQL 8.0 and 8.4. Pure.
         .target(name: "Flavor"),
-        // Fault model, the outage/flap schedule (generic over Clock), the journal and its measurements. Pure.
+        // The fault model: fault specs and their limits, the outage/flap schedule (generic over Clock)
+        // and its record for a restarted agent. Pure.
         .target(name: "Faults"),
+        // The journal and what is measured from it: events and their codec, the timeline, fault windows,
+        // connection attempts, resume verdicts, binlog positions and GTID sets. Pure.
+        .target(name: "Measurements", dependencies: ["Faults"]),
         // The agent's control API: message types and a blocking loopback client for the CLI.
-        .target(name: "AgentAPI", dependencies: ["Faults", "Source"]),
+        .target(name: "AgentAPI", dependencies: ["Faults", "Measurements", "Infrastructure"]),
         // Passive MySQL protocol observer: handshake user, binlog dump requests, binlog positions. Pure.
         .target(name: "MySQLProtocol"),
         // The SwiftNIO TCP proxy in front of the server, with connection faults and shaping.
@@ -48,33 +55,33 @@ let package = Package(
         ]),
         // The long-running agent: gateway + protocol taps, fault backends and timers, journal, control API.
         .target(name: "Agent", dependencies: [
-            "Gateway", "MySQLProtocol", "Faults", "AgentAPI", "Source",
+            "Gateway", "MySQLProtocol", "Faults", "Measurements", "AgentAPI", "Infrastructure", "Source",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         // The MySQL source: connection settings, the managed server, bootstrap, status, data.
-        .target(name: "Source", dependencies: ["MariaDB", "Flavor", "CSpawn"]),
+        .target(name: "Source", dependencies: ["Infrastructure", "MariaDB", "Flavor"]),
         // Breakages beyond the network: transactions, DDL, replication scenarios, binlog corruption, connections.
         .target(name: "Breakage", dependencies: [
-            "Source", "MariaDB", "Flavor", "Faults", "AgentAPI",
+            "Infrastructure", "Source", "MariaDB", "Flavor", "AgentAPI",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Test cases: the case file format, the built-in cases, checklist verdicts and the run reports. Pure.
-        .target(name: "TestCases", dependencies: ["Faults", .product(name: "Yams", package: "Yams")]),
+        .target(name: "TestCases", dependencies: ["Measurements", .product(name: "Yams", package: "Yams")]),
         // The managed pipeline: a second server replicating from the source through the gateway.
-        .target(name: "Pipeline", dependencies: ["Source", "MariaDB", "Flavor"]),
+        .target(name: "Pipeline", dependencies: ["Infrastructure", "Source", "MariaDB", "Flavor"]),
         // `verify`'s comparison: the row model, normalisation, ETL profiles, change-log folding,
         // the set-checker's classes. Pure.
         .target(name: "Verification"),
         // The readers `verify` compares: the source, PostgreSQL, MySQL, JSONL and CSV destinations.
-        .target(name: "Destinations", dependencies: ["Verification", "PostgreSQL", "MariaDB", "Source", "Flavor"]),
+        .target(name: "Destinations", dependencies: ["Verification", "PostgreSQL", "MariaDB", "Flavor"]),
         // Tunnels that expose the gateway to SaaS tools (ssh -R, ngrok, cloudflared): plans are pure, processes by pid.
-        .target(name: "Tunnels", dependencies: ["Source"]),
+        .target(name: "Tunnels", dependencies: ["Infrastructure"]),
         .executableTarget(
             name: "toolkit",
             dependencies: [
-                "Source", "Flavor", "MariaDB", "Faults", "AgentAPI", "Agent", "Breakage", "Verification", "Destinations", "Tunnels",
+                "Infrastructure", "Source", "Flavor", "MariaDB", "Faults", "Measurements", "AgentAPI", "Agent", "Breakage", "Verification", "Destinations", "Tunnels",
                 "TestCases", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -82,8 +89,9 @@ let package = Package(
         .testTarget(name: "FlavorTests", dependencies: ["Flavor"]),
         .testTarget(name: "TunnelsTests", dependencies: ["Tunnels"]),
         .testTarget(name: "FaultsTests", dependencies: ["Faults"]),
+        .testTarget(name: "MeasurementsTests", dependencies: ["Measurements", "Faults"]),
         .testTarget(name: "BreakageTests", dependencies: ["Breakage"]),
-        .testTarget(name: "TestCasesTests", dependencies: ["TestCases", "Faults"], exclude: ["Seed"]),
+        .testTarget(name: "TestCasesTests", dependencies: ["TestCases", "Faults", "Measurements"], exclude: ["Seed"]),
         .testTarget(name: "MySQLProtocolTests", dependencies: ["MySQLProtocol"]),
         .testTarget(name: "GatewayTests", dependencies: [
             "Gateway",
@@ -94,7 +102,7 @@ let package = Package(
         ]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification"]),
         .testTarget(name: "IntegrationTests", dependencies: [
-            "Source", "MariaDB", "Flavor", "Faults", "AgentAPI", "Agent", "PostgreSQL", "Verification", "Destinations", "Pipeline",
+            "Infrastructure", "Source", "MariaDB", "Flavor", "Faults", "Measurements", "AgentAPI", "Agent", "PostgreSQL", "Verification", "Destinations", "Pipeline",
             "TestCases",
         ]),
     ]

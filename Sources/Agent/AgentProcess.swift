@@ -1,6 +1,6 @@
 import AgentAPI
 import Foundation
-import Source
+import Infrastructure
 
 /// Starting and stopping the agent process of a state directory (`AgentDiscovery` finds it).
 public enum AgentProcess {

@@ -2,6 +2,8 @@ import AgentAPI
 import Faults
 import Foundation
 import Gateway
+import Infrastructure
+import Measurements
 import NIOCore
 import NIOHTTP1
 import NIOPosix

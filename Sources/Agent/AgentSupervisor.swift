@@ -1,5 +1,5 @@
 import Foundation
-import Source
+import Infrastructure
 import Synchronization
 
 /// `toolkit agent --supervise`: runs the agent as its child and starts it again within a moment

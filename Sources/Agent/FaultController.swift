@@ -2,6 +2,7 @@ import AgentAPI
 import Faults
 import Foundation
 import Gateway
+import Measurements
 import Source
 
 /// Owns every fault and every timer. Commands and timer ticks go through the pure

@@ -1,5 +1,5 @@
 import Gateway
-import Source
+import Infrastructure
 
 extension TLSTermination {
     /// The gateway's TLS for a source: termination with the toolkit's certificate when the source

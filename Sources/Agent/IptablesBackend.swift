@@ -1,5 +1,5 @@
 import Foundation
-import Source
+import Infrastructure
 
 /// Kernel-level faults with iptables, in a chain the toolkit owns (`TOOLKIT-<port>`), reached by
 /// one jump rule from INPUT for the public port. It never flushes, reorders or deletes a rule it

@@ -1,6 +1,6 @@
-import Faults
 import Foundation
-import Source
+import Infrastructure
+import Measurements
 import Synchronization
 
 /// The agent's journal: every event, numbered (`seq`) and appended as one JSON line to the current

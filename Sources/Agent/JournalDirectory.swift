@@ -1,6 +1,6 @@
-import Faults
 import Foundation
-import Source
+import Infrastructure
+import Measurements
 
 /// The journal on disk, in `$TOOLKIT_HOME/journal/`:
 /// - `000001.jsonl`, `000002.jsonl`, ...: segments of JSON lines, one `JournalEvent` each with

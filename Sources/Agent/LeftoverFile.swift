@@ -1,6 +1,6 @@
 import Faults
 import Foundation
-import Source
+import Infrastructure
 import Synchronization
 
 /// What the agent changed outside itself (an iptables chain, a stopped server) and the faults it

@@ -1,5 +1,5 @@
 import Foundation
-import Source
+import Infrastructure
 
 /// Finding the agent of a state directory, and a control client for it. Commands that only talk
 /// to the agent depend on this module, never on the agent itself.

@@ -1,5 +1,6 @@
 import Faults
 import Foundation
+import Measurements
 
 /// The agent's control API: HTTP/JSON on its owner-only Unix socket (or TCP with a bearer token,
 /// see `ControlAddress`). These are its bodies.

@@ -1,5 +1,5 @@
 import Foundation
-import Source
+import Infrastructure
 
 /// The backups `corrupt` takes before touching a binlog file: `$TOOLKIT_HOME/backups/manifest.json`
 /// lists each copy with the file's name, size, SHA-256, owner and mode, and when it was taken.

@@ -1,6 +1,7 @@
 import Crypto
 import Flavor
 import Foundation
+import Infrastructure
 import MariaDB
 import Source
 

@@ -1,5 +1,6 @@
 import Flavor
 import Foundation
+import Infrastructure
 import MariaDB
 import Source
 

@@ -1,7 +1,7 @@
 import AgentAPI
-import Faults
 import Flavor
 import Foundation
+import Infrastructure
 import MariaDB
 import Source
 

@@ -1,4 +1,5 @@
 import Flavor
+import Infrastructure
 import MariaDB
 import Source
 

@@ -1,5 +1,6 @@
 import Flavor
 import Foundation
+import Infrastructure
 import MariaDB
 
 /// `toolkit generate-data`: tagged rows in multi-row prepared inserts over one persistent

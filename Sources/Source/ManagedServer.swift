@@ -1,5 +1,6 @@
 import Flavor
 import Foundation
+import Infrastructure
 import MariaDB
 
 /// The local server `toolkit up` creates and runs: its option file, data directory and process.

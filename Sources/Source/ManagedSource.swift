@@ -1,5 +1,6 @@
 import Flavor
 import Foundation
+import Infrastructure
 import MariaDB
 
 /// `toolkit up` and `toolkit down`: the whole life of the local source.

@@ -1,5 +1,6 @@
 import Flavor
 import Foundation
+import Infrastructure
 import MariaDB
 
 /// `toolkit status`: the server, its binary log, tables, replication clients and CDC readiness.

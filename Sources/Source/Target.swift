@@ -1,4 +1,5 @@
 import Foundation
+import Infrastructure
 import MariaDB
 
 /// The server a command works on, and with which credentials. Resolved from, in order of

@@ -1,5 +1,5 @@
-import Faults
 import Foundation
+import Measurements
 
 /// PASS, FAIL or NOT OBSERVED for one checklist item; BLOCKED for every item of a run whose
 /// preconditions failed.

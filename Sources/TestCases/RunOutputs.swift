@@ -1,4 +1,4 @@
-import Faults
+import Measurements
 import Foundation
 
 /// `junit.xml`: one testcase per checklist item. FAIL → `failure` with the evidence, NOT

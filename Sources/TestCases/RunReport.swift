@@ -1,4 +1,4 @@
-import Faults
+import Measurements
 import Foundation
 
 /// One run of a case: what was checked first, what was done when, what each checklist item

@@ -1,5 +1,5 @@
 import Foundation
-import Source
+import Infrastructure
 
 /// The tunnel this state directory started (`run/tunnel.json`, mode 0600): enough to show its
 /// public address and to stop exactly that process — by pid, checked against its start time so

@@ -1,7 +1,7 @@
 import Agent
 import ArgumentParser
 import Foundation
-import Source
+import Infrastructure
 
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

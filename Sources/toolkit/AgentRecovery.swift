@@ -1,8 +1,8 @@
 import Agent
 import AgentAPI
-import Faults
 import Foundation
-import Source
+import Infrastructure
+import Measurements
 
 /// `network --up` when no agent runs, e.g. one killed during a fault: starting a new agent undoes
 /// what its predecessor left (its iptables chain, a server a service fault stopped); then the

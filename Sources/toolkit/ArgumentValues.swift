@@ -1,7 +1,7 @@
 import ArgumentParser
 import Breakage
 import Faults
-import Source
+import Infrastructure
 
 // The typed values of the command line. A value that is not one of these is refused by the
 // parser before any command runs, with one line naming the flag and what it takes (see Entry).

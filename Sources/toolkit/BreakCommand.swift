@@ -1,7 +1,6 @@
 import ArgumentParser
 import Breakage
 import Foundation
-import Source
 
 struct BreakCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,6 +2,7 @@ import Agent
 import AgentAPI
 import Faults
 import Foundation
+import Infrastructure
 import MariaDB
 import Pipeline
 import Source

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Source
+import Infrastructure
 import TestCases
 
 struct CasesCommand: ParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Source
+import Infrastructure
 
 /// Runs the command and maps every failure to one line on stderr and an exit code:
 /// 0 success, 1 a failed operation, 2 bad input (nothing changed).

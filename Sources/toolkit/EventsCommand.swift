@@ -1,8 +1,8 @@
 import Agent
 import ArgumentParser
-import Faults
 import Foundation
-import Source
+import Infrastructure
+import Measurements
 
 struct EventsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Flavor
 import Foundation
+import Infrastructure
 import MariaDB
 import Source
 

@@ -3,7 +3,8 @@ import AgentAPI
 import ArgumentParser
 import Faults
 import Foundation
-import Source
+import Infrastructure
+import Measurements
 
 struct NetworkCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
+import Infrastructure
 import Pipeline
-import Source
 
 struct PipelineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Breakage
 import Foundation
-import Source
 
 struct ReplicateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

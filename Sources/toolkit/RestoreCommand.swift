@@ -1,7 +1,6 @@
 import ArgumentParser
 import Breakage
 import Foundation
-import Source
 
 struct RestoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

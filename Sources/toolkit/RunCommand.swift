@@ -1,8 +1,9 @@
 import Agent
 import AgentAPI
 import ArgumentParser
-import Faults
 import Foundation
+import Infrastructure
+import Measurements
 import Pipeline
 import Source
 import TestCases

@@ -2,7 +2,6 @@ import ArgumentParser
 import Breakage
 import Flavor
 import Foundation
-import Source
 
 struct TransactionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

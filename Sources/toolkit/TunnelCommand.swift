@@ -2,6 +2,7 @@ import Agent
 import AgentAPI
 import ArgumentParser
 import Foundation
+import Infrastructure
 import Source
 import Tunnels
 

@@ -4,6 +4,7 @@ import ArgumentParser
 import Faults
 import Flavor
 import Foundation
+import Infrastructure
 import Pipeline
 import Source
 import Tunnels

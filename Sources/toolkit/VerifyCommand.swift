@@ -2,6 +2,7 @@ import ArgumentParser
 import Destinations
 import Flavor
 import Foundation
+import Infrastructure
 import MariaDB
 import Source
 import Verification

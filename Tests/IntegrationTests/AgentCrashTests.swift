@@ -1,6 +1,8 @@
 import AgentAPI
 import Faults
 import Foundation
+import Infrastructure
+import Measurements
 import Source
 import Testing
 

@@ -2,6 +2,7 @@ import AgentAPI
 import Faults
 import Flavor
 import Foundation
+import Infrastructure
 import MariaDB
 import Source
 import Testing

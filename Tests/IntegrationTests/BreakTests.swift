@@ -1,6 +1,5 @@
 import Foundation
 import MariaDB
-import Source
 import Testing
 
 @Suite("break: the ETL tool's connections broken on the server side, and --undo", .tags(.integration, .endToEnd))

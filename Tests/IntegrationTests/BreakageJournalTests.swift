@@ -1,5 +1,4 @@
 import Foundation
-import Source
 import Testing
 
 @Suite("breakages with the agent: lag through the gateway, every action journaled", .tags(.integration, .endToEnd))

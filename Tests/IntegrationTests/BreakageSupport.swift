@@ -1,6 +1,5 @@
 import Foundation
 import MariaDB
-import Source
 
 /// Reading binlogs for the breakage tests: transactions as GTID groups, and local file reads.
 extension BinlogReader.Reading {

@@ -1,6 +1,6 @@
 import Foundation
+import Infrastructure
 import PostgreSQL
-import Source
 import Testing
 import Verification
 

@@ -1,6 +1,6 @@
 import Foundation
+import Infrastructure
 import MariaDB
-import Source
 import Testing
 
 @Suite("The toolkit binary: status, monitor, bad input, existing servers", .tags(.integration, .endToEnd))

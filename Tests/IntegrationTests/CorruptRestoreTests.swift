@@ -1,6 +1,5 @@
 import Foundation
 import MariaDB
-import Source
 import Testing
 
 @Suite("corrupt and restore: a real reader fails, then reads the restored file", .tags(.integration, .endToEnd), .serialized)

@@ -1,5 +1,5 @@
 import Foundation
-import Source
+import Infrastructure
 import Testing
 
 @Suite("The gateway needs no capability", .tags(.integration))

@@ -1,7 +1,8 @@
 import AgentAPI
 import Faults
 import Foundation
-import Source
+import Infrastructure
+import Measurements
 import Testing
 
 /// Journal events as `toolkit events --json` prints them.

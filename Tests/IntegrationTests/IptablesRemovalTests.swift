@@ -1,6 +1,6 @@
 import Agent
 import Foundation
-import Source
+import Infrastructure
 import Testing
 
 /// Removing our chain while another removal of it runs (a fault's timer expiring during

@@ -1,7 +1,8 @@
 import Agent
 import Faults
 import Foundation
-import Source
+import Infrastructure
+import Measurements
 import Testing
 
 /// The journal's files: segments rotated by size and deleted beyond the budget, window summaries

@@ -1,8 +1,7 @@
 import AgentAPI
-import Faults
 import Foundation
 import MariaDB
-import Source
+import Measurements
 import Testing
 
 /// One source (with its agent and gateway) and one replica for the whole suite.

@@ -1,5 +1,6 @@
 import AgentAPI
 import Foundation
+import Infrastructure
 import MariaDB
 import Source
 import Testing

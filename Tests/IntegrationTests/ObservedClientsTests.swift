@@ -1,7 +1,7 @@
 import AgentAPI
-import Faults
 import Foundation
 import MariaDB
+import Measurements
 import Testing
 
 /// Clients whose handshakes are unusual but whose sessions are plain text must be observed like

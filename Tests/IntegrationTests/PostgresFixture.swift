@@ -1,6 +1,6 @@
 import Foundation
+import Infrastructure
 import PostgreSQL
-import Source
 import Testing
 
 /// A PostgreSQL cluster from Debian's packages, started as the `postgres` account in a temporary

@@ -1,6 +1,5 @@
 import Foundation
 import MariaDB
-import Source
 import Testing
 
 @Suite("replicate: what a binlog reader meets", .tags(.integration, .endToEnd))

@@ -1,6 +1,5 @@
 import Foundation
 import MariaDB
-import Source
 import Testing
 
 @Suite("schema-change: the DDL it prints is the DDL a binlog reader sees", .tags(.integration, .endToEnd))

@@ -1,5 +1,5 @@
-import Faults
 import Foundation
+import Measurements
 import Testing
 
 /// Clients that talk TLS to the source, through the gateway that terminates it with the toolkit's

@@ -1,6 +1,5 @@
 import Foundation
 import MariaDB
-import Source
 import Testing
 
 @Suite("transaction: one real transaction, one GTID", .tags(.integration, .endToEnd))

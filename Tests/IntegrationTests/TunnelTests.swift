@@ -1,6 +1,6 @@
 import AgentAPI
 import Foundation
-import Source
+import Infrastructure
 import Testing
 
 /// An `sshd` of the test's own on a loopback port: host key, client key, authorized_keys and

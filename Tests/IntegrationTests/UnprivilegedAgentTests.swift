@@ -1,7 +1,7 @@
 import AgentAPI
 import Faults
 import Foundation
-import Source
+import Infrastructure
 import Testing
 
 @Suite("An agent that may not change iptables", .tags(.integration, .slow), .serialized)

@@ -1,6 +1,5 @@
 import Foundation
 import MariaDB
-import Source
 import Testing
 import Verification
 

@@ -1,7 +1,6 @@
 import Foundation
 import MariaDB
 import PostgreSQL
-import Source
 import Testing
 import Verification
 

@@ -1,7 +1,7 @@
 import Foundation
+import Infrastructure
 import MariaDB
 import PostgreSQL
-import Source
 import Testing
 import Verification
 

@@ -1,3 +1,5 @@
+import Faults
+
 /// What the journal shows about one fault window: how fast the client noticed, how it
 /// retried, how fast it came back, and where it resumed replication from.
 /// Times are seconds; `started`/`ended` are seconds since 1970 like `JournalEvent.at`.

@@ -1,3 +1,5 @@
+import Faults
+
 /// A journal's events in time order, with its fault windows and client connections
 /// indexed, from which each window's `WindowReport` is measured.
 ///

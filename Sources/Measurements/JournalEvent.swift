@@ -1,3 +1,4 @@
+import Faults
 import Foundation
 
 /// What happened. Raw values are the `kind` strings of the journal.

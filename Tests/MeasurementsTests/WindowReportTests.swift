@@ -1,5 +1,6 @@
 import Faults
 import Foundation
+import Measurements
 import Testing
 
 @Suite("Window measurements")

@@ -1,4 +1,4 @@
-import Faults
+import Measurements
 import Testing
 
 @Suite("AttemptLedger: client packets to journal events")

@@ -1,5 +1,3 @@
-import MariaDB
-
 /// A failure the CLI reports in one line. `usage` errors exit 2 and change nothing; the rest exit 1.
 public struct ToolkitError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable { case usage, operation }
@@ -17,11 +15,6 @@ public struct ToolkitError: Error, Sendable, CustomStringConvertible {
     }
 
     public static func usage(_ message: String) -> ToolkitError { ToolkitError(.usage, message) }
-
-    /// Wraps a server error with what we were doing: "connecting to root@127.0.0.1:3306: ERROR 2003 (HY000): ...".
-    public static func server(_ doing: String, _ error: MariaDBError) -> ToolkitError {
-        ToolkitError(.operation, "\(doing): \(error)")
-    }
 
     public var description: String { message }
     public var exitCode: Int32 { kind == .usage ? 2 : 1 }

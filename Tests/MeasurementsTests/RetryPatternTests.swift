@@ -1,4 +1,4 @@
-import Faults
+import Measurements
 import Testing
 
 @Suite("Retry patterns")

@@ -1,4 +1,5 @@
 import Faults
+import Measurements
 import Testing
 
 /// Builds synthetic journals with times relative to a base, in seconds.
@@ -83,3 +84,7 @@ func isClose(_ value: Double?, _ expected: Double, tolerance: Double = 1e-5) -> 
 func areClose(_ values: [Double], _ expected: [Double]) -> Bool {
     values.count == expected.count && zip(values, expected).allSatisfy { isClose($0, $1) }
 }
+
+let reject = FaultSpec(type: .reject)
+let timeout = FaultSpec(type: .timeout)
+let resetSpec = FaultSpec(type: .reset)

@@ -1,4 +1,5 @@
 import Faults
+import Measurements
 import Testing
 
 @Suite("Re-reads: what a resumed client was sent again")

@@ -1,5 +1,5 @@
-import Faults
 import Foundation
+import Measurements
 import Testing
 
 @Suite("JournalCodec")

@@ -1,4 +1,5 @@
 import Faults
+import Measurements
 import Testing
 
 @Suite("JournalTail: windows finished as they pass, measured as the whole journal")

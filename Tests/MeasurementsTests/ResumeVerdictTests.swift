@@ -1,4 +1,5 @@
 import Faults
+import Measurements
 import Testing
 
 @Suite("Resume verdicts")

@@ -1,3 +1,5 @@
+import Faults
+
 /// One gateway connection, from its `conn_accepted` to its close, as indexes into the
 /// timeline's events. A connection id seen again in `conn_accepted` (an agent restarted)
 /// starts a new record.

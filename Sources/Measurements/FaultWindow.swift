@@ -1,3 +1,5 @@
+import Faults
+
 /// One fault window as the journal recorded it: from `fault_started` to `fault_ended`.
 public struct FaultWindow: Sendable, Hashable {
     public var id: Int
