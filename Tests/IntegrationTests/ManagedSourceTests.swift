@@ -1,4 +1,5 @@
 import Foundation
+import Infrastructure
 import MariaDB
 import Source
 import Testing
