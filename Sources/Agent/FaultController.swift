@@ -86,7 +86,6 @@ actor FaultController {
         var unique: [String] = []
         for failure in failures where !unique.contains(failure) { unique.append(failure) }
         if !unique.isEmpty {
-            log.error("network --up: a restore step failed", metadata: ["failed": "\(unique.joined(separator: "; "))"])
             throw AgentFailure(status: 500, message: "network --up failed: " + unique.joined(separator: "; "))
         }
     }
