@@ -8,8 +8,9 @@ public enum AgentProcess {
     /// unless a supervisor already runs (it may be starting the agent again), waits until the
     /// agent's control API answers, and returns the agent's pid.
     public static func start(state: StateDirectory, executable: String, timeout: Duration = .seconds(20)) throws -> pid_t {
-        let log = state.logDirectory.appendingPathComponent("agent.log")
-        try state.prepareOwnDirectories()
+        _ = try AgentLog.level()
+        let log = AgentLog.file(state)
+        try AgentLog.prepare(state: state)
         let supervisor = try AgentSupervisor.running(state: state)?.pid
             ?? ChildProcess.spawn(executable, ["agent", "--supervise", "--home", state.root.path], log: log, detached: true)
         let clock = ContinuousClock()
@@ -17,7 +18,7 @@ public enum AgentProcess {
         while clock.now < deadline {
             guard ChildProcess.isAlive(supervisor) else {
                 let lines = (try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n") ?? []
-                let tail = lines.last { !$0.contains(" supervisor: ") }.map(String.init) ?? ""
+                let tail = lines.last { !$0.contains(" agent.supervisor: ") }.map(String.init) ?? ""
                 throw ToolkitError("the agent exited during start-up: \(tail)")
             }
             if let client = try? AgentDiscovery.client(state: state), let status = try? client.get("/status", as: AgentStatus.self) {

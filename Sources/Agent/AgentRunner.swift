@@ -4,6 +4,7 @@ import Foundation
 import Gateway
 import Infrastructure
 import Measurements
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -29,7 +30,8 @@ public enum AgentRunner {
     public static func run(_ settings: Settings) async throws {
         let state = settings.state
         let config = settings.config
-        try state.prepareOwnDirectories()
+        try AgentLog.bootstrap(state: state)
+        let log = AgentLog.logger("agent")
         guard let control = ControlAddress(config.control ?? "unix") else {
             throw ToolkitError("the source's config has control '\(config.control ?? "")'; it must be \(ControlAddress.usage)")
         }
@@ -39,7 +41,7 @@ public enum AgentRunner {
             throw ToolkitError("an agent already runs for \(state.root.path) (pid \(pid))")
         }
         try String(getpid()).write(to: pidFile, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(at: pidFile) }
+        defer { remove(pidFile, "the agent's pid file", log: log) }
         signal(SIGPIPE, SIG_IGN)
 
         let leftovers = LeftoverFile(url: state.leftoverFile)
@@ -81,23 +83,24 @@ public enum AgentRunner {
             journal.record(.note) { $0.detail = "agent restarted after \(reason)" }
         }
         let startedAt = JournalEvent.timestamp(Date())
-        journal.record(.note) { event in
-            event.detail = "agent started (pid \(getpid()), backend \(backend.rawValue), listening on \(config.listenHost):\(config.publicPort), upstream \(config.host):\(config.serverPort), tls \(tls == nil ? (config.tlsMode == .off ? "off" : "passthrough") : "terminate"))"
-                + (cleaned.isEmpty ? "" : "; " + cleaned.joined(separator: "; "))
-        }
+        let started = "agent started (pid \(getpid()), backend \(backend.rawValue), listening on \(config.listenHost):\(config.publicPort), upstream \(config.host):\(config.serverPort), tls \(tls == nil ? (config.tlsMode == .off ? "off" : "passthrough") : "terminate"))"
+            + (cleaned.isEmpty ? "" : "; " + cleaned.joined(separator: "; "))
+        journal.record(.note) { $0.detail = started }
+        log.info("\(started)", metadata: settings.restartedAfter.map { ["restarted_after": "\($0)"] } ?? [:])
         // The faults a predecessor had in force go on, before the gateway listens: a resumed
         // reject keeps the public port closed from the first moment.
         if let record = leftovers.faults, !record.faults.isEmpty {
             let (done, failures) = await controller.resume(record)
             if !done.isEmpty || !failures.isEmpty {
                 journal.record(.note) { $0.detail = "faults of the previous agent: " + (done + failures).joined(separator: "; ") }
+                if !done.isEmpty { log.notice("faults of the previous agent: \(done.joined(separator: "; "))") }
             }
         }
 
         do {
             try await gateway.start()
         } catch {
-            try? await group.shutdownGracefully()
+            await shutDown(group, log: log)
             throw ToolkitError("the gateway cannot listen on \(config.listenHost):\(config.publicPort): \(error)")
         }
 
@@ -119,7 +122,7 @@ public enum AgentRunner {
             try OwnedPath.createPrivate(state.agentTokenFile, contents: Data(token.utf8))
             listener = .tcp(host: host, port: port, token: token)
         }
-        defer { try? FileManager.default.removeItem(at: state.agentTokenFile) }
+        defer { remove(state.agentTokenFile, "the control token file", log: log, ifPresent: true) }
         let controlServer = ControlServer(listener: listener, group: group) { method, path, query, body in
             do {
                 switch (method, path) {
@@ -160,10 +163,16 @@ public enum AgentRunner {
                 default:
                     throw AgentFailure(status: 404, message: "no such endpoint: \(method) \(path)")
                 }
-            } catch let failure as AgentFailure {
-                return (failure.status, (try? encode(failure)) ?? Data())
             } catch {
-                return (500, (try? encode(AgentFailure(status: 500, message: "\(error)"))) ?? Data())
+                let failure = error as? AgentFailure ?? AgentFailure(status: 500, message: "\(error)")
+                let metadata: Logger.Metadata = ["status": "\(failure.status)", "error": "\(failure.message)"]
+                if failure.status >= 500 {
+                    log.error("\(method) \(path) failed", metadata: metadata)
+                } else {
+                    log.debug("\(method) \(path) refused", metadata: metadata)
+                }
+                // Encoding a message and a number cannot fail; an empty body still carries the status.
+                return (failure.status, (try? encode(failure)) ?? Data())
             }
         }
         let controlChannel: NIOAsyncChannel<ControlServer.Connection, Never>
@@ -171,11 +180,11 @@ public enum AgentRunner {
             controlChannel = try await controlServer.bind()
         } catch {
             await gateway.stop()
-            try? await group.shutdownGracefully()
+            await shutDown(group, log: log)
             throw ToolkitError("the control API cannot listen on \(control == .unixSocket ? state.agentSocketFile.path : control.description): \(error)")
         }
         if case .unixSocket = control { chmod(state.agentSocketFile.path, 0o600) }
-        defer { if case .unixSocket = control { try? FileManager.default.removeItem(at: state.agentSocketFile) } }
+        defer { if case .unixSocket = control { remove(state.agentSocketFile, "the control socket", log: log, ifPresent: true) } }
 
         let signals = [SIGTERM, SIGINT, SIGHUP].map { number -> DispatchSourceSignal in
             signal(number, SIG_IGN)
@@ -187,7 +196,12 @@ public enum AgentRunner {
         defer { signals.forEach { $0.cancel() } }
 
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await controlServer.serve(controlChannel) }
+            group.addTask {
+                // Serving ends only when the agent stops (cancelled), or with an error: the agent then stops.
+                do { try await controlServer.serve(controlChannel) } catch is CancellationError {} catch {
+                    log.critical("the control API stopped serving; stopping the agent", metadata: ["error": "\(error)"])
+                }
+            }
             group.addTask {
                 var iterator = shutdown.stream.makeAsyncIterator()
                 _ = await iterator.next()
@@ -196,12 +210,33 @@ public enum AgentRunner {
             group.cancelAll()
         }
         // Everything back before we go: nothing of ours may outlive the agent.
-        try? await controller.restoreAll()
+        do { try await controller.restoreAll() } catch {
+            log.error("restoring everything before the agent exits failed", metadata: ["error": "\((error as? AgentFailure)?.message ?? "\(error)")"])
+        }
         await controller.stopObserving()
         journal.record(.note) { $0.detail = "agent stopped (pid \(getpid())); every fault restored" }
         await gateway.stop()
-        try? await controlChannel.channel.close()
-        try? await group.shutdownGracefully()
+        do { try await controlChannel.channel.close() } catch ChannelError.alreadyClosed {} catch {
+            log.warning("closing the control API's listener failed", metadata: ["error": "\(error)"])
+        }
+        await shutDown(group, log: log)
+        log.info("agent stopped", metadata: ["pid": "\(getpid())"])
+    }
+
+    private static func shutDown(_ group: MultiThreadedEventLoopGroup, log: Logger) async {
+        do { try await group.shutdownGracefully() } catch {
+            log.warning("shutting down the event loops failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Removes a file of the agent's on the way out; one left behind is logged (a stale pid, socket
+    /// or token). `ifPresent`: the file may rightly be gone already (no token without TCP control;
+    /// the socket's listener removes it when it closes).
+    private static func remove(_ url: URL, _ what: String, log: Logger, ifPresent: Bool = false) {
+        do { try FileManager.default.removeItem(at: url) } catch {
+            if ifPresent, !FileManager.default.fileExists(atPath: url.path) { return }
+            log.warning("cannot remove \(what)", metadata: ["file": "\(url.path)", "error": "\(error)"])
+        }
     }
 
     static func encode<T: Encodable>(_ value: T) throws -> Data {

@@ -36,7 +36,8 @@ public enum AgentSupervisor {
 
     /// Runs until the agent exits cleanly or the supervisor is told to stop; returns the exit status.
     public static func run(state: StateDirectory) throws -> Int32 {
-        try state.prepareOwnDirectories()
+        try AgentLog.bootstrap(state: state)
+        let log = AgentLog.logger("agent.supervisor")
         if let other = running(state: state), other.pid != getpid() {
             throw ToolkitError("a supervisor already runs for \(state.root.path) (pid \(other.pid))")
         }
@@ -45,33 +46,40 @@ public enum AgentSupervisor {
         }
         let file = processFile(state)
         try JSONEncoder().encode(me).write(to: file, options: .atomic)
-        defer { try? FileManager.default.removeItem(at: file) }
+        defer {
+            do { try FileManager.default.removeItem(at: file) } catch {
+                log.warning("cannot remove the supervisor's process file", metadata: ["file": "\(file.path)", "error": "\(error)"])
+            }
+        }
         for number in [SIGTERM, SIGINT, SIGHUP] {
             signal(number) { _ in supervisorStopRequested.store(true, ordering: .relaxed) }
         }
-        let log = state.logDirectory.appendingPathComponent("agent.log")
+        log.info("supervisor started", metadata: ["pid": "\(getpid())"])
         let clock = ContinuousClock()
         var restarts: [ContinuousClock.Instant] = []
         var restartedAfter: String?
         while true {
             let arguments = ["agent", "--home", state.root.path] + (restartedAfter.map { ["--restarted-after", $0] } ?? [])
             let started = clock.now
-            let pid = try ChildProcess.spawn(executable, arguments, log: log, detached: false)
+            let pid = try ChildProcess.spawn(executable, arguments, log: AgentLog.file(state), detached: false)
             let status = waitForExit(of: pid)
-            if supervisorStopRequested.load(ordering: .relaxed) || status == 0 { return 0 }
+            if supervisorStopRequested.load(ordering: .relaxed) || status == 0 {
+                log.info("supervisor stopped", metadata: ["agent": "\(pid)", "status": "\(status)"])
+                return 0
+            }
             let now = clock.now
             if status < 128 && started.duration(to: now) < startupGrace {
-                report("the agent (pid \(pid)) failed at start-up (exit status \(status)); not starting it again")
+                log.error("the agent (pid \(pid)) failed at start-up (exit status \(status)); not starting it again")
                 return status
             }
             restarts = restarts.filter { $0.duration(to: now) < restartWindow } + [now]
             let end = status > 128 ? "was killed by signal \(status - 128)" : "exited with status \(status)"
             guard restarts.count <= maxRestarts else {
-                report("the agent (pid \(pid)) \(end); \(maxRestarts) restarts within \(restartWindow) already: giving up")
+                log.critical("the agent (pid \(pid)) \(end); \(maxRestarts) restarts within \(restartWindow) already: giving up")
                 return 1
             }
             restartedAfter = "the previous agent (pid \(pid)) \(end)"
-            report("the agent (pid \(pid)) \(end); starting it again")
+            log.warning("the agent (pid \(pid)) \(end); starting it again")
             // A moment's pause, so that an agent that cannot start does not spin.
             Thread.sleep(forTimeInterval: 0.1)
         }
@@ -98,11 +106,6 @@ public enum AgentSupervisor {
             }
             Thread.sleep(forTimeInterval: 0.05)
         }
-    }
-
-    /// One line to the supervisor's output (the agent's log).
-    private static func report(_ line: String) {
-        FileHandle.standardError.write(Data("\(Date().formatted(.iso8601)) supervisor: \(line)\n".utf8))
     }
 }
 

@@ -1,5 +1,6 @@
 import AgentAPI
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -35,6 +36,7 @@ struct ControlServer: Sendable {
     let group: any EventLoopGroup
     var limits = Limits()
     let route: Route
+    let log = AgentLog.logger("agent.control")
 
     init(listener: Listener, group: any EventLoopGroup, limits: Limits = Limits(), route: @escaping Route) {
         self.listener = listener
@@ -49,12 +51,14 @@ struct ControlServer: Sendable {
         let limits = self.limits
         let allowed: Set<uid_t> = [geteuid(), 0]
         let isUnix = if case .unix = listener { true } else { false }
+        let log = self.log
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 128)
         let initializer: @Sendable (Channel) -> EventLoopFuture<Connection> = { channel in
             guard slots.acquire() else {
                 // Refused at once: its descriptor goes back before the next accept.
+                log.warning("refused a control connection", metadata: ["error": "\(ControlRefusal.tooManyConnections)"])
                 channel.close(promise: nil)
                 return channel.eventLoop.makeFailedFuture(ControlRefusal.tooManyConnections)
             }
@@ -67,6 +71,7 @@ struct ControlServer: Sendable {
                 try channel.pipeline.syncOperations.addHandler(RequestTimer(deadline: deadline))
                 return try Connection(wrappingChannelSynchronously: channel)
             }.flatMapErrorThrowing { error in
+                log.warning("refused a control connection", metadata: ["error": "\(error)"])
                 channel.close(promise: nil)
                 throw error
             }
@@ -95,7 +100,11 @@ struct ControlServer: Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { inbound in
                 for try await connection in inbound {
-                    group.addTask { try? await handle(connection) }
+                    group.addTask {
+                        do { try await handle(connection) } catch {
+                            log.notice("a control connection failed", metadata: ["error": "\(error)"])
+                        }
+                    }
                 }
             }
         }
@@ -164,6 +173,7 @@ struct ControlServer: Sendable {
     }
 
     static func failure(_ status: Int, _ message: String) -> Data {
+        // Encoding a message and a number cannot fail; an empty body still carries the status.
         (try? JSONEncoder().encode(AgentFailure(status: status, message: message))) ?? Data()
     }
 
@@ -187,10 +197,18 @@ struct PeerCredentials: Sendable {
     var gid: UInt32 = 0
 }
 
-enum ControlRefusal: Error {
+enum ControlRefusal: Error, CustomStringConvertible {
     case tooManyConnections
     case peerUnknown
     case peerNotAllowed(uid_t)
+
+    var description: String {
+        switch self {
+        case .tooManyConnections: "too many control connections at once"
+        case .peerUnknown: "the connecting process's credentials cannot be read"
+        case .peerNotAllowed(let uid): "the connecting process runs as uid \(uid), neither this account nor root"
+        }
+    }
 }
 
 /// How many control connections are open; refuses beyond the limit.

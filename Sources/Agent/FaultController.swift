@@ -3,6 +3,7 @@ import Faults
 import Foundation
 import Gateway
 import Measurements
+import Logging
 import Source
 
 /// Owns every fault and every timer. Commands and timer ticks go through the pure
@@ -26,6 +27,7 @@ actor FaultController {
     /// What the packets of the current connection-fault window mean; nil when none is watched.
     private var ledger: AttemptLedger?
     private(set) var notes: [String] = []
+    private let log = AgentLog.logger("agent.faults")
 
     /// Window ids go on from the highest one in the journal, which a restarted agent reloads:
     /// the measurements tell windows apart by id.
@@ -60,6 +62,7 @@ actor FaultController {
             // The same fault again with a new deadline: the kernel's own deadline moves with it.
             let until = schedule.deadline(ofWindow: window).map { wallClock($0) }
             do { try await blocking { try iptables.replaceRules(spec.type == .reject ? .reject : .drop, until: until) } } catch {
+                log.error("moving the deadline of our iptables rules failed", metadata: ["window": "\(window)", "error": "\(error)"])
                 failures.append("\(error)")
             }
         }
@@ -110,6 +113,7 @@ actor FaultController {
             } catch {
                 let message = "putting back \(fault.spec) (window \(fault.windowID)) failed: \((error as? AgentFailure)?.message ?? "\(error)")"
                 journal.record(.note) { $0.window = fault.windowID; $0.detail = message }
+                log.error("\(message)")
                 notes.append(message)
                 failures.append(message)
             }
@@ -154,16 +158,19 @@ actor FaultController {
                 switch action {
                 case .apply(let spec, let window):
                     journal.record(.faultStarted) { $0.window = window; $0.fault = spec; $0.detail = (spec.backend ?? .gateway).rawValue }
+                    log.info("applying \(spec)", metadata: ["window": "\(window)", "backend": "\((spec.backend ?? .gateway).rawValue)"])
                     try await apply(spec, window: window)
                 case .clear(let spec, let window, let reason):
                     // The window ends when the restore begins: clients held by the fault move on
                     // while it is being lifted, and their reconnects must fall after the end.
                     journal.record(.faultEnded) { $0.window = window; $0.fault = spec; $0.detail = reason.rawValue }
+                    log.info("clearing \(spec)", metadata: ["window": "\(window)", "reason": "\(reason.rawValue)"])
                     try await clear(spec)
                 }
             } catch {
                 let message = (error as? AgentFailure)?.message ?? "\(error)"
                 journal.record(.note) { $0.detail = "fault action failed: \(message)" }
+                log.error("fault action failed", metadata: ["error": "\(message)"])
                 notes.append(message)
                 failures.append(message)
             }
@@ -189,7 +196,10 @@ actor FaultController {
                     // The kernel refuses connects to a closed listener without telling us; a
                     // logging rule in our own chain lets us still see each attempt.
                     watchPackets(window: window, verdict: .refuse)
-                    try? await blocking { try iptables.apply(.watch) }
+                    // Seeing the attempts is a bonus: the reject itself goes on without it.
+                    do { try await blocking { try iptables.apply(.watch) } } catch {
+                        log.warning("refused connects are not observed: our logging rule failed", metadata: ["window": "\(window)", "error": "\(error)"])
+                    }
                     leftovers.record(iptables: true)
                 } else if spec.type == .reject && spec.scope == .all {
                     journal.record(.note) {
@@ -248,6 +258,7 @@ actor FaultController {
         timer?.cancel()
         guard let deadline = schedule.nextDeadline else { timer = nil; return }
         timer = Task { [weak self, clock] in
+            // Cancelled: a later command re-armed the timer.
             do { try await Task.sleep(until: deadline, clock: clock) } catch { return }
             await self?.fire()
         }
@@ -293,6 +304,7 @@ actor FaultController {
         } catch {
             let message = "connection attempts are not observed: \(error)"
             journal.record(.note) { $0.detail = message }
+            log.warning("\(message)")
             notes.append(message)
             return false
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Infrastructure
 import Measurements
+import Logging
 import Synchronization
 
 /// The agent's journal: every event, numbered (`seq`) and appended as one JSON line to the current
@@ -16,6 +17,7 @@ public final class Journal: Sendable {
     public let segmentBytes: Int
     private let state: Mutex<State>
     private let codec = JournalCodec()
+    private let log = AgentLog.logger("agent.journal")
     /// Windows `status()` shows.
     public static let recentWindows = 20
 
@@ -31,6 +33,8 @@ public final class Journal: Sendable {
         var finishedCount: Int
         var lastWindowID: Int
         var live: (seq: UInt64, reports: [WindowReport])?
+        /// The files whose last write failed (logged once, until a write works again).
+        var failingWrites: Set<String> = []
     }
 
     public init(files: JournalDirectory, budgetBytes: Int = JournalDirectory.defaultBudgetMiB << 20,
@@ -49,13 +53,23 @@ public final class Journal: Sendable {
             for line in finishedLines { if let id = JournalDirectory.windowID(ofSummary: line) { finishedIDs.insert(id) } }
         }
         let decoder = JSONDecoder()
-        let recent = finishedLines.suffix(Self.recentWindows).compactMap { try? decoder.decode(WindowReport.self, from: Data($0)) }
+        let recentLines = finishedLines.suffix(Self.recentWindows)
+        let recent = recentLines.compactMap { try? decoder.decode(WindowReport.self, from: Data($0)) }
+        if recent.count < recentLines.count {
+            log.warning("window summaries that cannot be read are left out", metadata: ["file": "\(files.windowsFile.path)", "count": "\(recentLines.count - recent.count)"])
+        }
 
         // The unfinished windows' events: from the tail's start to the end of the newest segment.
-        let saved = (JournalDirectory.read(files.tailFile)).flatMap { try? decoder.decode(JournalDirectory.Tail.self, from: $0) }
+        var saved: JournalDirectory.Tail?
+        if let data = JournalDirectory.read(files.tailFile) {
+            do { saved = try decoder.decode(JournalDirectory.Tail.self, from: data) } catch {
+                log.warning("the journal's tail cannot be read; unfinished windows are measured from the start", metadata: ["file": "\(files.tailFile.path)", "error": "\(error)"])
+            }
+        }
         var numbers = files.segmentNumbers()
         var lastSeq: UInt64 = 0
         var events: [JournalEvent] = []
+        var unreadable = 0
         let from = saved?.from ?? 0
         let first = numbers.lastIndex { files.firstSeq(ofSegment: $0).map { $0 <= from } ?? false } ?? 0
         for number in numbers.dropFirst(first) {
@@ -63,9 +77,11 @@ public final class Journal: Sendable {
             for line in JournalDirectory.lines(data) {
                 guard let seq = JournalDirectory.seq(ofLine: line) else { continue }
                 lastSeq = max(lastSeq, seq)
-                if seq >= from, let event = try? codec.decodeLine(line) { events.append(event) }
+                guard seq >= from else { continue }
+                if let event = try? codec.decodeLine(line) { events.append(event) } else { unreadable += 1 }
             }
         }
+        if unreadable > 0 { log.warning("journal lines that cannot be read are left out", metadata: ["count": "\(unreadable)"]) }
         if numbers.isEmpty { numbers = [1] }
         let current = numbers.last!
         let url = files.segmentURL(current)
@@ -106,10 +122,14 @@ public final class Journal: Sendable {
               state.withLock({ $0.nextSeq == 1 }) else { return }
         guard let data = JournalDirectory.read(files.legacyFile) else { return }
         var start = data.startIndex
+        var unreadable = 0
         while start < data.endIndex {
             let newline = data[start...].firstIndex(of: UInt8(ascii: "\n")) ?? data.endIndex
-            if let event = try? codec.decodeLine(data[start..<newline]) { append(event) }
+            if let event = try? codec.decodeLine(data[start..<newline]) { append(event) } else if newline > start { unreadable += 1 }
             start = min(newline + 1, data.endIndex)
+        }
+        if unreadable > 0 {
+            log.warning("lines of the old journal that cannot be read were not migrated", metadata: ["file": "\(files.legacyFile.path)", "count": "\(unreadable)"])
         }
         try FileManager.default.removeItem(at: files.legacyFile)
     }
@@ -119,9 +139,12 @@ public final class Journal: Sendable {
         state.withLock { state in
             event.seq = state.nextSeq
             state.nextSeq += 1
-            if let line = try? codec.encodeLine(event) {
-                state.segment?.write(line)
+            do {
+                let line = try codec.encodeLine(event)
+                write(line, to: state.segment, "the journal segment", in: &state)
                 state.segmentSize += line.count
+            } catch {
+                log.error("a journal event cannot be encoded; it is not written", metadata: ["kind": "\(event.kind)", "error": "\(error)"])
             }
             if let window = event.window { state.lastWindowID = max(state.lastWindowID, window) }
             keep(state.tail.append(event), in: &state)
@@ -134,9 +157,9 @@ public final class Journal: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         for report in finished {
-            guard var line = try? encoder.encode(report) else { continue }
+            guard var line = encoded(report, encoder, "window \(report.window)'s summary") else { continue }
             line.append(UInt8(ascii: "\n"))
-            state.windowsFile?.write(line)
+            write(line, to: state.windowsFile, "windows.jsonl", in: &state)
             state.recent.append(report)
             state.finishedCount += 1
         }
@@ -144,10 +167,35 @@ public final class Journal: Sendable {
         let from = state.tail.firstSeq ?? state.nextSeq
         guard from != state.tailSaved else { return }
         let tail = JournalDirectory.Tail(from: from, carried: state.tail.carried)
-        guard let data = try? encoder.encode(tail) else { return }
+        guard let data = encoded(tail, encoder, "the journal's tail") else { return }
         let temporary = files.url.appendingPathComponent("tail.json.new")
-        FileManager.default.createFile(atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o640])
-        if rename(temporary.path, files.tailFile.path) == 0 { state.tailSaved = from }
+        guard FileManager.default.createFile(atPath: temporary.path, contents: data, attributes: [.posixPermissions: 0o640]),
+              rename(temporary.path, files.tailFile.path) == 0 else {
+            // Tried again when the tail next moves; until then a restarted agent reads from an older start.
+            log.warning("cannot write the journal's tail", metadata: ["file": "\(files.tailFile.path)", "error": "\(String(cString: strerror(errno)))"])
+            return
+        }
+        state.tailSaved = from
+    }
+
+    private func encoded<T: Encodable>(_ value: T, _ encoder: JSONEncoder, _ what: String) -> Data? {
+        do { return try encoder.encode(value) } catch {
+            log.error("\(what) cannot be encoded; it is not written", metadata: ["error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// Appends to one of the journal's files; a failure is logged once, until a write works again.
+    private func write(_ data: Data, to handle: FileHandle?, _ what: String, in state: inout State) {
+        guard let handle else { return }
+        do {
+            try handle.write(contentsOf: data)
+            if state.failingWrites.remove(what) != nil { log.notice("writing \(what) works again") }
+        } catch {
+            if state.failingWrites.insert(what).inserted {
+                log.error("writing \(what) failed; what it should hold is lost until a write works again", metadata: ["error": "\(error)"])
+            }
+        }
     }
 
     /// Starts the next segment and deletes the oldest ones beyond the budget (never one the
@@ -155,9 +203,18 @@ public final class Journal: Sendable {
     private func rotate(_ state: inout State) {
         let next = state.segmentNumber + 1
         let url = files.segmentURL(next)
-        guard FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o640]),
-              let handle = try? FileHandle(forWritingTo: url) else { return }
-        try? state.segment?.close()
+        let handle: FileHandle
+        do {
+            guard FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o640]) else {
+                throw ToolkitError(String(cString: strerror(errno)))
+            }
+            handle = try FileHandle(forWritingTo: url)
+        } catch {
+            // Tried again at the next event: the current segment grows past its size meanwhile.
+            log.error("cannot start the next journal segment", metadata: ["file": "\(url.path)", "error": "\(error)"])
+            return
+        }
+        close(state.segment, "the journal segment \(state.segmentNumber)")
         state.segment = handle
         state.segmentNumber = next
         state.segmentSize = 0
@@ -169,7 +226,9 @@ public final class Journal: Sendable {
         for (index, number) in numbers.enumerated() where sizes.reduce(0, +) > budgetBytes {
             guard index + 1 < numbers.count, let nextFirst = files.firstSeq(ofSegment: numbers[index + 1]),
                   nextFirst <= tailStart else { break }
-            try? FileManager.default.removeItem(at: files.segmentURL(number))
+            do { try FileManager.default.removeItem(at: files.segmentURL(number)) } catch {
+                log.warning("cannot delete an old journal segment; the journal exceeds its budget", metadata: ["file": "\(files.segmentURL(number).path)", "error": "\(error)"])
+            }
             sizes[index] = 0
         }
     }
@@ -224,10 +283,17 @@ public final class Journal: Sendable {
 
     public func close() {
         state.withLock { state in
-            try? state.segment?.close()
+            close(state.segment, "the journal segment \(state.segmentNumber)")
             state.segment = nil
-            try? state.windowsFile?.close()
+            close(state.windowsFile, "windows.jsonl")
             state.windowsFile = nil
+        }
+    }
+
+    /// A close that fails may have lost the last writes: logged.
+    private func close(_ handle: FileHandle?, _ what: String) {
+        do { try handle?.close() } catch {
+            log.warning("closing \(what) failed", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -1,6 +1,7 @@
 import Faults
 import Foundation
 import Infrastructure
+import Logging
 import Synchronization
 
 /// What the agent changed outside itself (an iptables chain, a stopped server) and the faults it
@@ -16,11 +17,20 @@ final class LeftoverFile: Sendable {
 
     let url: URL
     private let contents: Mutex<Contents>
+    private let log = AgentLog.logger("agent.leftovers")
 
     init(url: URL) {
         self.url = url
-        let existing = (try? OwnedPath.readTrusted(url, limit: 1 << 20)).flatMap { $0 }
-            .flatMap { try? JSONDecoder().decode(Contents.self, from: $0) }
+        var existing: Contents?
+        do {
+            if let data = try OwnedPath.readTrusted(url, limit: 1 << 20) {
+                existing = try JSONDecoder().decode(Contents.self, from: data)
+            }
+        } catch {
+            // What is still in place outside (our chain, a stopped server) is found again at start;
+            // the faults that were in force are not put back.
+            log.error("the previous agent's record cannot be read; starting from nothing", metadata: ["file": "\(url.path)", "error": "\(error)"])
+        }
         contents = Mutex(existing ?? Contents())
     }
 
@@ -36,7 +46,7 @@ final class LeftoverFile: Sendable {
             if let faults { contents.faults = faults }
             return contents
         }
-        if let data = try? JSONEncoder().encode(snapshot) { try? data.write(to: url, options: .atomic) }
+        write(snapshot)
     }
 
     /// Forgets the faults: they are over (`toolkit down` with no agent to restore them).
@@ -45,7 +55,14 @@ final class LeftoverFile: Sendable {
             contents.faults = nil
             return contents
         }
-        if let data = try? JSONEncoder().encode(snapshot) { try? data.write(to: url, options: .atomic) }
+        write(snapshot)
+    }
+
+    /// A record that cannot be written leaves the next agent the previous one: logged.
+    private func write(_ snapshot: Contents) {
+        do { try JSONEncoder().encode(snapshot).write(to: url, options: .atomic) } catch {
+            log.error("cannot record what the agent changed for a successor", metadata: ["file": "\(url.path)", "error": "\(error)"])
+        }
     }
 
     /// Forgets the changes outside the agent (they were undone); the fault record stays.

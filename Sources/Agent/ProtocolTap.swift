@@ -1,5 +1,6 @@
 import Foundation
 import Measurements
+import Logging
 import Synchronization
 import Gateway
 import MySQLProtocol
@@ -216,6 +217,7 @@ final class ProtocolTap: ConnectionTap {
 struct JournalingObserver: GatewayObserver {
     let journal: Journal
     let positions = ForwardedPositions()
+    let log = AgentLog.logger("agent.gateway")
 
     func accepted(connectionID: UInt64, client: String) -> (any ConnectionTap)? {
         journal.record(.connAccepted) { $0.conn = connectionID; $0.client = client }
@@ -224,6 +226,7 @@ struct JournalingObserver: GatewayObserver {
 
     func upstreamFailed(connectionID: UInt64, error: String) {
         journal.record(.note) { $0.conn = connectionID; $0.detail = "upstream connect failed: \(error)" }
+        log.warning("upstream connect failed", metadata: ["conn": "\(connectionID)", "error": "\(error)"])
     }
 }
 
