@@ -210,11 +210,14 @@ public enum AgentRunner {
             group.cancelAll()
         }
         // Everything back before we go: nothing of ours may outlive the agent.
+        var restored = "every fault restored"
         do { try await controller.restoreAll() } catch {
-            log.error("restoring everything before the agent exits failed", metadata: ["error": "\((error as? AgentFailure)?.message ?? "\(error)")"])
+            let message = (error as? AgentFailure)?.message ?? "\(error)"
+            log.error("restoring everything before the agent exits failed", metadata: ["error": "\(message)"])
+            restored = "restoring failed: \(message)"
         }
         await controller.stopObserving()
-        journal.record(.note) { $0.detail = "agent stopped (pid \(getpid())); every fault restored" }
+        journal.record(.note) { $0.detail = "agent stopped (pid \(getpid())); \(restored)" }
         await gateway.stop()
         do { try await controlChannel.channel.close() } catch ChannelError.alreadyClosed {} catch {
             log.warning("closing the control API's listener failed", metadata: ["error": "\(error)"])

@@ -85,8 +85,9 @@ public final class Journal: Sendable {
         if numbers.isEmpty { numbers = [1] }
         let current = numbers.last!
         let url = files.segmentURL(current)
+        // A file that could not be made fails just below, when it is opened.
         if !FileManager.default.fileExists(atPath: url.path) {
-            FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o640])
+            _ = FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o640])
         }
         let segment = try FileHandle(forUpdating: url)
         let size = try segment.seekToEnd()
@@ -98,12 +99,12 @@ public final class Journal: Sendable {
         }
         let windowIDs = (saved?.carried ?? []).compactMap(\.window) + events.compactMap(\.window) + Array(finishedIDs)
         state = Mutex(State(
-            segment: segment, segmentNumber: current, segmentSize: Int(try segment.offsetInFile), nextSeq: max(lastSeq + 1, from),
+            segment: segment, segmentNumber: current, segmentSize: Int(segment.offsetInFile), nextSeq: max(lastSeq + 1, from),
             tail: JournalTail(carried: saved?.carried ?? [], events: events, finished: finishedIDs, grace: grace),
             tailSaved: saved?.from, windowsFile: nil, recent: recent, finishedCount: finishedIDs.count,
             lastWindowID: windowIDs.max() ?? 0, live: nil))
         if !FileManager.default.fileExists(atPath: files.windowsFile.path) {
-            FileManager.default.createFile(atPath: files.windowsFile.path, contents: nil, attributes: [.posixPermissions: 0o640])
+            _ = FileManager.default.createFile(atPath: files.windowsFile.path, contents: nil, attributes: [.posixPermissions: 0o640])
         }
         let windowsFile = try FileHandle(forWritingTo: files.windowsFile)
         // A summary cut short by a crash is measured again from the tail; start on a fresh line.

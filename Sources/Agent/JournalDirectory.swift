@@ -47,13 +47,18 @@ public struct JournalDirectory: Sendable {
 
     // MARK: - Reading
 
-    /// The file from byte `offset` on; nil if it cannot be opened (or is a symlink).
+    /// The file from byte `offset` on; nil if it cannot be opened (or is a symlink) or read from there.
     public static func read(_ url: URL, from offset: UInt64 = 0) -> Data? {
         let fd = open(url.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-        if offset > 0 { try? handle.seek(toOffset: offset) }
-        return try? handle.readToEnd() ?? Data()
+        do {
+            // A failed seek must not turn into a read of the whole file from its start.
+            if offset > 0 { try handle.seek(toOffset: offset) }
+            return try handle.readToEnd() ?? Data()
+        } catch {
+            return nil
+        }
     }
 
     /// The `seq` of one journal line, without decoding it; nil in lines written before seq existed.

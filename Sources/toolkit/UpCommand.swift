@@ -52,6 +52,8 @@ struct UpCommand: ParsableCommand {
     @OptionGroup var output: OutputFlags
 
     func validate() throws {
+        // Checked before anything starts: the agent would refuse it only after the server is up.
+        do { _ = try AgentLog.level() } catch { throw ValidationError("\(error)") }
         if let journalBudget, !(16...1_048_576).contains(journalBudget) {
             throw ValidationError("--journal-budget must be MiB from 16 to 1048576, got \(journalBudget)")
         }

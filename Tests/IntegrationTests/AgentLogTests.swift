@@ -75,6 +75,22 @@ struct AgentLogTests {
         #expect(refused.stderr == "toolkit: TOOLKIT_LOG_LEVEL is 'loud'; it must be one of trace, debug, info, notice, warning, error, critical\n")
     }
 
+    @Test("up with a TOOLKIT_LOG_LEVEL that does not exist is refused before anything starts")
+    func upRefusesAnUnknownLevelFirst() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("toolkit-loglevel-\(getpid())")
+        try? FileManager.default.removeItem(at: root)
+        defer { try? FileManager.default.removeItem(at: root) }
+        var environment = ProcessInfo.processInfo.environment
+        environment["TOOLKIT_HOME"] = root.path
+        environment["TOOLKIT_LOG_LEVEL"] = "loud"
+        let refused = try Run.toolkit(["up", "--port", String(PortProbe.ephemeral())], environment: environment)
+        #expect(refused.status == 2, "\(refused.stderr)")
+        #expect(refused.stderr.hasSuffix("TOOLKIT_LOG_LEVEL is 'loud'; it must be one of trace, debug, info, notice, warning, error, critical\n"), "\(refused.stderr)")
+        #expect(refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+        // Nothing was made, let alone started.
+        #expect(!FileManager.default.fileExists(atPath: root.path), "up created \(root.path)")
+    }
+
     @Test("failures that left no trace are logged: a control connection that breaks HTTP, an upstream connect refused")
     func failuresAreLogged() throws {
         let fixture = try AgentFixture(name: "log-failures")
