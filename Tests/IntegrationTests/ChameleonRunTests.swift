@@ -93,7 +93,10 @@ final class ChameleonRunTests {
             #expect(evidence[1].contains("WARNING: Couldn't connect to the source database for reading the replica. Ignoring.\" (etl log \(log))"),
                     "\(evidence[1])")
             #expect(evidence[2].hasPrefix("replication resumed"), "\(evidence[2])")
-            #expect(evidence[3].contains("server_id 4242: maintained at mysql-bin."), "\(evidence[3])")
+            // It keeps its position at its last replicated event: a poll may re-read the toolkit's own
+            // bookkeeping written after it (the fixture's generate-data), which cannot duplicate anything.
+            #expect(evidence[3].contains("server_id 4242: maintained at mysql-bin.")
+                    || evidence[3].contains("server_id 4242: re-read only 1 row event of the toolkit's own _toolkit_meta"), "\(evidence[3])")
             #expect(evidence[4].contains("match the source"), "\(evidence[4])")
         }
     }

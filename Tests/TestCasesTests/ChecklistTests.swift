@@ -20,9 +20,9 @@ import FoundationXML
                      reconnectedAfter: reconnected, replicationResumedAfter: resumed, resume: resume)
     }
 
-    func resume(_ verdict: ResumeVerdict, rows: Int? = nil) -> ResumeReport {
+    func resume(_ verdict: ResumeVerdict, rows: Int? = nil, tables: [String] = ["testdb.users"]) -> ResumeReport {
         ResumeReport(client: "server_id 2", serverID: 2, lastForwarded: nil, requested: nil, requestedAfter: 10,
-                     verdict: verdict, note: nil, rereadRowEvents: rows, rereadTables: rows.map { _ in ["testdb.users"] })
+                     verdict: verdict, note: nil, rereadRowEvents: rows, rereadTables: rows.map { _ in tables })
     }
 
     let match = DataCheck(verdict: .match, sourceRows: 10, destinationRows: 10)
@@ -77,6 +77,14 @@ import FoundationXML
         #expect(verdicts(RunObservations(windows: [window(resume: [resume(.reread, rows: 0)])]))[3] == .pass)
         #expect(verdicts(RunObservations(windows: [window(resume: [resume(.reread, rows: 4)])]))[3] == .fail)
         #expect(verdicts(RunObservations(windows: [window(resume: [resume(.skipped)])]))[3] == .fail)
+    }
+
+    @Test("a re-read of the toolkit's own _toolkit_meta alone cannot duplicate at a destination; with another table it can")
+    func positionAcceptsAReReadOfBookkeepingOnly() {
+        let bookkeeping = Checklist.evaluate(tc004.checklist, RunObservations(windows: [window(resume: [resume(.reread, rows: 1, tables: ["testdb._toolkit_meta"])])]))
+        #expect(bookkeeping[3].verdict == .pass)
+        #expect(bookkeeping[3].evidence == "server_id 2: re-read only 1 row event of the toolkit's own _toolkit_meta, which no data check compares")
+        #expect(verdicts(RunObservations(windows: [window(resume: [resume(.reread, rows: 3, tables: ["testdb._toolkit_meta", "testdb.users"])])]))[3] == .fail)
         #expect(verdicts(RunObservations(windows: [window(resume: [resume(.unknown)])]))[3] == .notObserved)
         #expect(verdicts(RunObservations(windows: [window()]))[3] == .notObserved)
     }
