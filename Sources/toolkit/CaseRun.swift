@@ -267,31 +267,16 @@ final class CaseRun {
     }
 
     private func runToolkit(_ arguments: [String]) -> String {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["TOOLKIT_HOME"] = context.state.root.path
-        process.environment = environment
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        do { try process.run() } catch { return "could not start toolkit \(arguments.joined(separator: " ")): \(error)" }
-        // Read both pipes at once: a command that fills one while we wait on the other would hang.
-        let errorData = Mutex(Data())
-        let readErrors = DispatchSemaphore(value: 0)
-        Thread {
-            errorData.withLock { $0 = errors.fileHandleForReading.readDataToEndOfFile() }
-            readErrors.signal()
-        }.start()
-        let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        readErrors.wait()
-        let text = String(decoding: errorData.withLock { $0 }, as: UTF8.self)
         let command = "toolkit " + arguments.joined(separator: " ")
-        if process.terminationStatus == 0 { return "\(command): " + Self.summary(of: report, command: arguments.joined(separator: " ")) }
-        return "\(command): exit \(process.terminationStatus) \(text.split(separator: "\n").last ?? "")"
+        // Bounded: a step that hangs must not hang the run (the longest, `replicate --scenario lag`, runs for its --duration).
+        let limit = Duration.seconds(600 + Int(context.testCase.parameters["duration"] ?? 0))
+        let result: ChildProcess.Captured
+        do { result = try SelfCommand.run(arguments, home: context.state, timeout: limit) } catch {
+            return "could not start \(command): \(error)"
+        }
+        if result.status == 0 { return "\(command): " + Self.summary(of: result.stdout, command: arguments.joined(separator: " ")) }
+        if result.status == 128 + SIGKILL { return "\(command): stopped after \(limit) without an answer" }
+        return "\(command): exit \(result.status) \(result.stderr.split(separator: "\n").last ?? "")"
     }
 
     /// What a toolkit command reported, on one line: its findings (purged, killed, kept...) without
@@ -400,26 +385,32 @@ final class CaseRun {
 enum VerifyCommandCheck {
     /// `password`: a MySQL destination's, given in `TOOLKIT_DEST_PASSWORD` (never argv).
     static func run(destination: String, password: String? = nil, state: StateDirectory, wait: Double) -> DataCheck {
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["verify", "--destination", destination, "--wait", String(Int(wait)), "--json"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["TOOLKIT_HOME"] = state.root.path
-        if let password { environment["TOOLKIT_DEST_PASSWORD"] = password }
-        process.environment = environment
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        do { try process.run() } catch { return failure("could not start toolkit verify: \(error)") }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return DataCheck(verifyJSON: data) ?? failure("toolkit verify exited \(process.terminationStatus): \(message.split(separator: "\n").first ?? "")")
+        let result: ChildProcess.Captured
+        do {
+            result = try SelfCommand.run(["verify", "--destination", destination, "--wait", String(Int(wait)), "--json"], home: state,
+                                         environment: password.map { ["TOOLKIT_DEST_PASSWORD": $0] } ?? [:],
+                                         timeout: .seconds(Int(wait) + 300))
+        } catch {
+            return failure("could not start toolkit verify: \(error)")
+        }
+        return DataCheck(verifyJSON: Data(result.stdout.utf8))
+            ?? failure("toolkit verify exited \(result.status): \(result.stderr.split(separator: "\n").first ?? "")")
     }
 
     static func failure(_ message: String) -> DataCheck {
         DataCheck(verdict: .error, sourceRows: 0, destinationRows: 0, message: message)
+    }
+}
+
+/// This very binary run as a child with the run's state directory: a step's command, or `verify`.
+/// Bounded in time, both outputs read as they come, always reaped.
+enum SelfCommand {
+    static func run(_ arguments: [String], home: StateDirectory, environment extra: [String: String] = [:],
+                    timeout: Duration) throws -> ChildProcess.Captured {
+        var environment = ProcessInfo.processInfo.environment
+        environment["TOOLKIT_HOME"] = home.root.path
+        for (name, value) in extra { environment[name] = value }
+        return try ChildProcess.capture(BackendChoice.selfExecutable(), arguments, environment: environment, timeout: timeout)
     }
 }
 
