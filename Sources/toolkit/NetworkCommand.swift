@@ -137,7 +137,7 @@ struct NetworkCommand: ParsableCommand {
         }
         if isTimed && !detach && !output.json {
             print(NetworkView(answer).description)
-            try countdown(client)
+            try countdown(client, from: answer)
             answer = (try? client.get("/status", as: AgentStatus.self)) ?? answer
         }
         output.emit(NetworkView(answer))
@@ -155,20 +155,25 @@ struct NetworkCommand: ParsableCommand {
         return try agentCall { () throws(ControlClient.Failure) in try client.get("/window?id=\(id)", as: WindowReport.self) }
     }
 
-    /// Shows the time left until the agent restores the network. Ctrl-C leaves the fault to the agent.
-    private func countdown(_ client: ControlClient) throws {
+    /// Shows the time left until the agent restores the network, starting with the agent's answer to
+    /// the fault (so the first line never depends on how soon the next poll comes). Without a
+    /// terminal: that first line, then every 10 s and each of the last 5. Ctrl-C leaves the fault to the agent.
+    private func countdown(_ client: ControlClient, from answer: AgentStatus) throws {
         Interrupt.install()
         let interactive = isatty(STDERR_FILENO) == 1
         var lastPrinted = -1
+        var known: AgentStatus? = answer
         while !Interrupt.requested {
-            guard let status = try? client.get("/status", as: AgentStatus.self) else { break }
+            let current = known ?? (try? client.get("/status", as: AgentStatus.self))
+            known = nil
+            guard let status = current else { break }
             let pending = status.faults.filter { $0.remainingSeconds != nil || $0.flap != nil }
             guard let next = pending.max(by: { ($0.remainingSeconds ?? 0) < ($1.remainingSeconds ?? 0) }) else { break }
             let remaining = Int((next.remainingSeconds ?? 0).rounded(.up))
             let phase = next.flap.map { " (flapping, \($0.phase.rawValue))" } ?? ""
             if interactive {
                 writeErrorInline("\r\(next.fault.type.rawValue)\(phase): \(remaining) s until restore   ")
-            } else if remaining != lastPrinted && (remaining % 10 == 0 || remaining <= 5) {
+            } else if remaining != lastPrinted && (lastPrinted == -1 || remaining % 10 == 0 || remaining <= 5) {
                 writeError("\(next.fault.type.rawValue)\(phase): \(remaining) s until restore")
             }
             lastPrinted = remaining
