@@ -26,12 +26,8 @@ public enum AgentSupervisor {
     public static func running(state: StateDirectory) -> ProcessIdentity? {
         guard let data = try? OwnedPath.readTrusted(processFile(state)),
               let identity = try? JSONDecoder().decode(ProcessIdentity.self, from: data),
-              identity.isRunning, identity.executable == selfExecutable() else { return nil }
+              identity.isRunning, identity.executable == ChildProcess.selfExecutable else { return nil }
         return identity
-    }
-
-    static func selfExecutable() -> String? {
-        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
     }
 
     /// Runs until the agent exits cleanly or the supervisor is told to stop; returns the exit status.
@@ -41,7 +37,7 @@ public enum AgentSupervisor {
         if let other = running(state: state), other.pid != getpid() {
             throw ToolkitError("a supervisor already runs for \(state.root.path) (pid \(other.pid))")
         }
-        guard let executable = selfExecutable(), let me = ProcessIdentity.of(getpid()) else {
+        guard let executable = ChildProcess.selfExecutable, let me = ProcessIdentity.of(getpid()) else {
             throw ToolkitError("cannot tell which program this is (/proc/self)")
         }
         let file = processFile(state)

@@ -42,6 +42,12 @@ public enum ChildProcess {
     }
 
     /// What a program printed, and how it ended.
+    /// This program's own file (`/proc/self/exe`), to run it again as a child or to recognise a
+    /// process that runs it; nil where /proc cannot tell.
+    public static var selfExecutable: String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    }
+
     public struct Captured: Sendable {
         public var status: Int32
         public var stdout: String

@@ -173,7 +173,7 @@ enum BackendChoice {
     }
 
     static func selfExecutable() -> String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        ChildProcess.selfExecutable ?? CommandLine.arguments[0]
     }
 }
 
