@@ -86,6 +86,13 @@ extension ServerFlavor {
         "ALTER USER \(SQLText.account(user, host)) IDENTIFIED BY \(SQLText.literal(password))"
     }
 
+    /// The account with this password whether it existed or not: created when missing (with this
+    /// flavor's authentication), its password set either way.
+    public func accountStatements(user: String, host: String, password: String) -> [String] {
+        [createUserStatement(user: user, host: host, password: password),
+         alterUserPasswordStatement(user: user, host: host, password: password)]
+    }
+
     /// The replication-connection processlist (binlog dump threads).
     public var dumpThreadsQuery: String {
         let table = family == .mysql && isAtLeast(8, 4) ? "performance_schema.processlist" : "information_schema.PROCESSLIST"

@@ -122,10 +122,10 @@ public struct ReplicaPipeline: Sendable {
         let connection = try connect(source: source)
         defer { connection.close() }
         let flavor = ServerFlavor.mariadb10_11
-        for statement in [flavor.sessionBinaryLogStatement(enabled: false),
-                          flavor.createUserStatement(user: Self.checkUser, host: "127.0.0.1", password: source.adminPassword),
-                          flavor.alterUserPasswordStatement(user: Self.checkUser, host: "127.0.0.1", password: source.adminPassword),
-                          "GRANT SELECT, SHOW VIEW ON *.* TO \(SQLText.account(Self.checkUser, "127.0.0.1"))"] {
+        let statements = [flavor.sessionBinaryLogStatement(enabled: false)]
+            + flavor.accountStatements(user: Self.checkUser, host: "127.0.0.1", password: source.adminPassword)
+            + ["GRANT SELECT, SHOW VIEW ON *.* TO \(SQLText.account(Self.checkUser, "127.0.0.1"))"]
+        for statement in statements {
             try connection.execute(statement)
         }
     }

@@ -82,14 +82,12 @@ public struct Bootstrap: Sendable {
             try connection.execute("DROP USER \(SQLText.account(row[0] ?? "", row[1] ?? ""))")
         }
         for host in ["localhost", "127.0.0.1", "::1"] {
-            try connection.execute(flavor.createUserStatement(user: adminUser, host: host, password: adminPassword))
-            try connection.execute(flavor.alterUserPasswordStatement(user: adminUser, host: host, password: adminPassword))
+            for statement in flavor.accountStatements(user: adminUser, host: host, password: adminPassword) { try connection.execute(statement) }
             try connection.execute("GRANT ALL PRIVILEGES ON *.* TO \(SQLText.account(adminUser, host)) WITH GRANT OPTION")
         }
         for host in ["%", "localhost"] {
             let account = SQLText.account(etlUser, host)
-            try connection.execute(flavor.createUserStatement(user: etlUser, host: host, password: etlPassword))
-            try connection.execute(flavor.alterUserPasswordStatement(user: etlUser, host: host, password: etlPassword))
+            for statement in flavor.accountStatements(user: etlUser, host: host, password: etlPassword) { try connection.execute(statement) }
             try connection.execute("GRANT ALL PRIVILEGES ON \(SQLText.identifier(database)).* TO \(account)")
             try connection.execute(Self.etlGlobalGrant(flavor: flavor, account: account))
         }

@@ -64,6 +64,8 @@ struct FlavorTests {
         #expect(ServerFlavor.mysql8_0.replicationPrivileges == ["REPLICATION SLAVE", "REPLICATION CLIENT"])
         #expect(ServerFlavor.mysql8_4.createUserStatement(user: "u", host: "%", password: "p").contains("caching_sha2_password"))
         #expect(!ServerFlavor.mariadb10_11.createUserStatement(user: "u", host: "%", password: "p").contains("WITH"))
+        #expect(ServerFlavor.mysql8_4.accountStatements(user: "u", host: "%", password: "p")
+                == ["CREATE USER IF NOT EXISTS 'u'@'%' IDENTIFIED WITH caching_sha2_password BY 'p'", "ALTER USER 'u'@'%' IDENTIFIED BY 'p'"])
     }
 
     @Test func cdcOptions() {
