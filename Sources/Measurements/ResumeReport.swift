@@ -1,5 +1,8 @@
 /// Where a replication client resumed after a fault, against where it stood before.
 public struct ResumeReport: Codable, Sendable, Hashable {
+    /// "1 row event", "3 row events".
+    public static func rowEvents(_ count: Int) -> String { "\(count) row event\(count == 1 ? "" : "s")" }
+
     /// "server_id 2", or "user@ip" for a client that sent no server id.
     public var client: String
     public var serverID: UInt32?
@@ -176,7 +179,7 @@ extension ResumeReport {
             report.note = "re-read events before \(upTo) it had been sent, none of them rows: nothing can be duplicated"
         } else {
             report.verdict = .reread
-            report.note = "re-read \(rowEvents) row event\(rowEvents == 1 ? "" : "s") of \(tables.joined(separator: ", "))"
+            report.note = "re-read \(Self.rowEvents(rowEvents)) of \(tables.joined(separator: ", "))"
                 + " up to \(upTo): duplicates possible unless the tool de-duplicates"
         }
         return report

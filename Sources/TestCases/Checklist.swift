@@ -175,7 +175,7 @@ public enum Checklist {
 
     /// "1 row event", "3 row events", or "row events" when not counted.
     static func rowEvents(_ count: Int?) -> String {
-        count.map { "\($0) row event\($0 == 1 ? "" : "s")" } ?? "row events"
+        count.map(ResumeReport.rowEvents) ?? "row events"
     }
 
     public static func evaluate(_ items: [ChecklistItem], _ observations: RunObservations) -> [ItemResult] {
