@@ -63,6 +63,10 @@ struct NetworkFaultTests {
         let active = try #require(try source.waitForStatus(10, "the timed reject") { !$0.faults.isEmpty }.faults.first)
         #expect(active.fault.type == .reject)
         #expect((active.remainingSeconds ?? 0) > 50 && (active.remainingSeconds ?? 0) <= 60)
+        // The `--up` from another terminal comes once the countdown shows (bounded): sent sooner, on a
+        // busy machine it can end the fault before the countdown's command has its answer.
+        let shown = Date().addingTimeInterval(10)
+        while !timed.text.contains("until restore") && Date() < shown { Thread.sleep(forTimeInterval: 0.05) }
         try source.toolkit(["network", "--up"])
         #expect(timed.waitFor(seconds: 5) == 0, "\(timed.text)")
         #expect(timed.text.contains("until restore"))
