@@ -131,8 +131,9 @@ extension Relay {
         let wanted = settings.shaping.shaping(isReplication: isReplication)
         if wanted != shaping {
             shaping = wanted
-            clientGlue.setShaping(wanted.perDirection)
-            serverGlue.setShaping(wanted.perDirection)
+            // Each glue shapes what it writes: the client's glue writes the source's bytes.
+            clientGlue.setShaping(wanted.towardsClient)
+            serverGlue.setShaping(wanted.towardsServer)
         }
         switch settings.action(isReplication: isReplication) {
         case .reset:

@@ -1,10 +1,11 @@
 import NIOCore
 
-/// Latency, jitter and bandwidth applied to a connection, in both directions.
+/// Latency, jitter and bandwidth applied to a connection.
 ///
-/// `latency` is what a round trip gains: each direction is delayed by half of it (and by a
-/// uniform random 0...`jitter`/2), so a request/response exchange takes `latency` (up to
-/// `latency + jitter`) longer. `bytesPerSecond` limits each direction of each connection.
+/// `latency` delays every byte from the source on its way to the client (plus a uniform random
+/// 0...`jitter`), as netem on the server's egress and Toxiproxy's latency toxic do: a binlog event
+/// arrives `latency` late, and a request/response exchange takes `latency` longer. The client's
+/// bytes go to the source undelayed. `bytesPerSecond` limits each direction of each connection.
 public struct TrafficShaping: Sendable, Hashable, CustomStringConvertible {
     public var latency: Duration
     public var jitter: Duration
@@ -23,14 +24,16 @@ public struct TrafficShaping: Sendable, Hashable, CustomStringConvertible {
         latency > .zero || jitter > .zero || bytesPerSecond != nil
     }
 
-    /// What one direction of a connection applies.
-    var perDirection: DirectionShaping? {
+    /// What the source's bytes get on their way to the client: the latency, the jitter, the bandwidth.
+    var towardsClient: DirectionShaping? {
         guard isActive else { return nil }
-        return DirectionShaping(
-            delay: .nanoseconds(latency.nanoseconds / 2),
-            jitter: .nanoseconds(jitter.nanoseconds / 2),
-            bytesPerSecond: bytesPerSecond
-        )
+        return DirectionShaping(delay: .nanoseconds(latency.nanoseconds), jitter: .nanoseconds(jitter.nanoseconds),
+                                bytesPerSecond: bytesPerSecond)
+    }
+
+    /// What the client's bytes get on their way to the source: the bandwidth only.
+    var towardsServer: DirectionShaping? {
+        bytesPerSecond.map { DirectionShaping(delay: .zero, jitter: .zero, bytesPerSecond: $0) }
     }
 
     public var description: String {

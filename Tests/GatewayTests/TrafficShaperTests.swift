@@ -7,10 +7,16 @@ import Testing
 struct TrafficShaperTests {
     let start = NIODeadline.uptimeNanoseconds(9_000_000_000)
 
-    @Test func latencyIsSplitHalfEachWay() {
+    /// As netem on the server's egress and Toxiproxy's latency toxic: the source's bytes are N late,
+    /// the client's go at once (a round trip still costs N more). It used to be N/2 each way.
+    @Test func latencyDelaysTheSourcesBytesByAllOfIt() {
         let shaping = TrafficShaping(latency: .milliseconds(100), jitter: .milliseconds(20))
-        #expect(shaping.perDirection == DirectionShaping(delay: .milliseconds(50), jitter: .milliseconds(10)))
-        #expect(TrafficShaping.none.perDirection == nil)
+        #expect(shaping.towardsClient == DirectionShaping(delay: .milliseconds(100), jitter: .milliseconds(20)))
+        #expect(shaping.towardsServer == nil)
+        let both = TrafficShaping(latency: .milliseconds(100), bytesPerSecond: 4096)
+        #expect(both.towardsClient == DirectionShaping(delay: .milliseconds(100), jitter: .zero, bytesPerSecond: 4096))
+        #expect(both.towardsServer == DirectionShaping(delay: .zero, jitter: .zero, bytesPerSecond: 4096))
+        #expect(TrafficShaping.none.towardsClient == nil && TrafficShaping.none.towardsServer == nil)
         #expect(TrafficShaping(latency: .milliseconds(-5), bytesPerSecond: 0) == .none)
     }
 
