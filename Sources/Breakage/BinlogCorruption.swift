@@ -103,6 +103,16 @@ enum FileBytes {
         let output = open(destination, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode)
         guard output >= 0 else { throw ToolkitError("cannot open \(destination): \(String(cString: strerror(errno)))") }
         defer { close(output) }
+        // A copy that fails (a full disk) leaves nothing behind: no empty or partial file.
+        do { try copyAll(from: input, source, to: output, destination) } catch {
+            unlink(destination)
+            throw error
+        }
+        if geteuid() == 0 { _ = fchown(output, uid, gid) }
+        _ = fchmod(output, mode & 0o7777)
+    }
+
+    private static func copyAll(from input: Int32, _ source: String, to output: Int32, _ destination: String) throws {
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
@@ -116,8 +126,6 @@ enum FileBytes {
             }
         }
         guard fsync(output) == 0 else { throw ToolkitError("fsync \(destination): \(String(cString: strerror(errno)))") }
-        if geteuid() == 0 { _ = fchown(output, uid, gid) }
-        _ = fchmod(output, mode & 0o7777)
     }
 }
 
@@ -206,11 +214,18 @@ public struct BinlogCorruption {
                 let destination = backupDirectory.appendingPathComponent(backupFile).path
                 try FileManager.default.createDirectory(at: backupDirectory, withIntermediateDirectories: true)
                 try FileBytes.copy(path, to: destination, mode: 0o600, uid: geteuid(), gid: getegid())
-                let entry = BinlogBackup(name: name, backupFile: backupFile, size: UInt64(try FileBytes.status(destination).st_size),
+                let entry: BinlogBackup
+                do {
+                    entry = BinlogBackup(name: name, backupFile: backupFile, size: UInt64(try FileBytes.status(destination).st_size),
                                          sha256: try FileBytes.sha256(destination), takenAt: Date(), mode: UInt32(info.st_mode & 0o7777),
                                          uid: info.st_uid, gid: info.st_gid, restoredAt: nil)
-                manifest.backups.append(entry)
-                try manifest.save(to: backupDirectory)
+                    manifest.backups.append(entry)
+                    try manifest.save(to: backupDirectory)
+                } catch {
+                    // A backup the manifest does not list is of no use to `restore`: none is left behind.
+                    unlink(destination)
+                    throw error
+                }
                 result.backup = entry
                 result.backupPath = destination
             }

@@ -150,6 +150,30 @@ struct CorruptRestoreTests {
         #expect(!FileManager.default.fileExists(atPath: dangling))
     }
 
+    @Test("A backup that does not fit (a full disk) fails corrupt, leaves no file behind and the binlog as it was",
+          .enabled(if: geteuid() == 0, "mounting a small tmpfs needs root"))
+    func fullDiskLeavesNoBackup() throws {
+        let fixture = try #require(Self.fixture)
+        _ = try Run.toolkit(["generate-data", "--count", "300"], environment: fixture.environment)
+        let path = dataPath(fixture, try fixture.currentBinlog())
+        var info = stat()
+        #expect(lstat(path, &info) == 0 && info.st_size > 32 * 1024, "the binlog must not fit in the 16 KiB tmpfs")
+        let before = try LocalBinlog.sha256(path)
+        let backups = fixture.state.backupDirectory
+        try FileManager.default.createDirectory(at: backups, withIntermediateDirectories: true)
+        let mount = try Run.program("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=16k,mode=0700", "tmpfs", backups.path])
+        try #require(mount.status == 0, "mount: \(mount.stderr)")
+        defer { _ = try? Run.program("/usr/bin/umount", [backups.path]) }
+
+        let run = try Run.toolkit(["corrupt", "--type", "truncate"], environment: fixture.environment)
+        #expect(run.status == 1, "\(run.stdout) \(run.stderr)")
+        #expect(run.stderr.contains("No space left"), "\(run.stderr)")
+        #expect(run.stderr.split(separator: "\n").count == 1)
+        let left = try FileManager.default.contentsOfDirectory(atPath: backups.path)
+        #expect(!left.contains { $0.hasSuffix(".bak") }, "a failed backup left \(left)")
+        #expect(try LocalBinlog.sha256(path) == before, "the binlog was corrupted without a backup")
+    }
+
     @Test("against a server the toolkit does not manage, corrupt says so in one line and exits 1")
     func notManaged() throws {
         let fixture = try #require(Self.fixture)
