@@ -44,8 +44,10 @@ let package = Package(
         // The journal and what is measured from it: events and their codec, the timeline, fault windows,
         // connection attempts, resume verdicts, binlog positions and GTID sets. Pure.
         .target(name: "Measurements", dependencies: ["Faults"]),
-        // The agent's control API: message types and a blocking loopback client for the CLI.
-        .target(name: "AgentAPI", dependencies: ["Faults", "Measurements", "Infrastructure"]),
+        // The agent's control API: its operations, typed requests and message types, its OpenAPI
+        // document (embedded, served at GET /openapi.json), and the one client every caller uses.
+        .target(name: "AgentAPI", dependencies: ["Faults", "Measurements", "Infrastructure"],
+                resources: [.embedInCode("openapi.json")]),
         // Passive MySQL protocol observer: handshake user, binlog dump requests, binlog positions. Pure.
         .target(name: "MySQLProtocol"),
         // The SwiftNIO TCP proxy in front of the server, with connection faults and shaping.
@@ -89,6 +91,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "FlavorTests", dependencies: ["Flavor"]),
+        .testTarget(name: "AgentAPITests", dependencies: ["AgentAPI", "Faults"]),
         .testTarget(name: "TunnelsTests", dependencies: ["Tunnels"]),
         .testTarget(name: "FaultsTests", dependencies: ["Faults"]),
         .testTarget(name: "MeasurementsTests", dependencies: ["Measurements", "Faults"]),

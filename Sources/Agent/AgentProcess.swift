@@ -21,7 +21,7 @@ public enum AgentProcess {
                 let tail = lines.last { !$0.contains(" agent.supervisor: ") }.map(String.init) ?? ""
                 throw ToolkitError("the agent exited during start-up: \(tail)")
             }
-            if let client = try? AgentDiscovery.client(state: state), let status = try? client.get("/status", as: AgentStatus.self) {
+            if let client = try? AgentDiscovery.client(state: state), let status = try? client.status() {
                 return status.pid
             }
             Thread.sleep(forTimeInterval: 0.05)
@@ -45,7 +45,7 @@ public enum AgentProcess {
         let agent = AgentDiscovery.runningPID(state: state)
         if let agent {
             if let client = try? AgentDiscovery.client(state: state) {
-                _ = try? client.post("/shutdown", Empty(), as: AgentStatus.self)
+                _ = try? client.shutdown()
             } else {
                 kill(agent, SIGTERM)
             }
@@ -62,6 +62,4 @@ public enum AgentProcess {
             LeftoverFile(url: state.leftoverFile).forgetFaults()
         }
     }
-
-    struct Empty: Codable {}
 }

@@ -113,78 +113,30 @@ public enum AgentRunner {
                                faults: await controller.status(), windows: windows.recent, windowsTotal: windows.total,
                                journal: journal.files.url.path, notes: await controller.notes)
         }
-        let listener: ControlServer.Listener
-        switch control {
-        case .unixSocket:
-            listener = .unix(path: state.agentSocketFile.path)
-        case .tcp(let host, let port):
+        let router = ControlRouter(controller: controller, journal: journal, status: statusOf,
+                                   shutdown: { shutdown.continuation.yield() }, log: log)
+        // The Unix socket is always the owner's way in, whatever happens on TCP.
+        var listeners: [ControlServer.Listener] = [.unix(path: state.agentSocketFile.path)]
+        if case .tcp(let host, let port) = control {
             let token = ControlToken.random()
             try OwnedPath.createPrivate(state.agentTokenFile, contents: Data(token.utf8))
-            listener = .tcp(host: host, port: port, token: token)
+            listeners.append(.tcp(host: host, port: port, token: token))
         }
         defer { remove(state.agentTokenFile, "the control token file", log: log, ifPresent: true) }
-        let controlServer = ControlServer(listener: listener, group: group) { method, path, query, body in
+        var controlChannels: [(ControlServer, NIOAsyncChannel<ControlServer.Connection, Never>)] = []
+        for listener in listeners {
+            let server = ControlServer(listener: listener, group: group, route: router.answer)
             do {
-                switch (method, path) {
-                case (.GET, "/status"):
-                    return (200, try encode(await statusOf()))
-                case (.POST, "/faults"):
-                    let command: FaultCommand
-                    do { command = try JSONDecoder().decode(FaultCommand.self, from: body) } catch {
-                        throw AgentFailure(status: 400, message: "bad fault command: \(error)")
-                    }
-                    if command.action == .up { try await controller.restoreAll() } else { try await controller.handle(command) }
-                    return (200, try encode(await statusOf()))
-                case (.POST, "/notes"):
-                    guard let note = try? JSONDecoder().decode(JournalNote.self, from: body), !note.detail.isEmpty else {
-                        throw AgentFailure(status: 400, message: "a note needs {\"detail\": \"...\"}")
-                    }
-                    try note.checkSize()
-                    journal.record(.note) { $0.detail = note.detail; $0.user = note.command }
-                    return (200, try encode(note))
-                case (.GET, "/events"):
-                    guard let since = UInt64(query["since"] ?? "0") else {
-                        throw AgentFailure(status: 400, message: "since must be a seq (a non-negative whole number), got '\(query["since"] ?? "")'")
-                    }
-                    let page = journal.events(since: since)
-                    return (200, try encode(EventPage(events: page.events, next: Int(clamping: page.next))))
-                case (.GET, "/window"):
-                    guard let id = Int(query["id"] ?? ""), id >= 1 else {
-                        throw AgentFailure(status: 400, message: "id must be a window number from 1, got '\(query["id"] ?? "")'")
-                    }
-                    guard let report = journal.report(window: id) else {
-                        throw AgentFailure(status: 404, message: "no window \(id) in the journal (windows so far: \(journal.lastWindowID))")
-                    }
-                    return (200, try encode(report))
-                case (.POST, "/shutdown"):
-                    let status = await statusOf()
-                    shutdown.continuation.yield()
-                    return (200, try encode(status))
-                default:
-                    throw AgentFailure(status: 404, message: "no such endpoint: \(method) \(path)")
-                }
+                controlChannels.append((server, try await server.bind()))
             } catch {
-                let failure = error as? AgentFailure ?? AgentFailure(status: 500, message: "\(error)")
-                let metadata: Logger.Metadata = ["status": "\(failure.status)", "error": "\(failure.message)"]
-                if failure.status >= 500 {
-                    log.error("\(method) \(path) failed", metadata: metadata)
-                } else {
-                    log.debug("\(method) \(path) refused", metadata: metadata)
-                }
-                // Encoding a message and a number cannot fail; an empty body still carries the status.
-                return (failure.status, (try? encode(failure)) ?? Data())
+                for (_, channel) in controlChannels { try? await channel.channel.close() }
+                await gateway.stop()
+                await shutDown(group, log: log)
+                throw ToolkitError("the control API cannot listen on \(listener): \(error)")
             }
         }
-        let controlChannel: NIOAsyncChannel<ControlServer.Connection, Never>
-        do {
-            controlChannel = try await controlServer.bind()
-        } catch {
-            await gateway.stop()
-            await shutDown(group, log: log)
-            throw ToolkitError("the control API cannot listen on \(control == .unixSocket ? state.agentSocketFile.path : control.description): \(error)")
-        }
-        if case .unixSocket = control { chmod(state.agentSocketFile.path, 0o600) }
-        defer { if case .unixSocket = control { remove(state.agentSocketFile, "the control socket", log: log, ifPresent: true) } }
+        chmod(state.agentSocketFile.path, 0o600)
+        defer { remove(state.agentSocketFile, "the control socket", log: log, ifPresent: true) }
 
         let signals = [SIGTERM, SIGINT, SIGHUP].map { number -> DispatchSourceSignal in
             signal(number, SIG_IGN)
@@ -196,10 +148,12 @@ public enum AgentRunner {
         defer { signals.forEach { $0.cancel() } }
 
         await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                // Serving ends only when the agent stops (cancelled), or with an error: the agent then stops.
-                do { try await controlServer.serve(controlChannel) } catch is CancellationError {} catch {
-                    log.critical("the control API stopped serving; stopping the agent", metadata: ["error": "\(error)"])
+            for (server, channel) in controlChannels {
+                group.addTask {
+                    // Serving ends only when the agent stops (cancelled), or with an error: the agent then stops.
+                    do { try await server.serve(channel) } catch is CancellationError {} catch {
+                        log.critical("the control API stopped serving; stopping the agent", metadata: ["error": "\(error)"])
+                    }
                 }
             }
             group.addTask {
@@ -219,8 +173,10 @@ public enum AgentRunner {
         await controller.stopObserving()
         journal.record(.note) { $0.detail = "agent stopped (pid \(getpid())); \(restored)" }
         await gateway.stop()
-        do { try await controlChannel.channel.close() } catch ChannelError.alreadyClosed {} catch {
-            log.warning("closing the control API's listener failed", metadata: ["error": "\(error)"])
+        for (_, channel) in controlChannels {
+            do { try await channel.channel.close() } catch ChannelError.alreadyClosed {} catch {
+                log.warning("closing the control API's listener failed", metadata: ["error": "\(error)"])
+            }
         }
         await shutDown(group, log: log)
         log.info("agent stopped", metadata: ["pid": "\(getpid())"])

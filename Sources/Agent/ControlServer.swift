@@ -11,14 +11,33 @@ import Synchronization
 /// then with a bearer token. Every input is bounded: body size (413), idle and total time before
 /// the request is complete, and the number of connections at once, so that a flood of control
 /// connections never takes the descriptors the gateway needs.
+/// On TCP, a connection that has not yet shown the token holds one of a few pending places (the
+/// oldest pending one gives way to a newcomer, so no one keeps them by connecting slowly) and must
+/// send its request head within a short time; only then does it take one of the slots, so a flood
+/// of unauthenticated connections never starves the owner's. The Unix socket is served apart.
 /// Routing is a closure so that this file knows HTTP and nothing of faults.
 struct ControlServer: Sendable {
-    typealias Route = @Sendable (_ method: HTTPMethod, _ path: String, _ query: [String: String], _ body: Data) async -> (Int, Data)
+    /// Method and request target (path and query) as the client sent them, and the body.
+    typealias Route = @Sendable (_ method: String, _ target: String, _ body: Data) async -> Answer
+
+    /// What the route answers: a status, a JSON body, and any headers beyond the content's.
+    struct Answer: Sendable {
+        var status: Int
+        var body: Data
+        var headers: [(String, String)] = []
+    }
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
-    enum Listener: Sendable {
+    enum Listener: Sendable, CustomStringConvertible {
         case unix(path: String)
         case tcp(host: String, port: Int, token: String)
+
+        var description: String {
+            switch self {
+            case .unix(let path): path
+            case .tcp(let host, let port, _): "tcp:\(host):\(port)"
+            }
+        }
     }
 
     struct Limits: Sendable {
@@ -28,6 +47,12 @@ struct ControlServer: Sendable {
         /// The whole request must arrive within this (a byte every few seconds does not keep it open).
         var requestDeadline: TimeAmount = .seconds(20)
         var maxConnections = 64
+        /// TCP only: connections that have not sent their request head (and token) yet, in all and
+        /// from one address; beyond either, the oldest such connection is closed.
+        var maxPending = 16
+        var maxPendingPerAddress = 8
+        /// TCP only: an unauthenticated connection must send its request head within this.
+        var headDeadline: TimeAmount = .seconds(2)
         /// After refusing a body, how much more of it we read (so the client sees our answer) before closing.
         var maxDrainBytes = 8 * 1024 * 1024
     }
@@ -37,17 +62,22 @@ struct ControlServer: Sendable {
     var limits = Limits()
     let route: Route
     let log = AgentLog.logger("agent.control")
+    /// Connections that may send requests: on the Unix socket every admitted one, on TCP those that showed the token.
+    private let slots: ConnectionSlots
+    private let pending: PendingConnections
 
     init(listener: Listener, group: any EventLoopGroup, limits: Limits = Limits(), route: @escaping Route) {
         self.listener = listener
         self.group = group
         self.limits = limits
         self.route = route
+        slots = ConnectionSlots(limit: limits.maxConnections)
+        pending = PendingConnections(limit: limits.maxPending, perAddress: limits.maxPendingPerAddress)
     }
 
     /// Binds, then serves until the task is cancelled.
     func bind() async throws -> NIOAsyncChannel<Connection, Never> {
-        let slots = ConnectionSlots(limit: limits.maxConnections)
+        let slots = self.slots, pending = self.pending
         let limits = self.limits
         let allowed: Set<uid_t> = [geteuid(), 0]
         let isUnix = if case .unix = listener { true } else { false }
@@ -56,14 +86,24 @@ struct ControlServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 128)
         let initializer: @Sendable (Channel) -> EventLoopFuture<Connection> = { channel in
-            guard slots.acquire() else {
-                // Refused at once: its descriptor goes back before the next accept.
-                log.warning("refused a control connection", metadata: ["error": "\(ControlRefusal.tooManyConnections)"])
-                channel.close(promise: nil)
-                return channel.eventLoop.makeFailedFuture(ControlRefusal.tooManyConnections)
+            let admitted: EventLoopFuture<Void>
+            if isUnix {
+                guard slots.acquire() else {
+                    // Refused at once: its descriptor goes back before the next accept.
+                    log.warning("refused a control connection", metadata: ["error": "\(ControlRefusal.tooManyConnections)"])
+                    channel.close(promise: nil)
+                    return channel.eventLoop.makeFailedFuture(ControlRefusal.tooManyConnections)
+                }
+                channel.closeFuture.whenComplete { _ in slots.release() }
+                admitted = Self.checkPeer(channel, allowed: allowed)
+            } else {
+                pending.admit(channel)
+                channel.closeFuture.whenComplete { _ in pending.remove(channel) }
+                channel.eventLoop.scheduleTask(in: limits.headDeadline) {
+                    if pending.contains(channel) { channel.close(promise: nil) }
+                }
+                admitted = channel.eventLoop.makeSucceededVoidFuture()
             }
-            channel.closeFuture.whenComplete { _ in slots.release() }
-            let admitted: EventLoopFuture<Void> = isUnix ? Self.checkPeer(channel, allowed: allowed) : channel.eventLoop.makeSucceededVoidFuture()
             return admitted.flatMapThrowing {
                 let deadline = channel.eventLoop.scheduleTask(in: limits.requestDeadline) { channel.close(promise: nil) }
                 try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: limits.idleTimeout))
@@ -117,8 +157,8 @@ struct ControlServer: Sendable {
             /// Set once we answered before the request was complete; the rest of it is read and dropped.
             var answeredEarly = false
             var drained = 0
-            func answer(_ status: Int, _ payload: Data) async throws {
-                var headers = HTTPHeaders()
+            func answer(_ status: Int, _ payload: Data, extra: [(String, String)] = []) async throws {
+                var headers = HTTPHeaders(extra)
                 headers.add(name: "Content-Type", value: "application/json")
                 headers.add(name: "Content-Length", value: String(payload.count))
                 headers.add(name: "Connection", value: "close")
@@ -138,9 +178,20 @@ struct ControlServer: Sendable {
                 switch part {
                 case .head(let requestHead):
                     head = requestHead
-                    if case .tcp(_, _, let token) = listener, !Self.authorized(requestHead.headers, token: token) {
-                        try await refuse(401, "this agent listens on TCP: send Authorization: Bearer <the token in run/agent.token>")
-                    } else if let length = requestHead.headers.first(name: "Content-Length").flatMap(Int.init), length > limits.maxBodyBytes {
+                    if case .tcp(_, _, let token) = listener {
+                        guard Self.authorized(requestHead.headers, token: token) else {
+                            try await refuse(401, "this agent listens on TCP: send Authorization: Bearer <the token in run/agent.token>")
+                            continue
+                        }
+                        let channel = connection.channel
+                        pending.remove(channel)
+                        guard slots.acquire() else {
+                            try await refuse(503, "\(ControlRefusal.tooManyConnections)")
+                            continue
+                        }
+                        channel.closeFuture.whenComplete { [slots] _ in slots.release() }
+                    }
+                    if let length = requestHead.headers.first(name: "Content-Length").flatMap(Int.init), length > limits.maxBodyBytes {
                         try await refuse(413, tooLarge)
                     }
                 case .body(var chunk):
@@ -154,10 +205,9 @@ struct ControlServer: Sendable {
                     }
                 case .end:
                     guard !answeredEarly, let head else { return }
-                    let (path, query) = Self.split(head.uri)
                     let bytes = body.readBytes(length: body.readableBytes) ?? []
-                    let (status, payload) = await route(head.method, path, query, Data(bytes))
-                    try await answer(status, payload)
+                    let routed = await route(head.method.rawValue, head.uri, Data(bytes))
+                    try await answer(routed.status, routed.body, extra: routed.headers)
                     return
                 }
             }
@@ -175,18 +225,6 @@ struct ControlServer: Sendable {
     static func failure(_ status: Int, _ message: String) -> Data {
         // Encoding a message and a number cannot fail; an empty body still carries the status.
         (try? JSONEncoder().encode(AgentFailure(status: status, message: message))) ?? Data()
-    }
-
-    static func split(_ uri: String) -> (String, [String: String]) {
-        let parts = uri.split(separator: "?", maxSplits: 1)
-        var query: [String: String] = [:]
-        if parts.count > 1 {
-            for pair in parts[1].split(separator: "&") {
-                let kv = pair.split(separator: "=", maxSplits: 1)
-                query[String(kv[0])] = kv.count > 1 ? String(kv[1]) : ""
-            }
-        }
-        return (String(parts.first ?? "/"), query)
     }
 }
 
@@ -226,6 +264,42 @@ final class ConnectionSlots: Sendable {
     }
 
     func release() { open.withLock { $0 -= 1 } }
+}
+
+/// TCP connections that have not authenticated yet, oldest first. Admitting one beyond the limits
+/// closes the oldest pending connection (of the same address, when that address is over its own
+/// limit): holding places by connecting and sending nothing only pushes one's own out.
+final class PendingConnections: Sendable {
+    private struct Entry { let id: ObjectIdentifier; let address: String; let channel: any Channel }
+    private let entries = Mutex<[Entry]>([])
+    let limit: Int
+    let perAddress: Int
+
+    init(limit: Int, perAddress: Int) {
+        self.limit = limit
+        self.perAddress = perAddress
+    }
+
+    func admit(_ channel: any Channel) {
+        let address = channel.remoteAddress?.ipAddress ?? "?"
+        let evicted: [any Channel] = entries.withLock { entries in
+            entries.append(Entry(id: ObjectIdentifier(channel), address: address, channel: channel))
+            var out: [any Channel] = []
+            let sameAddress = entries.indices.filter { entries[$0].address == address }
+            if sameAddress.count > perAddress { out.append(entries.remove(at: sameAddress[0]).channel) }
+            if entries.count > limit { out.append(entries.removeFirst().channel) }
+            return out
+        }
+        for channel in evicted { channel.close(promise: nil) }
+    }
+
+    func contains(_ channel: any Channel) -> Bool {
+        entries.withLock { $0.contains { $0.id == ObjectIdentifier(channel) } }
+    }
+
+    func remove(_ channel: any Channel) {
+        entries.withLock { $0.removeAll { $0.id == ObjectIdentifier(channel) } }
+    }
 }
 
 /// Closes a connection whose request stalls (no byte for the idle timeout) or is not complete by

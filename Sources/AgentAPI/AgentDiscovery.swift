@@ -13,7 +13,7 @@ public enum AgentDiscovery {
 
     /// The control client of the running agent, or a one-line error saying why there is none: no agent,
     /// or a `run/` directory this account may not use or must not trust.
-    public static func client(state: StateDirectory) throws -> ControlClient {
+    public static func client(state: StateDirectory) throws -> AgentClient {
         if access(state.runDirectory.path, X_OK) != 0 && errno == EACCES {
             throw ToolkitError("\(state.runDirectory.path) is not this account's: only the account that started the agent can drive it")
         }
@@ -22,20 +22,25 @@ public enum AgentDiscovery {
         }
         try OwnedPath.requireTrusted(directory: state.runDirectory)
         let configured = try SourceConfig.load(from: state.configFile)?.control ?? "unix"
-        switch ControlAddress(configured) {
-        case .unixSocket, nil:
-            let socket = state.agentSocketFile.path
-            var info = stat()
-            if lstat(socket, &info) == 0, info.st_mode & S_IFMT != S_IFSOCK || (info.st_uid != geteuid() && info.st_uid != 0) {
+        // The Unix socket is always there for the owner, also when the agent serves TCP: a flood
+        // on the TCP port never takes the owner's control away.
+        let socket = state.agentSocketFile.path
+        var info = stat()
+        if lstat(socket, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFSOCK, info.st_uid == geteuid() || info.st_uid == 0 else {
                 throw ToolkitError("\(socket) is not a socket of this account's (uid \(info.st_uid)); refusing to talk to it")
             }
-            return ControlClient(endpoint: .unix(path: socket))
+            return AgentClient(endpoint: .unix(path: socket))
+        }
+        switch ControlAddress(configured) {
+        case .unixSocket, nil:
+            return AgentClient(endpoint: .unix(path: socket))
         case .tcp(let host, let port):
             guard let token = try OwnedPath.readTrusted(state.agentTokenFile, limit: 256) else {
                 throw ToolkitError("the agent listens on tcp:\(host):\(port) but \(state.agentTokenFile.path) is missing")
             }
             let reachable = host == "0.0.0.0" ? "127.0.0.1" : host
-            return ControlClient(endpoint: .tcp(host: reachable, port: port,
+            return AgentClient(endpoint: .tcp(host: reachable, port: port,
                                                token: String(decoding: token, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)))
         }
     }

@@ -20,6 +20,9 @@ public enum AgentOperation: String, CaseIterable, Sendable {
         }
     }
 
+    /// The control API's OpenAPI 3.1 document (`Sources/AgentAPI/openapi.json`, embedded).
+    public static var openAPIDocument: [UInt8] { PackageResources.openapi_json }
+
     /// The query keys the operation takes; any other key is a client's mistake (400).
     var queryKeys: Set<String> {
         switch self {
@@ -57,10 +60,12 @@ public enum AgentRequest: Sendable {
         let operation = self.operation
         var target = operation.path
         var body = Data()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
         switch self {
         case .status, .shutdown, .openAPI: break
-        case .faults(let command): body = try JSONEncoder().encode(command)
-        case .note(let note): body = try JSONEncoder().encode(note)
+        case .faults(let command): body = try encoder.encode(command)
+        case .note(let note): body = try encoder.encode(note)
         case .events(let since): target += "?since=\(since)"
         case .window(let id): target += "?id=\(id)"
         }
@@ -79,7 +84,8 @@ public enum AgentRequest: Sendable {
             throw AgentFailure(status: 404, message: "no such endpoint: \(ControlQuery.shown(path))")
         }
         guard operation.method == method else {
-            throw AgentFailure(status: 405, message: "\(operation.path) takes \(operation.method), not \(ControlQuery.shown(method))")
+            throw AgentFailure(status: 405, message: "\(operation.path) takes \(operation.method), not \(ControlQuery.shown(method))",
+                               allow: operation.method)
         }
         let query = try ControlQuery.parse(rawQuery ?? "")
         if let unknown = query.keys.sorted().first(where: { !operation.queryKeys.contains($0) }) {
@@ -103,10 +109,12 @@ public enum AgentRequest: Sendable {
             }
             self = .window(id: id)
         case .faults:
+            try ControlQuery.refuseUnknownFields(body, Self.faultCommandFields, nested: ["spec": Self.faultSpecFields])
             do { self = .faults(try JSONDecoder().decode(FaultCommand.self, from: body)) } catch {
                 throw AgentFailure(status: 400, message: "bad fault command: \(ControlQuery.bodyError(error))")
             }
         case .notes:
+            try ControlQuery.refuseUnknownFields(body, Self.noteFields)
             let note: JournalNote
             do { note = try JSONDecoder().decode(JournalNote.self, from: body) } catch {
                 throw AgentFailure(status: 400, message: "a note needs {\"detail\": \"...\"}: \(ControlQuery.bodyError(error))")
@@ -116,6 +124,14 @@ public enum AgentRequest: Sendable {
             self = .note(note)
         }
     }
+}
+
+extension AgentRequest {
+    /// The fields a fault command and its spec may carry (as `openapi.json` lists them): a field
+    /// the agent would ignore is a client's mistake, answered 400, never silently dropped.
+    static let faultCommandFields: Set<String> = ["action", "spec", "duration_seconds", "interval_seconds", "backend"]
+    static let faultSpecFields: Set<String> = ["type", "scope", "crash", "latency_ms", "jitter_ms", "bytes_per_second", "backend"]
+    static let noteFields: Set<String> = ["command", "detail"]
 }
 
 /// The request target's query string (`a=1&b=2`), parsed as `application/x-www-form-urlencoded`
@@ -151,6 +167,21 @@ public enum ControlQuery {
             pairs[key] = value
         }
         return pairs
+    }
+
+    /// A 400 naming the first field of a JSON object body (or of one of its `nested` objects) that
+    /// is not allowed. A body that is not a JSON object is left to the decoder to name.
+    static func refuseUnknownFields(_ body: Data, _ allowed: Set<String>, nested: [String: Set<String>] = [:]) throws(AgentFailure) {
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { return }
+        func check(_ object: [String: Any], _ allowed: Set<String>, prefix: String) throws(AgentFailure) {
+            if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
+                throw AgentFailure(status: 400, message: "unknown field '\(shown(prefix + unknown))': allowed are \(allowed.sorted().joined(separator: ", "))")
+            }
+        }
+        try check(object, allowed, prefix: "")
+        for (key, fields) in nested.sorted(by: { $0.key < $1.key }) {
+            if let inner = object[key] as? [String: Any] { try check(inner, fields, prefix: key + ".") }
+        }
     }
 
     /// `%XX` decoded (and `+` as a space in a query); nil for a bad escape or bytes that are not UTF-8.

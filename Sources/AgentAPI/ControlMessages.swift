@@ -142,6 +142,16 @@ public struct EventPage: Codable, Sendable {
 public struct AgentFailure: Error, Codable, Sendable, CustomStringConvertible {
     public var status: Int
     public var message: String
-    public init(status: Int, message: String) { self.status = status; self.message = message }
+    /// A 405's `Allow` header: the method the path takes. Not part of the body.
+    public var allow: String?
+
+    enum CodingKeys: String, CodingKey { case status, message }
+
+    public init(status: Int, message: String, allow: String? = nil) {
+        self.status = status
+        self.message = message
+        self.allow = allow
+    }
+
     public var description: String { message }
 }

@@ -6,6 +6,6 @@ import Source
 public enum ActionJournal {
     public static func note(_ target: Target, command: String, _ detail: String) {
         guard let state = target.state, let client = try? AgentDiscovery.client(state: state) else { return }
-        _ = try? client.post("/notes", JournalNote(command: command, detail: detail), as: JournalNote.self)
+        _ = try? client.note(JournalNote(command: command, detail: detail))
     }
 }

@@ -174,7 +174,7 @@ public struct ReplicationScenario {
             let command = FaultCommand(action: .slow, spec: .latency(ms: options.delayMs, scope: .replication),
                                        durationSeconds: options.durationSeconds)
             do {
-                _ = try client.post("/faults", command, as: AgentStatus.self)
+                _ = try client.apply(command)
             } catch {
                 throw ToolkitError("the agent refused the lag: \(error)")
             }

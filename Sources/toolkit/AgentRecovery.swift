@@ -16,8 +16,8 @@ struct AgentRecovery {
         }
         let pid = try AgentProcess.start(state: state, executable: BackendChoice.selfExecutable())
         let client = try AgentDiscovery.client(state: state)
-        let answer = try agentCall { () throws(ControlClient.Failure) in
-            try client.post("/faults", FaultCommand(action: .up), as: AgentStatus.self)
+        let answer = try agentCall { () throws(AgentClient.Failure) in
+            try client.restoreAll()
         }
         return RecoveredNetwork(agentPID: pid, undone: undoneAtStart(by: pid), status: answer)
     }

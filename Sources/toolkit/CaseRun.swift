@@ -12,7 +12,7 @@ import TestCases
 /// What a run needs to reach: the agent, the source, the pipeline under test.
 struct RunContext {
     let state: StateDirectory
-    let agent: ControlClient
+    let agent: AgentClient
     let target: Target
     let source: SourceConfig
     /// The managed replica (`--pipeline replica`), or nil for an external pipeline.
@@ -61,7 +61,7 @@ final class CaseRun {
                 return
             }
             record("Checked preconditions", preconditions.map { "\($0.text): \($0.evidence)" }.joined(separator: "; "))
-            firstWindowBefore = (try? context.agent.get("/status", as: AgentStatus.self))?.windows.map(\.window).max() ?? 0
+            firstWindowBefore = (try? context.agent.status())?.windows.map(\.window).max() ?? 0
             sampler.start()
             load.start()
             record("Started the toolkit's load", "inserts, updates and deletes on \(context.table), about 10 statements a second, straight to the server")
@@ -87,12 +87,12 @@ final class CaseRun {
 
     /// Always: network up, load stopped, measurements collected, checklist decided.
     private func finish() {
-        _ = try? context.agent.post("/faults", FaultCommand(action: .up), as: AgentStatus.self)
+        _ = try? context.agent.restoreAll()
         let summary = load.stop()
         report.load = LoadSummary(inserted: summary.inserted, updated: summary.updated, deleted: summary.deleted, table: context.table)
         sampler.stop()
         report.samples = sampler.samples
-        let windows = (try? context.agent.get("/status", as: AgentStatus.self))?.windows.filter { $0.window > firstWindowBefore } ?? []
+        let windows = (try? context.agent.status())?.windows.filter { $0.window > firstWindowBefore } ?? []
         report.observations.windows = windows
         let messages = etlLogMessages() ?? sampler.errors
         report.observations.message = messages.first
@@ -118,7 +118,7 @@ final class CaseRun {
 
     private func checkPreconditions() throws -> [PreconditionResult] {
         var results: [PreconditionResult] = []
-        guard let status = try? context.agent.get("/status", as: AgentStatus.self) else {
+        guard let status = try? context.agent.status() else {
             return [PreconditionResult(text: "Agent running", met: false, evidence: "the agent's control API does not answer")]
         }
         results.append(PreconditionResult(text: "Agent running", met: true, evidence: "pid \(status.pid), gateway \(status.listen)"))
@@ -188,7 +188,7 @@ final class CaseRun {
             }
             etlLogOffsetAtFault = etlLogOffsetAtFault ?? etlLogSize()
             sampler.faultStarted()
-            _ = try context.agent.post("/faults", command, as: AgentStatus.self)
+            _ = try context.agent.apply(command)
             record(step.text, "\(command.action.rawValue) \(fault.type) for \(seconds) s" + (command.intervalSeconds.map { ", toggling every \($0) s" } ?? ""))
             // Latency phases follow each other: wait out this one before the next step.
             if fault.type == "latency" { try waitForFaultsToEnd(extra: 15) }
@@ -196,12 +196,12 @@ final class CaseRun {
             try waitForFaultsToEnd(extra: 30)
             // Only what is still active needs an `up`; a fault that ended by itself is already cleaned up.
             var outcome = "the fault ended; network up"
-            if let status = try? context.agent.get("/status", as: AgentStatus.self), !status.faults.isEmpty {
+            if let status = try? context.agent.status(), !status.faults.isEmpty {
                 do {
-                    _ = try context.agent.post("/faults", FaultCommand(action: .up), as: AgentStatus.self)
+                    _ = try context.agent.restoreAll()
                     outcome = "network up (toolkit network --up)"
                 } catch {
-                    let still = (try? context.agent.get("/status", as: AgentStatus.self))?.faults ?? []
+                    let still = (try? context.agent.status())?.faults ?? []
                     guard still.isEmpty else { throw error }
                     outcome = "network up; the agent reported: \(error)"
                 }
@@ -234,7 +234,7 @@ final class CaseRun {
         let deadline = Date().addingTimeInterval(longest + extra)
         while Date() < deadline {
             try checkInterrupt()
-            if let status = try? context.agent.get("/status", as: AgentStatus.self), status.faults.isEmpty { return }
+            if let status = try? context.agent.status(), status.faults.isEmpty { return }
             Interrupt.sleep(seconds: 0.2)
         }
     }
@@ -244,7 +244,7 @@ final class CaseRun {
         guard let replica = context.replica else {
             // An external pipeline: recovered when the agent saw it replicate again after the last window.
             while Date() < deadline, !Interrupt.requested {
-                if let window = (try? context.agent.get("/status", as: AgentStatus.self))?.windows.last(where: { $0.window > firstWindowBefore }),
+                if let window = (try? context.agent.status())?.windows.last(where: { $0.window > firstWindowBefore }),
                    let resumed = window.replicationResumedAfter {
                     return String(format: "replication resumed %.2f s after the restore", resumed)
                 }
@@ -318,7 +318,7 @@ final class CaseRun {
 
     /// An external pipeline whose replication did not resume after the run's last fault ended.
     private var externalPipelineNeverResumed: Bool {
-        let windows = (try? context.agent.get("/status", as: AgentStatus.self))?.windows.filter { $0.window > firstWindowBefore } ?? []
+        let windows = (try? context.agent.status())?.windows.filter { $0.window > firstWindowBefore } ?? []
         guard let last = windows.max(by: { $0.window < $1.window }), last.ended != nil else { return false }
         return last.replicationResumedAfter == nil
     }

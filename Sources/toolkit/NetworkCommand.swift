@@ -131,14 +131,14 @@ struct NetworkCommand: ParsableCommand {
         }
         let client = try AgentDiscovery.client(state: state)
         let commands = commands()
-        var answer = try agentCall { () throws(ControlClient.Failure) in try client.get("/status", as: AgentStatus.self) }
+        var answer = try agentCall { () throws(AgentClient.Failure) in try client.status() }
         for command in commands {
-            answer = try agentCall { () throws(ControlClient.Failure) in try client.post("/faults", command, as: AgentStatus.self) }
+            answer = try agentCall { () throws(AgentClient.Failure) in try client.apply(command) }
         }
         if isTimed && !detach && !output.json {
             print(NetworkView(answer).description)
             try countdown(client, from: answer)
-            answer = (try? client.get("/status", as: AgentStatus.self)) ?? answer
+            answer = (try? client.status()) ?? answer
         }
         output.emit(NetworkView(answer))
     }
@@ -152,19 +152,19 @@ struct NetworkCommand: ParsableCommand {
             return report
         }
         let client = try AgentDiscovery.client(state: state)
-        return try agentCall { () throws(ControlClient.Failure) in try client.get("/window?id=\(id)", as: WindowReport.self) }
+        return try agentCall { () throws(AgentClient.Failure) in try client.window(id) }
     }
 
     /// Shows the time left until the agent restores the network, starting with the agent's answer to
     /// the fault (so the first line never depends on how soon the next poll comes). Without a
     /// terminal: that first line, then every 10 s and each of the last 5. Ctrl-C leaves the fault to the agent.
-    private func countdown(_ client: ControlClient, from answer: AgentStatus) throws {
+    private func countdown(_ client: AgentClient, from answer: AgentStatus) throws {
         Interrupt.install()
         let interactive = isatty(STDERR_FILENO) == 1
         var lastPrinted = -1
         var known: AgentStatus? = answer
         while !Interrupt.requested {
-            let current = known ?? (try? client.get("/status", as: AgentStatus.self))
+            let current = known ?? (try? client.status())
             known = nil
             guard let status = current else { break }
             let pending = status.faults.filter { $0.remainingSeconds != nil || $0.flap != nil }
@@ -227,7 +227,7 @@ func writeErrorInline(_ text: String) {
 }
 
 /// Runs one control API call; the agent's refusals become one-line errors (400: bad input, exit 2).
-func agentCall<T>(_ call: () throws(ControlClient.Failure) -> T) throws(ToolkitError) -> T {
+func agentCall<T>(_ call: () throws(AgentClient.Failure) -> T) throws(ToolkitError) -> T {
     do {
         return try call()
     } catch {

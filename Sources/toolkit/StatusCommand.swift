@@ -20,7 +20,7 @@ struct StatusCommand: ParsableCommand {
         var report = StatusReport.read(target)
         if let config = target.config, target.admin.host == config.host {
             let state = StateDirectory.resolve(flag: connection.home)
-            if let client = try? AgentDiscovery.client(state: state), let agent = try? client.get("/status", as: AgentStatus.self) {
+            if let client = try? AgentDiscovery.client(state: state), let agent = try? client.status() {
                 report.agent = .init(running: true, pid: agent.pid, backend: agent.backend.rawValue, listen: agent.listen,
                                      listening: agent.gatewayListening, connections: agent.connections,
                                      faults: agent.faults.map { $0.fault.description })

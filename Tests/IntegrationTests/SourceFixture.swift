@@ -89,16 +89,27 @@ struct Run {
         return Run(status: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 
+    /// The repository's root (its `scripts/`, `Sources/`).
+    static var repository: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
     /// The toolkit binary built by `swift build` (or $TOOLKIT_BIN).
     static var toolkitPath: String {
-        if let path = ProcessInfo.processInfo.environment["TOOLKIT_BIN"] { return path }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return root.appendingPathComponent(".build/debug/toolkit").path
+        ProcessInfo.processInfo.environment["TOOLKIT_BIN"] ?? repository.appendingPathComponent(".build/debug/toolkit").path
     }
 
     static func toolkit(_ arguments: [String], environment: [String: String], timeout: TimeInterval = 120) throws -> Run {
         try program(toolkitPath, arguments, environment: environment, timeout: timeout)
     }
+}
+
+/// The virtual environments `scripts/test-deps` makes for the Python tools the tests drive.
+enum ToolVenvs {
+    static let root = ProcessInfo.processInfo.environment["TOOLKIT_TEST_VENVS"] ?? "/opt/toolkit-test-venvs"
+
+    /// A file of one environment, e.g. `path("schemathesis", "bin/schemathesis")`.
+    static func path(_ venv: String, _ file: String) -> String { "\(root)/\(venv)/\(file)" }
 }
 
 final class Locked<Value>: @unchecked Sendable {

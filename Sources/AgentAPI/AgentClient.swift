@@ -1,9 +1,11 @@
 import Foundation
+import Measurements
 
-/// A blocking HTTP/1.1 client for the agent's control API, over its Unix socket or (when the agent
-/// was asked for TCP) loopback TCP with a bearer token. Used by the CLI, which is not on an event
-/// loop; one request per connection.
-public struct ControlClient: Sendable {
+/// The one client of the agent's control API: a typed method per operation (`AgentRequest`), over
+/// its Unix socket or (when the agent was asked for TCP) loopback TCP with a bearer token. Calls
+/// block, one request per connection: the CLI calls them from its own thread; async code goes
+/// through `detached`.
+public struct AgentClient: Sendable {
     public enum Endpoint: Sendable, Hashable, CustomStringConvertible {
         case unix(path: String)
         case tcp(host: String, port: Int, token: String)
@@ -40,31 +42,68 @@ public struct ControlClient: Sendable {
         }
     }
 
-    public func get<Answer: Decodable>(_ path: String, as: Answer.Type) throws(Failure) -> Answer {
-        try request("GET", path, body: nil)
+    // MARK: The operations (`AgentRequest`), each with its typed answer
+
+    public func status() throws(Failure) -> AgentStatus { try call(.status) }
+
+    /// A fault command (`--down`, `--flap`, `--slow`, `--up`...); answers the status after it.
+    public func apply(_ command: FaultCommand) throws(Failure) -> AgentStatus { try call(.faults(command)) }
+
+    /// `network --up`: every fault ended, whatever the state.
+    public func restoreAll() throws(Failure) -> AgentStatus { try apply(FaultCommand(action: .up)) }
+
+    public func events(since: UInt64) throws(Failure) -> EventPage { try call(.events(since: since)) }
+
+    public func window(_ id: Int) throws(Failure) -> WindowReport { try call(.window(id: id)) }
+
+    @discardableResult
+    public func note(_ note: JournalNote) throws(Failure) -> JournalNote { try call(.note(note)) }
+
+    @discardableResult
+    public func shutdown() throws(Failure) -> AgentStatus { try call(.shutdown) }
+
+    /// The control API's OpenAPI document, as the agent serves it.
+    public func openAPIDocument() throws(Failure) -> Data {
+        let (status, payload) = try exchange(.openAPI)
+        guard status < 400 else { throw Self.failure(status, payload) }
+        return payload
     }
 
-    public func post<Body: Encodable, Answer: Decodable>(_ path: String, _ body: Body, as: Answer.Type) throws(Failure) -> Answer {
-        let data: Data
-        do { data = try JSONEncoder().encode(body) } catch { throw .malformed("\(error)") }
-        return try request("POST", path, body: data)
-    }
-
-    private func request<Answer: Decodable>(_ method: String, _ path: String, body: Data?) throws(Failure) -> Answer {
-        let (status, payload) = try exchange(method, path, body: body ?? Data())
-        let decoder = JSONDecoder()
-        if status >= 400 {
-            let failure = (try? decoder.decode(AgentFailure.self, from: payload))
-                ?? AgentFailure(status: status, message: String(decoding: payload, as: UTF8.self))
-            throw .refused(failure)
+    /// The same call on a thread of its own: the client blocks on its socket, which must never
+    /// happen on a thread of Swift's cooperative pool.
+    public func detached<Answer: Sendable>(_ call: @escaping @Sendable (AgentClient) throws(Failure) -> Answer) async throws(Failure) -> Answer {
+        let result: Result<Answer, Failure> = await withCheckedContinuation { continuation in
+            let client = self
+            Thread.detachNewThread {
+                do throws(Failure) { continuation.resume(returning: .success(try call(client))) } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
         }
-        do { return try decoder.decode(Answer.self, from: payload) } catch { throw .malformed("\(error)") }
+        return try result.get()
     }
 
-    private func exchange(_ method: String, _ path: String, body: Data) throws(Failure) -> (Int, Data) {
+    private func call<Answer: Decodable>(_ request: AgentRequest) throws(Failure) -> Answer {
+        let (status, payload) = try exchange(request)
+        guard status < 400 else { throw Self.failure(status, payload) }
+        do { return try JSONDecoder().decode(Answer.self, from: payload) } catch { throw .malformed("\(error)") }
+    }
+
+    private static func failure(_ status: Int, _ payload: Data) -> Failure {
+        .refused((try? JSONDecoder().decode(AgentFailure.self, from: payload))
+            ?? AgentFailure(status: status, message: String(decoding: payload, as: UTF8.self)))
+    }
+
+    private func exchange(_ request: AgentRequest) throws(Failure) -> (Int, Data) {
+        let encoded: (method: String, target: String, body: Data)
+        do { encoded = try request.encoded() } catch { throw .malformed("\(error)") }
+        return try exchange(encoded.method, encoded.target, body: encoded.body)
+    }
+
+    private func exchange(_ method: String, _ target: String, body: Data) throws(Failure) -> (Int, Data) {
         let fd = try connected()
         defer { close(fd) }
-        var head = "\(method) \(path) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        var head = "\(method) \(target) HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
         if case .tcp(_, _, let token) = endpoint { head += "Authorization: Bearer \(token)\r\n" }
         head += "Content-Type: application/json\r\nContent-Length: \(body.count)\r\n\r\n"
         var outgoing = Data(head.utf8)
