@@ -4,6 +4,7 @@ import Faults
 import Foundation
 import Infrastructure
 import MariaDB
+import Measurements
 import Pipeline
 import Source
 import Synchronization
@@ -36,6 +37,8 @@ final class CaseRun {
     private let sampler: RunSampler
     private var firstWindowBefore = 0
     private var etlLogOffsetAtFault: UInt64?
+    /// Set once the run asked the agent for a fault: only then is the final restore the run's.
+    private var startedFault = false
 
     init(_ context: RunContext, report: RunReport) {
         self.context = context
@@ -85,15 +88,15 @@ final class CaseRun {
         }
     }
 
-    /// Always: network up, load stopped, measurements collected, checklist decided.
+    /// Always: the network up if the run took it down, load stopped, measurements collected,
+    /// checklist decided. A fault the run did not start (a blocked run's) is not the run's to end.
     private func finish() {
-        _ = try? context.agent.restoreAll()
+        if startedFault { _ = try? context.agent.restoreAll() }
         let summary = load.stop()
         report.load = LoadSummary(inserted: summary.inserted, updated: summary.updated, deleted: summary.deleted, table: context.table)
         sampler.stop()
         report.samples = sampler.samples
-        let windows = (try? context.agent.status())?.windows.filter { $0.window > firstWindowBefore } ?? []
-        report.observations.windows = windows
+        report.observations.windows = runWindows()
         let messages = etlLogMessages() ?? sampler.errors
         report.observations.message = messages.first
         report.observations.laterMessages = Array(messages.dropFirst())
@@ -188,6 +191,7 @@ final class CaseRun {
             }
             etlLogOffsetAtFault = etlLogOffsetAtFault ?? etlLogSize()
             sampler.faultStarted()
+            startedFault = true
             _ = try context.agent.apply(command)
             record(step.text, "\(command.action.rawValue) \(fault.type) for \(seconds) s" + (command.intervalSeconds.map { ", toggling every \($0) s" } ?? ""))
             // Latency phases follow each other: wait out this one before the next step.
@@ -212,6 +216,7 @@ final class CaseRun {
                 argument.hasPrefix("${") ? testCase.value(argument).map { String(Int($0)) } ?? argument : argument
             }
             sampler.faultStarted()
+            startedFault = true // a step's command may change the network (network --down)
             etlLogOffsetAtFault = etlLogOffsetAtFault ?? etlLogSize()
             let outcome = runToolkit(expanded)
             record(step.text, outcome)
@@ -316,10 +321,19 @@ final class CaseRun {
         return last
     }
 
+    /// The run's fault windows, each by its id: `/status` holds only the last 20, and a long
+    /// flapping case opens more than that.
+    private func runWindows() -> [WindowReport] {
+        guard let status = try? context.agent.status() else { return [] }
+        let newest = status.windows.map(\.window).max() ?? 0
+        guard newest > firstWindowBefore else { return [] }
+        let recent = Dictionary(status.windows.map { ($0.window, $0) }, uniquingKeysWith: { $1 })
+        return (firstWindowBefore + 1...newest).compactMap { recent[$0] ?? (try? context.agent.window($0)) }
+    }
+
     /// An external pipeline whose replication did not resume after the run's last fault ended.
     private var externalPipelineNeverResumed: Bool {
-        let windows = (try? context.agent.status())?.windows.filter { $0.window > firstWindowBefore } ?? []
-        guard let last = windows.max(by: { $0.window < $1.window }), last.ended != nil else { return false }
+        guard let last = runWindows().last, last.ended != nil else { return false }
         return last.replicationResumedAfter == nil
     }
 

@@ -199,7 +199,8 @@ final class RunCaseTests {
         #expect(junit.contains("type=\"INTERRUPTED\""))
     }
 
-    /// A fault already active is a failed precondition: BLOCKED (exit 3), every item an error in JUnit.
+    /// A fault already active is a failed precondition: BLOCKED (exit 3), every item an error in JUnit;
+    /// the user's fault is theirs, and goes on (a blocked run's clean-up used to end it).
     @Test func aFailedPreconditionBlocksTheRun() throws {
         try source.toolkit(["pipeline", "up"])
         try source.toolkit(["network", "--down", "--type", "reject", "--duration", "60", "--detach"])
@@ -214,6 +215,10 @@ final class RunCaseTests {
         #expect(verdicts(json) == Array(repeating: "BLOCKED", count: 5))
         let xml = try XMLDocument(contentsOf: directory.appendingPathComponent("junit.xml"))
         #expect(try xml.nodes(forXPath: "//testcase/error").count == 5)
+        let faults = try source.agentStatus().faults
+        #expect(faults.map(\.fault.type) == [.reject], "the run ended the user's fault")
+        #expect((faults.first?.remainingSeconds ?? 0) > 30)
+        #expect(!(try String(contentsOf: directory.appendingPathComponent("TC-004.md"), encoding: .utf8)).contains("network up"))
     }
 
     /// `--append` adds a numbered run to the team's own case file.
