@@ -72,7 +72,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Test cases: the case file format, the built-in cases, checklist verdicts and the run reports. Pure.
-        .target(name: "TestCases", dependencies: ["Measurements", .product(name: "Yams", package: "Yams")]),
+        .target(name: "TestCases", dependencies: ["Faults", "Measurements", .product(name: "Yams", package: "Yams")]),
         // The managed pipeline: a second server replicating from the source through the gateway.
         .target(name: "Pipeline", dependencies: ["Infrastructure", "Source", "MariaDB", "Flavor"]),
         // `verify`'s comparison: the row model, normalisation, ETL profiles, change-log folding,

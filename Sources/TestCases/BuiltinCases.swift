@@ -2,10 +2,19 @@
 /// seed document, word for word) and the failures CDC users hit that the toolkit can cause.
 public enum BuiltinCases {
     /// Parsed once; a built-in that does not parse is a bug caught by the unit tests.
-    public static let all: [TestCase] = sources.compactMap { try? TestCase(yaml: $0) }
+    public static let all: [TestCase] = parsed.map(\.testCase)
+
+    private static let parsed: [(testCase: TestCase, text: String)] = sources.compactMap { text in
+        (try? TestCase(yaml: text)).map { ($0, text) }
+    }
 
     public static func named(_ id: String) -> TestCase? {
         all.first { $0.id.caseInsensitiveCompare(id) == .orderedSame }
+    }
+
+    /// A built-in's YAML, for checking it with a run's overrides (`CaseCheck.load`).
+    public static func source(named id: String) -> (id: String, text: String)? {
+        parsed.first { $0.testCase.id.caseInsensitiveCompare(id) == .orderedSame }.map { ($0.testCase.id, $0.text) }
     }
 
     static let networkCleanup = """

@@ -325,19 +325,39 @@ public enum Checklist {
     }
 }
 
-public enum RunVerdict: String, Codable, Sendable {
+public enum RunVerdict: String, Codable, Sendable, CaseIterable {
     case pass = "PASS"
     case fail = "FAIL"
     case blocked = "BLOCKED"
+    /// The run could not show what the case asks: a step failed (its command exited non-zero).
+    /// Neither the pipeline's PASS nor its FAIL.
+    case inconclusive = "INCONCLUSIVE"
     case interrupted = "INTERRUPTED"
 
-    /// 0 PASS, 1 FAIL, 3 BLOCKED, 130 INTERRUPTED.
+    /// 0 PASS, 1 FAIL, 3 BLOCKED, 4 INCONCLUSIVE, 130 INTERRUPTED.
     public var exitCode: Int32 {
         switch self {
         case .pass: 0
         case .fail: 1
         case .blocked: 3
+        case .inconclusive: 4
         case .interrupted: 130
         }
+    }
+
+    /// Which verdict wins when several apply: INTERRUPTED > INCONCLUSIVE > BLOCKED > FAIL > PASS.
+    var rank: Int {
+        switch self {
+        case .pass: 0
+        case .fail: 1
+        case .blocked: 2
+        case .inconclusive: 3
+        case .interrupted: 4
+        }
+    }
+
+    /// The verdict that wins of these (PASS for none).
+    public static func worst(_ verdicts: [RunVerdict]) -> RunVerdict {
+        verdicts.max { $0.rank < $1.rank } ?? .pass
     }
 }

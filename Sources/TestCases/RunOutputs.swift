@@ -2,14 +2,15 @@ import Measurements
 import Foundation
 
 /// `junit.xml`: one testcase per checklist item. FAIL → `failure` with the evidence, NOT
-/// OBSERVED → `skipped` with what was missing, BLOCKED → `error`.
+/// OBSERVED → `skipped` with what was missing, BLOCKED → `error`; an INTERRUPTED or INCONCLUSIVE
+/// run adds a testcase "run" with an `error` saying why.
 public enum JUnitReport {
     public static func render(_ run: RunReport) -> String {
         let time = String(format: "%.3f", max(0, run.finished - run.started))
         let failures = run.items.filter { $0.verdict == .fail }.count
         let skipped = run.items.filter { $0.verdict == .notObserved }.count
         let errors = run.items.filter { $0.verdict == .blocked }.count
-        let interrupted = run.verdict == .interrupted ? 1 : 0
+        let interrupted = run.verdict == .interrupted || run.verdict == .inconclusive ? 1 : 0
         var lines = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>"]
         lines.append("<testsuites name=\"toolkit run\" tests=\"\(run.items.count)\" failures=\"\(failures)\" errors=\"\(errors + interrupted)\" skipped=\"\(skipped)\" time=\"\(time)\">")
         lines.append("  <testsuite name=\"\(escape("\(run.caseID) \(run.title)"))\" tests=\"\(run.items.count)\" failures=\"\(failures)\" errors=\"\(errors + interrupted)\" skipped=\"\(skipped)\" time=\"\(time)\" timestamp=\"\(ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: run.started)))\">")
@@ -39,9 +40,10 @@ public enum JUnitReport {
                 lines.append("    </testcase>")
             }
         }
-        if run.verdict == .interrupted {
+        if run.verdict == .interrupted || run.verdict == .inconclusive {
+            let kind = run.verdict.rawValue
             lines.append("    <testcase classname=\"\(escape(run.caseID))\" name=\"run\" time=\"\(time)\">")
-            lines.append("      <error message=\"INTERRUPTED: \(escape(run.reason ?? "interrupted"))\" type=\"INTERRUPTED\"/>")
+            lines.append("      <error message=\"\(kind): \(escape(run.reason ?? kind.lowercased()))\" type=\"\(kind)\"/>")
             lines.append("    </testcase>")
         }
         lines.append("  </testsuite>")
@@ -80,7 +82,7 @@ public enum TimelinePage {
             <style>
             body{font-family:sans-serif;margin:24px;color:#222;background:#fff}
             .verdict{display:inline-block;padding:4px 12px;border-radius:4px;color:#fff;font-weight:bold}
-            .PASS{background:#2e7d32}.FAIL{background:#c62828}.BLOCKED{background:#6d4c41}.INTERRUPTED{background:#ef6c00}
+            .PASS{background:#2e7d32}.FAIL{background:#c62828}.BLOCKED{background:#6d4c41}.INTERRUPTED{background:#ef6c00}.INCONCLUSIVE{background:#8e24aa}
             .NOTOBSERVED{background:#757575}
             table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
             </style></head><body>

@@ -16,8 +16,10 @@ public struct RunReport: Codable, Sendable {
     public var pipeline: String
     public var parameters: [String: Double]
     public var verdict: RunVerdict
-    /// Why the run is BLOCKED or INTERRUPTED.
+    /// Why the run is BLOCKED, INCONCLUSIVE or INTERRUPTED.
     public var reason: String?
+    /// What made the run INCONCLUSIVE (a step that failed), each with its evidence.
+    public var inconclusive: [InconclusiveCause]
     public var preconditions: [PreconditionResult]
     public var steps: [StepRecord]
     public var items: [ItemResult]
@@ -31,7 +33,7 @@ public struct RunReport: Codable, Sendable {
 
     public init(caseID: String, title: String, run: Int = 1, started: Double, finished: Double, tester: String,
                 etlTool: String, toolkitVersion: String, pipeline: String, parameters: [String: Double],
-                verdict: RunVerdict, reason: String? = nil, preconditions: [PreconditionResult] = [],
+                verdict: RunVerdict, reason: String? = nil, inconclusive: [InconclusiveCause] = [], preconditions: [PreconditionResult] = [],
                 steps: [StepRecord] = [], items: [ItemResult] = [], observations: RunObservations = RunObservations(),
                 load: LoadSummary? = nil, samples: [Sample] = [], artifacts: [String] = [], notes: [String] = []) {
         self.caseID = caseID
@@ -46,6 +48,7 @@ public struct RunReport: Codable, Sendable {
         self.parameters = parameters
         self.verdict = verdict
         self.reason = reason
+        self.inconclusive = inconclusive
         self.preconditions = preconditions
         self.steps = steps
         self.items = items
@@ -57,7 +60,7 @@ public struct RunReport: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case caseID = "case", title, run, started, finished, tester, parameters, verdict, reason, preconditions, steps, items
+        case caseID = "case", title, run, started, finished, tester, parameters, verdict, reason, inconclusive, preconditions, steps, items
         case observations, load, samples, artifacts, notes, pipeline
         case etlTool = "etl_tool", toolkitVersion = "toolkit_version"
     }
@@ -71,6 +74,16 @@ public struct RunReport: Codable, Sendable {
             ItemResult(text: $0.text, measure: $0.measure, verdict: .blocked, evidence: "not run: \(reason)")
         }
         return copy
+    }
+
+    /// Marks the run INCONCLUSIVE for `cause` (unless a verdict that wins over it applies), and
+    /// says why in `reason`, one cause after the other.
+    public mutating func markInconclusive(_ cause: InconclusiveCause) {
+        inconclusive.append(cause)
+        verdict = RunVerdict.worst([verdict, .inconclusive])
+        if verdict == .inconclusive {
+            reason = inconclusive.map(\.line).joined(separator: "; ")
+        }
     }
 
     /// "YYYY-MM-DD" of the start, UTC.
@@ -121,6 +134,28 @@ public struct StepRecord: Codable, Sendable, Hashable {
     public var line: String {
         (text.hasSuffix(":") ? text : text + ":") + " " + outcome
     }
+}
+
+/// Why a run could not reach a verdict on the pipeline. `kind` says what went wrong (`step`: a
+/// step's command failed); later causes (the agent restarted, the source went down) add kinds.
+public struct InconclusiveCause: Codable, Sendable, Hashable {
+    public var kind: String
+    /// What it was: "step 3: toolkit corrupt --type truncate".
+    public var subject: String
+    /// What came of it: "exit 1: toolkit: ERROR 1045 ...".
+    public var detail: String
+
+    public init(kind: String, subject: String, detail: String) {
+        self.kind = kind
+        self.subject = subject
+        self.detail = detail
+    }
+
+    public static func step(number: Int, command: String, detail: String) -> InconclusiveCause {
+        InconclusiveCause(kind: "step", subject: "step \(number): \(command)", detail: detail)
+    }
+
+    public var line: String { "\(subject) failed (\(detail))" }
 }
 
 /// The toolkit's own load during the run.

@@ -37,7 +37,7 @@ public struct TestCase: Codable, Sendable, Hashable {
         self.cleanup = cleanup
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case id, title, metadata, description, preconditions, parameters, steps, commands, expected, checklist, cleanup
     }
 
@@ -56,16 +56,24 @@ public struct TestCase: Codable, Sendable, Hashable {
         cleanup = try container.decodeIfPresent(String.self, forKey: .cleanup) ?? ""
     }
 
-    /// Parses a case file. Errors name what is wrong in one line.
-    public init(yaml: String) throws(CaseFileError) {
-        do {
-            self = try YAMLDecoder().decode(TestCase.self, from: yaml)
-        } catch let error as DecodingError {
-            throw CaseFileError(Self.describe(error))
-        } catch {
-            throw CaseFileError("\(error)".split(separator: "\n").first.map(String.init) ?? "not YAML")
-        }
-        try validate()
+    /// Parses and checks a case file (see `CaseCheck`); `file` names it in the error line.
+    public init(yaml: String, file: String = "case") throws(CaseFileError) {
+        self = try CaseCheck.load(yaml, file: file)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(title, forKey: .title)
+        try container.encode(metadata, forKey: .metadata)
+        try container.encode(description, forKey: .description)
+        try container.encode(preconditions, forKey: .preconditions)
+        try container.encode(parameters.mapValues(CaseNumber.init), forKey: .parameters)
+        try container.encode(steps, forKey: .steps)
+        try container.encode(commands, forKey: .commands)
+        try container.encode(expected, forKey: .expected)
+        try container.encode(checklist, forKey: .checklist)
+        try container.encode(cleanup, forKey: .cleanup)
     }
 
     public var yaml: String {
@@ -77,26 +85,6 @@ public struct TestCase: Codable, Sendable, Hashable {
         let slug = title.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }
         let collapsed = String(slug).split(separator: "-").joined(separator: "-")
         return "\(id)-\(collapsed).yaml"
-    }
-
-    /// Checks what decoding cannot: parameters a step names exist, thresholds are positive.
-    public func validate() throws(CaseFileError) {
-        guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
-            throw CaseFileError("id must be letters, digits, - and _, got '\(id)'")
-        }
-        for step in steps {
-            for name in step.parameterNames where parameters[name] == nil {
-                throw CaseFileError("step '\(step.text)' uses ${\(name)}, which is not among the case's parameters")
-            }
-        }
-        for item in checklist {
-            if let within = item.within, within <= 0 {
-                throw CaseFileError("checklist item '\(item.text)': within must be positive, got \(within)")
-            }
-            if let pattern = item.pattern, (try? NSRegularExpression(pattern: pattern)) == nil {
-                throw CaseFileError("checklist item '\(item.text)': pattern is not a regular expression: \(pattern)")
-            }
-        }
     }
 
     /// The case with its parameters overridden, e.g. `["duration": 10]`; unknown names are refused.
@@ -120,23 +108,53 @@ public struct TestCase: Codable, Sendable, Hashable {
         return Double(text)
     }
 
-    private static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-            return keys.isEmpty ? "the file" : keys.joined(separator: ".")
+    /// Whole-number text for a number or `${name}`; nil when it is not a whole number that fits.
+    public func whole(_ text: String) -> Int? {
+        guard let value = value(text), value.isFinite, value.rounded() == value, abs(value) < 1e15 else { return nil }
+        return Int(value)
+    }
+
+    /// A step's arguments with every `${name}` replaced by the parameter's whole value.
+    public func expanded(_ arguments: [String]) -> [String] {
+        arguments.map { argument in
+            var text = argument
+            for name in Self.references(in: argument) ?? [] {
+                if let number = whole("${\(name)}") { text = text.replacingOccurrences(of: "${\(name)}", with: String(number)) }
+            }
+            return text
         }
-        switch error {
-        case .keyNotFound(let key, let context): return "\(path(context)): missing '\(key.stringValue)'"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
-            return "\(path(context)): \(context.debugDescription)"
-        @unknown default: return "\(error)"
+    }
+
+    /// `name` when `text` is exactly `${name}`.
+    static func parameterReference(_ text: String) -> String? {
+        guard text.hasPrefix("${"), text.hasSuffix("}"), text.count > 3 else { return nil }
+        let name = String(text.dropFirst(2).dropLast())
+        return name.range(of: CaseFormat.parameterName, options: .regularExpression) != nil ? name : nil
+    }
+
+    /// The names of every `${name}` in `text`; nil when a `${` is not closed.
+    static func references(in text: String) -> [String]? {
+        var names: [String] = []
+        var rest = Substring(text)
+        while let start = rest.range(of: "${") {
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else { return nil }
+            names.append(String(rest[start.upperBound..<end]))
+            rest = rest[rest.index(after: end)...]
         }
+        return names
     }
 }
 
 public struct CaseFileError: Error, CustomStringConvertible, Sendable {
+    /// One line: `FILE:LINE: field: what is allowed`.
     public var description: String
-    public init(_ description: String) { self.description = description }
+    public var line: Int?
+    public var field: String?
+    public init(_ description: String, line: Int? = nil, field: String? = nil) {
+        self.description = description
+        self.line = line
+        self.field = field
+    }
 }
 
 public struct CaseMetadata: Codable, Sendable, Hashable {
@@ -154,7 +172,7 @@ public struct CaseMetadata: Codable, Sendable, Hashable {
         self.author = author
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case category, severity, created, author
         case etlTools = "etl_tools"
     }
@@ -185,40 +203,38 @@ public struct CaseStep: Codable, Sendable, Hashable {
         self.wait = wait
     }
 
-    var parameterNames: [String] {
-        let texts = (fault.map { [$0.seconds, $0.interval, $0.latency].compactMap { $0 } } ?? []) + (toolkit ?? [])
-        return texts.flatMap { text -> [String] in
-            var names: [String] = []
-            var rest = Substring(text)
-            while let start = rest.range(of: "${"), let end = rest[start.upperBound...].firstIndex(of: "}") {
-                names.append(String(rest[start.upperBound..<end]))
-                rest = rest[rest.index(after: end)...]
-            }
-            return names
-        }
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case text, observe, fault, toolkit, restore, wait
     }
 }
 
-public enum WaitTarget: String, Codable, Sendable, Hashable {
+public enum WaitTarget: String, Codable, Sendable, Hashable, CaseIterable {
     case recovery, sync
 }
 
 /// `network --down` (or `--flap`, `--slow`) as a step: type, how long, and the flap interval or latency.
 public struct FaultStep: Codable, Sendable, Hashable {
-    /// reject | timeout | service | reset | latency
+    /// reject | timeout | service | reset | latency (`CaseFormat.faultTypes`)
     public var type: String
-    /// Seconds, or `${duration}`.
-    public var seconds: String
+    /// Seconds, or `${duration}`; absent for a reset, which is one-shot.
+    public var seconds: String?
     /// With flapping: seconds between toggles (or `${interval}`).
     public var interval: String?
     /// With type latency: milliseconds per round trip.
     public var latency: String?
+    /// With type service: kill the server (SIGKILL) instead of a clean shutdown.
+    public var crash: Bool?
 
-    public init(type: String, seconds: String, interval: String? = nil, latency: String? = nil) {
+    public init(type: String, seconds: String?, interval: String? = nil, latency: String? = nil, crash: Bool? = nil) {
         self.type = type
         self.seconds = seconds
         self.interval = interval
         self.latency = latency
+        self.crash = crash
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case type, seconds, interval, latency, crash
     }
 }
 
@@ -239,6 +255,19 @@ public struct ChecklistItem: Codable, Sendable, Hashable {
         self.within = within
         self.pattern = pattern
         self.window = window
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case text, measure, within, pattern, window
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(text, forKey: .text)
+        try container.encode(measure, forKey: .measure)
+        try container.encodeIfPresent(within.map(CaseNumber.init), forKey: .within)
+        try container.encodeIfPresent(pattern, forKey: .pattern)
+        try container.encodeIfPresent(window, forKey: .window)
     }
 }
 
@@ -262,4 +291,21 @@ public enum Measure: String, Codable, Sendable, Hashable, CaseIterable {
     case pipelineRunning = "pipeline_running"
     /// What the toolkit cannot measure (a person must look): always NOT OBSERVED, saying so.
     case manual
+}
+
+/// A number written the way people write it: `60`, `2.5`, never `6e+1`.
+struct CaseNumber: Encodable, YAMLEncodable {
+    var value: Double
+    init(_ value: Double) { self.value = value }
+
+    var isWhole: Bool { value.isFinite && value.rounded() == value && abs(value) < 1e15 }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if isWhole { try container.encode(Int(value)) } else { try container.encode(value) }
+    }
+
+    func box() -> Node {
+        isWhole ? Node(String(Int(value)), Tag(.int)) : Node("\(value)", Tag(.float))
+    }
 }

@@ -68,9 +68,9 @@ final class CaseRun {
             sampler.start()
             load.start()
             record("Started the toolkit's load", "inserts, updates and deletes on \(context.table), about 10 statements a second, straight to the server")
-            for step in context.testCase.steps {
+            for (index, step) in context.testCase.steps.enumerated() {
                 try checkInterrupt()
-                try perform(step)
+                try perform(step, number: index + 1)
             }
             try checkInterrupt()
             let summary = load.stop()
@@ -104,7 +104,9 @@ final class CaseRun {
         report.finished = Date().timeIntervalSince1970
         guard report.verdict != .blocked else { return }
         report.items = Checklist.evaluate(context.testCase.checklist, report.observations)
-        if report.verdict != .interrupted { report.verdict = Checklist.runVerdict(report.items) }
+        if report.verdict != .interrupted {
+            report.verdict = RunVerdict.worst([Checklist.runVerdict(report.items), report.inconclusive.isEmpty ? .pass : .inconclusive])
+        }
     }
 
     private func checkInterrupt() throws {
@@ -172,28 +174,34 @@ final class CaseRun {
 
     // MARK: Steps
 
-    private func perform(_ step: CaseStep) throws {
+    /// Performs one step. The case was checked before the run (`CaseCheck`): every number is a
+    /// whole number in range, so the fallbacks here are never reached.
+    private func perform(_ step: CaseStep, number: Int) throws {
         let testCase = context.testCase
         if let fault = step.fault {
-            let seconds = Int(testCase.value(fault.seconds) ?? 10)
+            let seconds = fault.seconds.flatMap(testCase.whole) ?? 10
+            let type = FaultType(rawValue: fault.type) ?? .reject
             let command: FaultCommand
-            switch fault.type {
-            case "latency":
-                let latency = Int(fault.latency.flatMap(testCase.value) ?? 2000)
+            if type == .latency {
+                let latency = fault.latency.flatMap(testCase.whole) ?? 2000
                 command = FaultCommand(action: .slow, spec: .latency(ms: latency, jitterMs: nil, scope: .all), durationSeconds: seconds)
-            default:
-                let type = FaultType(rawValue: fault.type) ?? .reject
-                if let interval = fault.interval.flatMap(testCase.value) {
-                    command = FaultCommand(action: .flap, spec: FaultSpec(type: type), durationSeconds: seconds, intervalSeconds: Int(interval))
+            } else if type == .reset {
+                command = FaultCommand(action: .down, spec: FaultSpec(type: .reset))
+            } else {
+                let spec = FaultSpec(type: type, crash: fault.crash ?? false)
+                if let interval = fault.interval.flatMap(testCase.whole) {
+                    command = FaultCommand(action: .flap, spec: spec, durationSeconds: seconds, intervalSeconds: interval)
                 } else {
-                    command = FaultCommand(action: .down, spec: FaultSpec(type: type), durationSeconds: seconds)
+                    command = FaultCommand(action: .down, spec: spec, durationSeconds: seconds)
                 }
             }
             etlLogOffsetAtFault = etlLogOffsetAtFault ?? etlLogSize()
             sampler.faultStarted()
             startedFault = true
             _ = try context.agent.apply(command)
-            record(step.text, "\(command.action.rawValue) \(fault.type) for \(seconds) s" + (command.intervalSeconds.map { ", toggling every \($0) s" } ?? ""))
+            let lasting = command.durationSeconds.map { " for \($0) s" } ?? " (one-shot)"
+            record(step.text, "\(command.action.rawValue) \(fault.type)\(fault.crash == true ? " (crash)" : "")\(lasting)"
+                + (command.intervalSeconds.map { ", toggling every \($0) s" } ?? ""))
             // Latency phases follow each other: wait out this one before the next step.
             if fault.type == "latency" { try waitForFaultsToEnd(extra: 15) }
         } else if step.restore == true {
@@ -212,14 +220,16 @@ final class CaseRun {
             }
             record(step.text, outcome)
         } else if let arguments = step.toolkit {
-            let expanded = arguments.map { argument in
-                argument.hasPrefix("${") ? testCase.value(argument).map { String(Int($0)) } ?? argument : argument
-            }
+            let expanded = testCase.expanded(arguments)
             sampler.faultStarted()
             startedFault = true // a step's command may change the network (network --down)
             etlLogOffsetAtFault = etlLogOffsetAtFault ?? etlLogSize()
             let outcome = runToolkit(expanded)
-            record(step.text, outcome)
+            record(step.text, outcome.text)
+            // The scenario did not happen as the case says: whatever the pipeline did, it was not tested.
+            if let failure = outcome.failure {
+                report.markInconclusive(.step(number: number, command: "toolkit " + expanded.joined(separator: " "), detail: failure))
+            }
         } else if step.wait == .recovery {
             record(step.text, waitForRecovery(seconds: 60))
         } else if step.wait == .sync {
@@ -271,17 +281,22 @@ final class CaseRun {
             + (last?.lastIOError.map { ", \($0)" } ?? "") + (last?.lastSQLError.map { ", \($0)" } ?? "")
     }
 
-    private func runToolkit(_ arguments: [String]) -> String {
+    /// What a step's command reported, and how it failed (exit status and its last error line), if it did.
+    private func runToolkit(_ arguments: [String]) -> (text: String, failure: String?) {
         let command = "toolkit " + arguments.joined(separator: " ")
         // Bounded: a step that hangs must not hang the run (the longest, `replicate --scenario lag`, runs for its --duration).
-        let limit = Duration.seconds(600 + Int(context.testCase.parameters["duration"] ?? 0))
+        let duration = min(max(context.testCase.whole("${duration}") ?? 0, 0), 86_400)
+        let limit = Duration.seconds(600 + duration)
         let result: ChildProcess.Captured
         do { result = try SelfCommand.run(arguments, home: context.state, timeout: limit) } catch {
-            return "could not start \(command): \(error)"
+            return ("could not start \(command): \(error)", "could not start: \(error)")
         }
-        if result.status == 0 { return "\(command): " + Self.summary(of: result.stdout, command: arguments.joined(separator: " ")) }
-        if result.status == 128 + SIGKILL { return "\(command): stopped after \(limit) without an answer" }
-        return "\(command): exit \(result.status) \(result.stderr.split(separator: "\n").last ?? "")"
+        if result.status == 0 { return ("\(command): " + Self.summary(of: result.stdout, command: arguments.joined(separator: " ")), nil) }
+        if result.status == 128 + SIGKILL {
+            return ("\(command): stopped after \(limit) without an answer", "stopped after \(limit) without an answer")
+        }
+        let last = result.stderr.split(separator: "\n").last.map { ": \($0)" } ?? ""
+        return ("\(command): exit \(result.status)\(last)", "exit \(result.status)\(last)")
     }
 
     /// What a toolkit command reported, on one line: its findings (purged, killed, kept...) without

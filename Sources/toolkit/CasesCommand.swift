@@ -6,23 +6,32 @@ import TestCases
 struct CasesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cases",
-        abstract: "The built-in test cases: list them, show one as its Markdown document, export them to edit.",
+        abstract: "The built-in test cases: list them, show one as its Markdown document, export them to edit, check case files.",
         discussion: """
           toolkit cases [--json]          the built-in cases
           toolkit cases show TC-004       the case as a Markdown document (the seed's sections)
           toolkit cases show FILE.yaml    a case file of your own
           toolkit cases export DIR        one YAML file per case, for a team to edit and `toolkit run FILE`
+          toolkit cases check FILE...     check case files as `run` does, without running anything (exit 2 on the first mistake)
+          toolkit cases schema            the case format as a JSON Schema, for editors and validators
         """)
 
-    @Argument(help: "show ID|FILE, or export DIR.") var action: [String] = []
+    @Argument(help: "show ID|FILE, export DIR, check FILE..., or schema.") var action: [String] = []
     @OptionGroup var output: OutputFlags
 
     func validate() throws {
         guard let verb = action.first else { return }
-        guard ["show", "export"].contains(verb) else {
-            throw ValidationError("cases takes show ID|FILE or export DIR, got '\(verb)'")
+        guard ["show", "export", "check", "schema"].contains(verb) else {
+            throw ValidationError("cases takes show ID|FILE, export DIR, check FILE... or schema, got '\(verb)'")
         }
-        guard action.count == 2 else { throw ValidationError("cases \(verb) takes one argument: \(verb == "show" ? "ID or FILE" : "DIR")") }
+        switch verb {
+        case "schema":
+            guard action.count == 1 else { throw ValidationError("cases schema takes no argument") }
+        case "check":
+            guard action.count >= 2 else { throw ValidationError("cases check takes one or more case files") }
+        default:
+            guard action.count == 2 else { throw ValidationError("cases \(verb) takes one argument: \(verb == "show" ? "ID or FILE" : "DIR")") }
+        }
     }
 
     func run() throws {
@@ -30,6 +39,15 @@ struct CasesCommand: ParsableCommand {
         case "show":
             let testCase = try CaseSource.load(action[1])
             if output.json { print(JSONOutput.line(testCase, pretty: true)) } else { print(CaseMarkdown.document(testCase), terminator: "") }
+        case "check":
+            var checked: [CheckedCase.Entry] = []
+            for file in action.dropFirst() {
+                let testCase = try CaseSource.load(file)
+                checked.append(CheckedCase.Entry(file: file, id: testCase.id, steps: testCase.steps.count, checklist: testCase.checklist.count))
+            }
+            output.emit(CheckedCase(files: checked))
+        case "schema":
+            print(CaseSchema.json, terminator: "")
         case "export":
             let directory = URL(fileURLWithPath: action[1])
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -46,23 +64,70 @@ struct CasesCommand: ParsableCommand {
     }
 }
 
-/// A case by built-in ID or by file path; an unknown one is bad input (exit 2).
+/// A case by built-in ID or by file path, checked all through (`CaseCheck`) with the run's
+/// overrides applied; any mistake is bad input (exit 2), one line naming the file and line.
 enum CaseSource {
-    static func load(_ reference: String) throws -> TestCase {
-        if let builtin = BuiltinCases.named(reference) { return builtin }
-        let looksLikeFile = reference.contains("/") || reference.hasSuffix(".yaml") || reference.hasSuffix(".yml")
-        guard looksLikeFile else {
-            let known = BuiltinCases.all.map(\.id).joined(separator: ", ")
-            throw ToolkitError(.usage, "no test case '\(reference)': give one of \(known), or a case file path")
-        }
-        guard let text = try? String(contentsOfFile: reference, encoding: .utf8) else {
-            throw ToolkitError(.usage, "cannot read case file \(reference)")
+    static func load(_ reference: String, overrides: [CaseOverride] = []) throws -> TestCase {
+        let text: String, file: String
+        if let builtin = BuiltinCases.source(named: reference) {
+            text = builtin.text
+            file = builtin.id
+        } else {
+            let looksLikeFile = reference.contains("/") || reference.hasSuffix(".yaml") || reference.hasSuffix(".yml")
+            guard looksLikeFile else {
+                let known = BuiltinCases.all.map(\.id).joined(separator: ", ")
+                throw ToolkitError(.usage, "no test case '\(reference)': give one of \(known), or a case file path")
+            }
+            text = try read(reference)
+            file = reference
         }
         do {
-            return try TestCase(yaml: text)
+            return try CaseCheck.load(text, file: file, overrides: overrides, commandCheck: stepCommandCheck)
         } catch {
-            throw ToolkitError(.usage, "\(reference): \(error.description)")
+            throw ToolkitError(.usage, error.description)
         }
+    }
+
+    /// The file's text, refused before reading when it is over the size limit.
+    private static func read(_ path: String) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ToolkitError(.usage, "cannot read case file \(path)") }
+        defer { try? handle.close() }
+        // One byte more than allowed tells "too large" without reading a huge file.
+        let data = (try? handle.read(upToCount: CaseCheck.maxBytes + 1)) ?? nil
+        guard let data else { throw ToolkitError(.usage, "cannot read case file \(path)") }
+        guard data.count <= CaseCheck.maxBytes else {
+            throw ToolkitError(.usage, "\(path):1: the file: a case file is at most 1 MiB (\(CaseCheck.maxBytes) bytes), this one has more")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ToolkitError(.usage, "\(path):1: the file: UTF-8 text")
+        }
+        return text
+    }
+
+    /// A step's command parsed as the toolkit parses its own command line: its flag checks run,
+    /// nothing else (no command is run).
+    static let stepCommandCheck: CaseCheck.CommandCheck = { arguments in
+        do {
+            let command = try Toolkit.parseAsRoot(arguments)
+            guard let name = arguments.first, StepCommands.named(name) != nil,
+                  type(of: command).configuration.commandName == name else {
+                return "not a scenario command"
+            }
+            return nil
+        } catch {
+            return oneLine(Toolkit.message(for: error))
+        }
+    }
+}
+
+struct CheckedCase: Encodable, CustomStringConvertible {
+    struct Entry: Encodable {
+        var file, id: String
+        var steps, checklist: Int
+    }
+    var files: [Entry]
+    var description: String {
+        files.map { "\($0.file): \($0.id) ok (\($0.steps) steps, \($0.checklist) checklist items)" }.joined(separator: "\n")
     }
 }
 

@@ -18,7 +18,8 @@ struct RunCommand: ParsableCommand {
         the destination in sync), runs the steps with the toolkit's own load writing, stops the load, \
         waits for the destination to catch up and compares it with the source, then decides every \
         checklist item: PASS, FAIL or NOT OBSERVED (BLOCKED when a precondition failed).
-        Exit codes: 0 PASS, 1 FAIL, 3 BLOCKED, 130 INTERRUPTED, 2 bad input.
+        Exit codes: 0 PASS, 1 FAIL, 3 BLOCKED, 4 INCONCLUSIVE (a step's command failed), 130 INTERRUPTED, 2 bad input \
+        (the case and every number checked before anything starts: `toolkit cases check FILE`).
         Outputs in --report DIR (default ./toolkit-runs/ID-TIMESTAMP): ID.md, junit.xml, result.json,
         report.html, events.jsonl.
         """)
@@ -68,16 +69,14 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        var overrides: [String: Double] = [:]
-        if let duration { overrides["duration"] = Double(duration) }
+        // Every number is checked with the case before anything starts, naming where it came from.
+        var overrides: [CaseOverride] = []
+        if let duration { overrides.append(CaseOverride(name: "duration", value: Double(duration), origin: "--duration \(duration)")) }
         for setting in settings {
             let parts = setting.split(separator: "=", maxSplits: 1)
-            overrides[String(parts[0])] = Double(parts[1])
+            overrides.append(CaseOverride(name: String(parts[0]), value: Double(parts[1]) ?? .nan, origin: "--set \(setting)"))
         }
-        let chosen: TestCase
-        do { chosen = try CaseSource.load(testCase).overriding(overrides) } catch let error as CaseFileError {
-            throw ToolkitError(.usage, error.description)
-        }
+        let chosen = try CaseSource.load(testCase, overrides: overrides)
         let state = StateDirectory.resolve(flag: home)
         let names = askOnce()
         let started = Date().timeIntervalSince1970

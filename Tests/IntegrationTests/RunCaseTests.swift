@@ -221,6 +221,34 @@ final class RunCaseTests {
         #expect(!(try String(contentsOf: directory.appendingPathComponent("TC-004.md"), encoding: .utf8)).contains("network up"))
     }
 
+    /// A step whose command fails (here exit 2: no backup of that file) makes the run
+    /// INCONCLUSIVE (exit 4), naming the step and its error in every output; the run still ends
+    /// with the network up.
+    @Test func aFailedStepMakesTheRunInconclusive() throws {
+        try source.toolkit(["pipeline", "up"])
+        let exported = source.state.root.appendingPathComponent("cases")
+        try source.toolkit(["cases", "export", exported.path])
+        let original = try String(contentsOf: exported.appendingPathComponent("TC-004-connection-refused-handling.yaml"), encoding: .utf8)
+        let text = original.replacingOccurrences(of: "  wait: sync\n", with: "  toolkit: [restore, --file, mysql-bin.999999]\n")
+        #expect(text != original)
+        let file = source.state.root.appendingPathComponent("failing-step.yaml")
+        try text.write(to: file, atomically: true, encoding: .utf8)
+        let directory = report("inconclusive")
+        let run = try source.toolkit(["run", file.path, "--pipeline", "replica", "--duration", "3", "--yes", "--report", directory.path],
+                                     expect: 4, timeout: 300)
+        #expect(run.stdout.contains("INCONCLUSIVE"), "\(run.stdout)")
+        let json = try result(directory)
+        #expect(json["verdict"] as? String == "INCONCLUSIVE")
+        let reason = try #require(json["reason"] as? String)
+        #expect(reason.hasPrefix("step 1: toolkit restore --file mysql-bin.999999 failed (exit 2: toolkit: --file mysql-bin.999999: no backup"), "\(reason)")
+        #expect((json["inconclusive"] as? [[String: Any]])?.first?["kind"] as? String == "step")
+        let xml = try XMLDocument(contentsOf: directory.appendingPathComponent("junit.xml"))
+        #expect(try xml.nodes(forXPath: "//testcase[@name='run']/error[@type='INCONCLUSIVE']").count == 1)
+        let markdown = try String(contentsOf: directory.appendingPathComponent("TC-004.md"), encoding: .utf8)
+        #expect(markdown.contains("| Result | INCONCLUSIVE |"))
+        #expect(try source.agentStatus().faults.isEmpty)
+    }
+
     /// `--append` adds a numbered run to the team's own case file.
     @Test func appendNumbersRunsInTheTeamsFile() throws {
         try source.toolkit(["pipeline", "up"])
