@@ -110,9 +110,14 @@ public enum AgentRequest: Sendable {
             self = .window(id: id)
         case .faults:
             try ControlQuery.refuseUnknownFields(body, Self.faultCommandFields, nested: ["spec": Self.faultSpecFields])
-            do { self = .faults(try JSONDecoder().decode(FaultCommand.self, from: body)) } catch {
+            let command: FaultCommand
+            do { command = try JSONDecoder().decode(FaultCommand.self, from: body) } catch {
                 throw AgentFailure(status: 400, message: "bad fault command: \(ControlQuery.bodyError(error))")
             }
+            // The command line's own rules, for every action: an `up` with a fault or a --duration
+            // beside it was carried out as if they were not there.
+            _ = try command.scheduleCommand()
+            self = .faults(command)
         case .notes:
             try ControlQuery.refuseUnknownFields(body, Self.noteFields)
             let note: JournalNote
@@ -170,12 +175,15 @@ public enum ControlQuery {
     }
 
     /// A 400 naming the first field of a JSON object body (or of one of its `nested` objects) that
-    /// is not allowed. A body that is not a JSON object is left to the decoder to name.
+    /// is not allowed, or given as `null` (the document has no nullable field). A body that is not a JSON object is left to the decoder to name.
     static func refuseUnknownFields(_ body: Data, _ allowed: Set<String>, nested: [String: Set<String>] = [:]) throws(AgentFailure) {
         guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any] else { return }
         func check(_ object: [String: Any], _ allowed: Set<String>, prefix: String) throws(AgentFailure) {
             if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
                 throw AgentFailure(status: 400, message: "unknown field '\(shown(prefix + unknown))': allowed are \(allowed.sorted().joined(separator: ", "))")
+            }
+            if let empty = object.keys.sorted().first(where: { object[$0] is NSNull }) {
+                throw AgentFailure(status: 400, message: "the field '\(shown(prefix + empty))' is null: leave it out or give it a value")
             }
         }
         try check(object, allowed, prefix: "")

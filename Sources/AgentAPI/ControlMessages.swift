@@ -41,7 +41,7 @@ public struct FaultCommand: Codable, Sendable, Hashable {
 
     /// The schedule command this asks for; a command that does not fit answers 400 with the
     /// one line of `validated()`.
-    public func scheduleCommand() throws -> ScheduleCommand {
+    public func scheduleCommand() throws(AgentFailure) -> ScheduleCommand {
         do { return try validated() } catch { throw AgentFailure(status: 400, message: error.message) }
     }
 

@@ -98,6 +98,12 @@ struct AgentRequestTests {
             ("/notes", #"{"detail": 5}"#, "detail"),
             ("/notes", #"{"command": "x"}"#, "detail is missing"),
             ("/notes", #"{"detail": "x", "extra": 1}"#, "unknown field 'extra'"),
+            ("/notes", #"{"command": null, "detail": "0"}"#, "'command' is null"),
+            ("/faults", #"{"action": "up", "backend": null}"#, "'backend' is null"),
+            ("/faults", #"{"action": "up", "duration_seconds": 1, "interval_seconds": 3601}"#, "--up goes alone"),
+            ("/faults", #"{"action": "down", "spec": {"type": "reject"}, "interval_seconds": 5}"#, "--interval goes only with --flap"),
+            ("/faults", #"{"action": "flap", "spec": {"type": "reject"}, "interval_seconds": 3601}"#, "--interval must be"),
+            ("/faults", #"{"action": "down", "spec": {"type": "reject", "scope": null}}"#, "'spec.scope' is null"),
             ("/notes", String(decoding: [0x7b, 0xff, 0xfe, 0x7d], as: UTF8.self), "a note needs"),
         ]
         for (path, body, expected) in cases {
