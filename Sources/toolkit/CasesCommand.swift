@@ -15,14 +15,28 @@ struct CasesCommand: ParsableCommand {
         """)
 
     @Argument(help: "show ID|FILE, or export DIR.") var action: [String] = []
+    @Flag(help: "With export: write into a directory that already has files, replacing case files of the same name.") var force = false
     @OptionGroup var output: OutputFlags
 
     func validate() throws {
+        if force && action.first != "export" { throw ValidationError("--force goes with cases export") }
         guard let verb = action.first else { return }
         guard ["show", "export"].contains(verb) else {
             throw ValidationError("cases takes show ID|FILE or export DIR, got '\(verb)'")
         }
         guard action.count == 2 else { throw ValidationError("cases \(verb) takes one argument: \(verb == "show" ? "ID or FILE" : "DIR")") }
+        if verb == "export" { try validateExport(action[1]) }
+    }
+
+    /// A new or empty directory, or with --force one that has files: never a file, never '' (the current directory).
+    private func validateExport(_ path: String) throws {
+        if let problem = OutputDirectory.problem(path) {
+            throw ValidationError("cases export takes a directory to write the case files into, got '\(path)': \(problem)")
+        }
+        let existing = OutputDirectory.entries(path)
+        if !existing.isEmpty && !force {
+            throw ValidationError("cases export: \(path) is not empty (\(existing.count) entries); give --force to replace the case files in it, or name a new directory")
+        }
     }
 
     func run() throws {
