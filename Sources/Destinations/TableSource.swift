@@ -45,5 +45,10 @@ extension TableSource {
 /// A failure to read a side, in one line.
 public struct ReadError: Error, CustomStringConvertible, Sendable {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// The request names something that is not there (a --table, --key or --columns name): bad input, not a failed read.
+    public let isUsage: Bool
+    public init(_ description: String, usage: Bool = false) {
+        self.description = description
+        isUsage = usage
+    }
 }

@@ -43,7 +43,7 @@ public final class Verifier {
         } else {
             selected = try request.tables.map { wanted in
                 guard let found = sourceTables.first(where: { $0.lowercased() == wanted.lowercased() }) else {
-                    throw ReadError("--table \(wanted): the source database \(source.database) has no such table")
+                    throw ReadError("--table \(wanted): the source database \(source.database) has no such table", usage: true)
                 }
                 return (found, true)
             }
@@ -82,13 +82,20 @@ public final class Verifier {
     }
 
     private func keyColumns(_ table: String, _ columns: [DeclaredColumn]) throws -> [String] {
+        try requireKnown(request.columns, flag: "--columns", table, columns)
         if let key = request.key {
-            for name in key where !columns.contains(where: { $0.name.lowercased() == name.lowercased() }) {
-                throw ReadError("--key \(name): table \(table) has no such column")
-            }
+            try requireKnown(key, flag: "--key", table, columns)
             return key
         }
         return try source.primaryKey(of: table)
+    }
+
+    /// A name in --key or --columns that the source table does not have is a typo, not a column to skip.
+    private func requireKnown(_ names: [String]?, flag: String, _ table: String, _ columns: [DeclaredColumn]) throws {
+        for name in names ?? [] where !columns.contains(where: { $0.name.lowercased() == name.lowercased() }) {
+            throw ReadError("\(flag) \(name): table \(table) has no such column (it has \(columns.map(\.name).joined(separator: ", ")))",
+                            usage: true)
+        }
     }
 
     private struct Plan {

@@ -21,6 +21,92 @@ public enum OwnedPath {
         if info.st_mode & 0o7777 != mode { fchmod(fd, mode) }
     }
 
+    /// Creates `url` and any missing parent with exactly `mode` (whatever the umask); true when `url` itself was created.
+    @discardableResult
+    public static func createDirectories(_ url: URL, mode: mode_t) throws -> Bool {
+        var missing: [URL] = []
+        var current = url.standardizedFileURL
+        while current.path != "/", !exists(current) {
+            missing.insert(current, at: 0)
+            current = current.deletingLastPathComponent()
+        }
+        for directory in missing {
+            if mkdir(directory.path, mode) != 0 {
+                if errno == EEXIST { continue }
+                throw ToolkitError("cannot create \(directory.path): \(String(cString: strerror(errno)))")
+            }
+            chmod(directory.path, mode)
+        }
+        return !missing.isEmpty && missing.last?.path == url.standardizedFileURL.path
+    }
+
+    /// An account other than this one, with its groups, as the kernel checks its permissions.
+    public struct Account: Sendable {
+        public var name: String
+        public var uid: uid_t
+        public var groups: [gid_t]
+
+        public init(name: String, uid: uid_t, groups: [gid_t]) {
+            self.name = name
+            self.uid = uid
+            self.groups = groups
+        }
+
+        /// The account `name` with its primary and supplementary groups; nil when there is none.
+        public static func named(_ name: String) -> Account? {
+            guard let entry = getpwnam(name) else { return nil }
+            let uid = entry.pointee.pw_uid, gid = entry.pointee.pw_gid
+            var count: Int32 = 64
+            var groups = [gid_t](repeating: 0, count: Int(count))
+            if getgrouplist(name, gid, &groups, &count) < 0 {
+                groups = [gid_t](repeating: 0, count: Int(count))
+                _ = getgrouplist(name, gid, &groups, &count)
+            }
+            return Account(name: name, uid: uid, groups: Array(groups.prefix(Int(max(count, 0)))) + [gid])
+        }
+
+        /// Whether this account may search (enter) a directory with these owner, group and mode bits.
+        public func maySearch(_ info: stat) -> Bool {
+            if uid == 0 { return true }
+            if info.st_uid == uid { return info.st_mode & 0o100 != 0 }
+            if groups.contains(info.st_gid) { return info.st_mode & 0o010 != 0 }
+            return info.st_mode & 0o001 != 0
+        }
+    }
+
+    /// The first existing directory from `/` down to `url` (symlinks resolved) that `account` may not
+    /// enter, with its status; nil when it can reach `url` (or the part of it that exists).
+    public static func firstUnsearchable(on url: URL, by account: Account) -> (URL, stat)? {
+        var path = "/"
+        for component in resolved(url).pathComponents where component != "/" {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            if !account.maySearch(info) { return (URL(fileURLWithPath: path), info) }
+            path = (path as NSString).appendingPathComponent(component)
+        }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return account.maySearch(info) ? nil : (URL(fileURLWithPath: path), info)
+    }
+
+    /// `url` with the symlinks of its existing part resolved; the missing rest appended as it is.
+    public static func resolved(_ url: URL) -> URL {
+        var existing = url.standardizedFileURL
+        var rest: [String] = []
+        while existing.path != "/", !exists(existing) {
+            rest.insert(existing.lastPathComponent, at: 0)
+            existing = existing.deletingLastPathComponent()
+        }
+        guard let real = realpath(existing.path, nil) else { return url.standardizedFileURL }
+        defer { free(real) }
+        return rest.reduce(URL(fileURLWithPath: String(cString: real))) { $0.appendingPathComponent($1) }
+    }
+
+    private static func exists(_ url: URL) -> Bool {
+        var info = stat()
+        return lstat(url.path, &info) == 0
+    }
+
     /// Throws unless `url` is a directory (not a symlink) owned by `owner` (or root) that no other account can write.
     /// With `closingOwn`, a directory of `owner`'s that its group or others could write (a umask of 002) is closed first.
     public static func requireTrusted(directory url: URL, owner: uid_t = geteuid(), closingOwn: Bool = false) throws {

@@ -49,13 +49,32 @@ public struct StateDirectory: Sendable, Hashable {
     public var serverLog: URL { serverDirectory.appendingPathComponent("mysqld.err") }
     public var temporaryDirectory: URL { serverDirectory.appendingPathComponent("tmp") }
 
-    /// Creates the root (0755), `run/` (0700) and `log/` (0755) for this account. Refuses a root that
-    /// another account owns or can write: it could swap `run/` for its own.
+    /// Creates the root (0755, and any missing parent), `run/` (0700) and `log/` (0755) for this account.
+    /// Refuses a root that another account owns or can write: it could swap `run/` for its own.
+    /// A root this call creates is marked as the toolkit's (`createdRootMarker`): `down --purge` removes it.
     public func prepareOwnDirectories() throws {
-        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let created = try OwnedPath.createDirectories(root, mode: 0o755)
         try OwnedPath.requireTrusted(directory: root, closingOwn: true)
         try OwnedPath.prepareDirectory(runDirectory, owner: geteuid(), group: getegid(), mode: 0o700)
         try OwnedPath.prepareDirectory(logDirectory, owner: geteuid(), group: getegid(), mode: 0o755)
+        if created { try OwnedPath.createPrivate(createdRootMarker, contents: Data()) }
+    }
+
+    /// Present when the toolkit created the root itself; a directory the user made stays after `down --purge`.
+    public var createdRootMarker: URL { runDirectory.appendingPathComponent("home-created") }
+
+    /// Why `account` (the server's, when it is not this one) cannot reach the root: the first directory
+    /// on the way (or the root itself) it may not enter, in one line with the fix; nil when it can.
+    /// Directories still to be created are made 0755 and do not count.
+    public func reachabilityProblem(for account: OwnedPath.Account) -> String? {
+        guard let (blocking, info) = OwnedPath.firstUnsearchable(on: root, by: account) else { return nil }
+        let owner = getpwuid(info.st_uid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(info.st_uid)"
+        let mode = String(info.st_mode & 0o7777, radix: 8)
+        let fix = "run `chmod 711 \(blocking.path)`, or choose another directory with --home or TOOLKIT_HOME"
+        if blocking.path == root.path || blocking.path == OwnedPath.resolved(root).path {
+            return "the state directory \(root.path) (mode \(mode), owner \(owner)) cannot be entered by the server's account \(account.name): \(fix)"
+        }
+        return "the state directory \(root.path) cannot be reached by the server's account \(account.name): \(blocking.path) (mode \(mode), owner \(owner)) does not let it through; \(fix)"
     }
 
     /// Everything `down --purge` removes: only what `up` created.

@@ -47,9 +47,11 @@ public struct ReplicaPipeline: Sendable {
         public var lastSQLError: String?
         public var secondsBehind: Int?
         public var gtidPosition: String?
+        /// Why the replica's state could not be read (it did not answer in time, say while it waits for disk space).
+        public var problem: String?
 
         enum CodingKeys: String, CodingKey {
-            case exists, running, port, source
+            case exists, running, port, source, problem
             case ioRunning = "io_running", sqlRunning = "sql_running"
             case lastIOErrno = "last_io_errno", lastIOError = "last_io_error"
             case lastSQLErrno = "last_sql_errno", lastSQLError = "last_sql_error"
@@ -63,6 +65,7 @@ public struct ReplicaPipeline: Sendable {
             guard exists else { return "Pipeline  none (start one with `toolkit pipeline up`)" }
             guard running, let port else { return "Pipeline  replica stopped (`toolkit pipeline up` starts it again)" }
             var lines = ["Pipeline  replica on 127.0.0.1:\(port), reading \(source ?? "?") through the gateway"]
+            if let problem { lines.append("State     unknown: \(problem)") }
             lines.append("Threads   IO \(ioRunning ?? "?"), SQL \(sqlRunning ?? "?")"
                 + (secondsBehind.map { ", \($0) s behind" } ?? ""))
             if let gtidPosition { lines.append("Position  gtid \(gtidPosition)") }
@@ -84,9 +87,10 @@ public struct ReplicaPipeline: Sendable {
     public func up(source: SourceConfig, retrySeconds: Int = 1, netTimeoutSeconds: Int = 4) throws -> Status {
         let server = try ManagedServer.locate(state: state)
         if server.runningPID() != nil, settings != nil {
-            try ensureCheckAccount(source: source)
+            try ensureAccounts(source: source)
             return try status()
         }
+        try server.requireReachableState()
         try FileManager.default.createDirectory(at: state.root, withIntermediateDirectories: true)
         let port = settings?.port ?? PortProbe.ephemeral()
         let fresh = !server.isInitialized
@@ -99,6 +103,8 @@ public struct ReplicaPipeline: Sendable {
         let data = try JSONEncoder().encode(recorded)
         try data.write(to: settingsFile, options: .atomic)
         chmod(settingsFile.path, 0o600)
+        // A fresh replica's root accounts have no password: closed before anything else is done.
+        try ensureAccounts(source: source)
         let connection = try connect(source: source)
         defer { connection.close() }
         try connection.execute("SET GLOBAL slave_net_timeout = \(netTimeoutSeconds)")
@@ -108,7 +114,6 @@ public struct ReplicaPipeline: Sendable {
                 retrySeconds: retrySeconds))
         }
         try connection.execute("START SLAVE")
-        try ensureCheckAccount(source: source)
         return try status()
     }
 
@@ -118,12 +123,30 @@ public struct ReplicaPipeline: Sendable {
     /// already keeps (mode 0600); the statements stay out of the replica's binlog too.
     public static let checkUser = "toolkit_check"
 
-    public func ensureCheckAccount(source: SourceConfig) throws {
+    /// The hosts the replica's root may log in from, all with the source's admin password.
+    static let rootHosts = ["localhost", "127.0.0.1", "::1"]
+
+    /// The replica's accounts, made safe and complete (idempotent; none of it reaches the replica's binlog):
+    /// a fresh install's root accounts have no password and ALL PRIVILEGES WITH GRANT OPTION, so any
+    /// local account could rewrite the destination over 127.0.0.1. Root gets the source's admin
+    /// password on localhost, 127.0.0.1 and ::1; its other accounts (root@HOSTNAME) and anonymous ones
+    /// are dropped; `toolkit_check` is created for `run`'s comparisons.
+    public func ensureAccounts(source: SourceConfig) throws {
         let connection = try connect(source: source)
         defer { connection.close() }
         let flavor = ServerFlavor.mariadb10_11
-        let statements = [flavor.sessionBinaryLogStatement(enabled: false)]
-            + flavor.accountStatements(user: Self.checkUser, host: "127.0.0.1", password: source.adminPassword)
+        try connection.execute(flavor.sessionBinaryLogStatement(enabled: false))
+        let accounts = try connection.query("SELECT User, Host FROM mysql.user WHERE User IN ('root', '')").rows
+        var statements: [String] = []
+        for row in accounts {
+            let user = row[0] ?? "", host = row[1] ?? ""
+            if user.isEmpty || !Self.rootHosts.contains(host) { statements.append("DROP USER \(SQLText.account(user, host))") }
+        }
+        for host in Self.rootHosts {
+            statements += flavor.accountStatements(user: "root", host: host, password: source.adminPassword)
+            statements.append("GRANT ALL PRIVILEGES ON *.* TO \(SQLText.account("root", host)) WITH GRANT OPTION")
+        }
+        statements += flavor.accountStatements(user: Self.checkUser, host: "127.0.0.1", password: source.adminPassword)
             + ["GRANT SELECT, SHOW VIEW ON *.* TO \(SQLText.account(Self.checkUser, "127.0.0.1"))"]
         for statement in statements {
             try connection.execute(statement)
@@ -151,7 +174,14 @@ public struct ReplicaPipeline: Sendable {
         let server = try ManagedServer.locate(state: state)
         var status = Status(exists: true, running: server.runningPID() != nil, port: settings.port,
                             source: "\(settings.sourceHost):\(settings.sourcePort)")
-        guard status.running, let values = try? replicationStatus() else { return status }
+        guard status.running else { return status }
+        let values: [String: String]
+        do {
+            values = try replicationStatus()
+        } catch {
+            status.problem = "the replica did not answer SHOW SLAVE STATUS (each wait bounded to \(Self.answerSeconds) s): \(error)"
+            return status
+        }
         status.ioRunning = values["Slave_IO_Running"]
         status.sqlRunning = values["Slave_SQL_Running"]
         status.lastIOErrno = values["Last_IO_Errno"].flatMap { Int($0) }
@@ -177,14 +207,24 @@ public struct ReplicaPipeline: Sendable {
         return try connection.query("SHOW SLAVE STATUS").firstRowByColumn
     }
 
-    /// As root over the replica's socket. Once the source's bootstrap has replicated, root has
-    /// the source's password; before, none.
+    /// As root over the replica's socket, with the source's admin password (`ensureAccounts` sets it);
+    /// a replica just installed has none yet.
+    /// Every wait for the replica's answer is bounded: a replica waiting for disk space holds the locks
+    /// `SHOW SLAVE STATUS` needs, and `pipeline status` would wait with it.
+    public static let answerSeconds: UInt32 = 10
+
     public func connect(source: SourceConfig? = nil) throws -> MariaDBConnection {
         let password = source?.adminPassword ?? (try? SourceConfig.load(from: home.configFile))??.adminPassword ?? Target.defaultAdminPassword
+        func options(_ password: String) -> ConnectionOptions {
+            ConnectionOptions(user: "root", password: password, socket: state.socketFile.path,
+                              connectTimeoutSeconds: Self.answerSeconds, readTimeoutSeconds: Self.answerSeconds)
+        }
         do {
-            return try MariaDBConnection(ConnectionOptions(user: "root", password: password, socket: state.socketFile.path))
+            return try MariaDBConnection(options(password))
         } catch {
-            return try MariaDBConnection(ConnectionOptions(user: "root", password: "", socket: state.socketFile.path))
+            // Only a refused password is worth another try: a replica that does not answer would cost the wait twice.
+            guard error.number == 1045 else { throw error }
+            return try MariaDBConnection(options(""))
         }
     }
 }

@@ -27,6 +27,15 @@ public struct ManagedServer: Sendable {
         return (entry.pointee.pw_uid, entry.pointee.pw_gid, "mysql")
     }
 
+    /// Refuses (exit 2, before anything is created) a state directory the server's account could not
+    /// reach: a 0700 directory from `mktemp -d`, or one under root's home. The server would fail later
+    /// with no more than "initializing ... failed".
+    public func requireReachableState() throws {
+        guard let account = serverAccount, account.uid != geteuid(), let server = OwnedPath.Account.named(account.name),
+              let problem = state.reachabilityProblem(for: server) else { return }
+        throw ToolkitError.usage(problem)
+    }
+
     public var isInitialized: Bool {
         FileManager.default.fileExists(atPath: state.dataDirectory.appendingPathComponent("mysql").path)
     }
@@ -175,12 +184,15 @@ public struct ManagedServer: Sendable {
         return lines.last.map(String.init) ?? "see \(state.serverLog.path)"
     }
 
-    /// Removes what `up` created: data, logs, configuration. Nothing else in the directory.
+    /// Removes what `up` created: data, logs, configuration, and the directory itself when `up` created it.
+    /// Nothing else in the directory.
     public func purge() throws {
+        let ownRoot = FileManager.default.fileExists(atPath: state.createdRootMarker.path)
         for entry in state.createdEntries where FileManager.default.fileExists(atPath: entry.path) {
             try FileManager.default.removeItem(at: entry)
         }
-        if let remaining = try? FileManager.default.contentsOfDirectory(atPath: state.root.path), remaining.isEmpty {
+        // The root goes only when `up` made it: a directory the user made (`mktemp -d`) is theirs.
+        if ownRoot, let remaining = try? FileManager.default.contentsOfDirectory(atPath: state.root.path), remaining.isEmpty {
             try? FileManager.default.removeItem(at: state.root)
         }
     }

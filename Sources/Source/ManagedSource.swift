@@ -44,6 +44,7 @@ public struct ManagedSource: Sendable {
         var config = try SourceConfig.load(from: state.configFile)
         let tlsMode = request.tls ?? config?.tls ?? .terminate
         let alreadyRunning = server.runningPID() != nil
+        if !alreadyRunning { try server.requireReachableState() }
         if let existing = config, alreadyRunning, existing.publicPort != request.publicPort {
             throw ToolkitError("the source in \(state.root.path) already runs on port \(existing.publicPort); run `toolkit down` first to move it to --port \(request.publicPort)")
         }

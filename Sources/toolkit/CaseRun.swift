@@ -388,24 +388,17 @@ final class CaseRun {
 
     private func etlLogSize() -> UInt64? {
         guard let path = context.etlLog else { return nil }
-        return (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
+        return ETLLog(path: path).size() ?? 0
     }
 
     /// The distinct lines of the ETL log written after the fault started that match the
     /// pattern, oldest first (at most 20); nil without --etl-log.
     private func etlLogMessages() -> [ObservedMessage]? {
-        guard let path = context.etlLog, let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        guard let offset = etlLogOffsetAtFault else { return [] }
-        try? handle.seek(toOffset: offset)
-        let text = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
-        var seen: [String] = []
-        for line in text.split(separator: "\n") where line.range(of: context.etlLogPattern, options: [.regularExpression, .caseInsensitive]) != nil {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if !seen.contains(trimmed) { seen.append(trimmed) }
-            if seen.count == 20 { break }
-        }
-        return seen.map { ObservedMessage(text: $0, source: "etl log \(path)") }
+        guard let path = context.etlLog else { return nil }
+        let log = ETLLog(path: path)
+        guard let offset = etlLogOffsetAtFault else { return log.size() == nil ? nil : [] }
+        guard let lines = log.matchingLines(after: offset, pattern: context.etlLogPattern) else { return nil }
+        return lines.map { ObservedMessage(text: $0, source: "etl log \(path)") }
     }
 }
 

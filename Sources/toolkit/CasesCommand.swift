@@ -17,9 +17,11 @@ struct CasesCommand: ParsableCommand {
         """)
 
     @Argument(help: "show ID|FILE, export DIR, check FILE..., or schema.") var action: [String] = []
+    @Flag(help: "With export: write into a directory that already has files, replacing case files of the same name.") var force = false
     @OptionGroup var output: OutputFlags
 
     func validate() throws {
+        if force && action.first != "export" { throw ValidationError("--force goes with cases export") }
         guard let verb = action.first else { return }
         guard ["show", "export", "check", "schema"].contains(verb) else {
             throw ValidationError("cases takes show ID|FILE, export DIR, check FILE... or schema, got '\(verb)'")
@@ -31,6 +33,18 @@ struct CasesCommand: ParsableCommand {
             guard action.count >= 2 else { throw ValidationError("cases check takes one or more case files") }
         default:
             guard action.count == 2 else { throw ValidationError("cases \(verb) takes one argument: \(verb == "show" ? "ID or FILE" : "DIR")") }
+        }
+        if verb == "export" { try validateExport(action[1]) }
+    }
+
+    /// A new or empty directory, or with --force one that has files: never a file, never '' (the current directory).
+    private func validateExport(_ path: String) throws {
+        if let problem = OutputDirectory.problem(path) {
+            throw ValidationError("cases export takes a directory to write the case files into, got '\(path)': \(problem)")
+        }
+        let existing = OutputDirectory.entries(path)
+        if !existing.isEmpty && !force {
+            throw ValidationError("cases export: \(path) is not empty (\(existing.count) entries); give --force to replace the case files in it, or name a new directory")
         }
     }
 

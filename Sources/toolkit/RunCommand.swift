@@ -60,8 +60,11 @@ struct RunCommand: ParsableCommand {
         if (try? NSRegularExpression(pattern: etlLogPattern)) == nil {
             throw ValidationError("--etl-log-pattern must be a regular expression, got '\(etlLogPattern)'")
         }
-        if let etlLog, !FileManager.default.isReadableFile(atPath: etlLog) {
-            throw ValidationError("--etl-log must name a readable file, got '\(etlLog)'")
+        if let etlLog, let problem = ETLLog.problem(etlLog) {
+            throw ValidationError("--etl-log must name a readable regular file, got '\(etlLog)': \(problem)")
+        }
+        if let report, let problem = OutputDirectory.problem(report) {
+            throw ValidationError("--report must name a directory this account can write (or create), got '\(report)': \(problem)")
         }
         if let append, !FileManager.default.isWritableFile(atPath: append) {
             throw ValidationError("--append must name a writable Markdown file, got '\(append)'")
@@ -77,6 +80,10 @@ struct RunCommand: ParsableCommand {
             overrides.append(CaseOverride(name: String(parts[0]), value: Double(parts[1]) ?? .nan, origin: "--set \(setting)"))
         }
         let chosen = try CaseSource.load(testCase, overrides: overrides)
+        // The default report directory (under the current one) is checked before anything runs, as --report is.
+        if report == nil, let problem = OutputDirectory.problem("toolkit-runs/\(chosen.id)") {
+            throw ToolkitError.usage("the report directory ./toolkit-runs cannot be written: \(problem); name another with --report DIR")
+        }
         let state = StateDirectory.resolve(flag: home)
         let names = askOnce()
         let started = Date().timeIntervalSince1970

@@ -33,7 +33,7 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "Columns to compare, comma-separated. Default: every column both sides have.")
     var columns: String?
 
-    @Option(help: "Re-check until the destination matches or this many seconds pass (0 to 86400).")
+    @Option(parsing: .unconditional, help: "Re-check until the destination matches or this many seconds pass (0 to 86400).")
     var wait: Double = 0
 
     @Flag(help: "Files hold a change log: fold lines by key, the last wins, a delete marker removes the key.")
@@ -63,7 +63,7 @@ struct VerifyCommand: ParsableCommand {
             }
         }
         guard wait >= 0 && wait <= 86_400 else {
-            throw ValidationError("--wait must be a number of seconds from 0 to 86400, got \(wait)")
+            throw ValidationError("--wait must be a number of seconds from 0 to 86400, got \(String(format: "%g", wait))")
         }
         if changelog, !address.isFile {
             throw ValidationError("--changelog applies to jsonl: and csv: destinations only")
@@ -116,6 +116,8 @@ struct VerifyCommand: ParsableCommand {
             }
             report = VerifyReport(tables: pass.tables, notReplicatedTables: pass.notReplicatedTables,
                                   seconds: (clock.now - start).seconds)
+        } catch let error as ReadError where error.isUsage {
+            throw ToolkitError.usage("verify: \(error.description)")
         } catch {
             let message = (error as? ReadError)?.description ?? (error as? ToolkitError)?.message ?? "\(error)"
             let failed = VerifyReport(tables: [], notReplicatedTables: [], seconds: (clock.now - start).seconds, error: message)

@@ -82,6 +82,8 @@ struct LifecycleTests {
         _ = try source.down(purge: true)
         #expect(!FileManager.default.fileExists(atPath: fixture.state.dataDirectory.path))
         #expect(!FileManager.default.fileExists(atPath: fixture.state.configFile.path))
+        // The fixture's directory did not exist before up: the toolkit made it, so purge removes it.
+        #expect(!FileManager.default.fileExists(atPath: fixture.state.root.path))
     }
 }
 
