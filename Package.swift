@@ -48,8 +48,12 @@ let package = Package(
         .target(name: "AgentAPI", dependencies: ["Faults", "Measurements", "Infrastructure"]),
         // Passive MySQL protocol observer: handshake user, binlog dump requests, binlog positions. Pure.
         .target(name: "MySQLProtocol"),
-        // The SwiftNIO TCP proxy in front of the server, with connection faults and shaping.
+        // The nfnetlink_log (NFLOG) wire format: bind requests, acknowledgements and the TCP packets
+        // the kernel logs from the toolkit's iptables rules. Pure: bytes in, values out.
+        .target(name: "NetfilterLog"),
+        // The SwiftNIO TCP proxy in front of the server, with connection faults and shaping; the NFLOG socket.
         .target(name: "Gateway", dependencies: [
+            "NetfilterLog",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -95,6 +99,7 @@ let package = Package(
         .testTarget(name: "BreakageTests", dependencies: ["Breakage"]),
         .testTarget(name: "TestCasesTests", dependencies: ["TestCases", "Faults", "Measurements"], exclude: ["Seed"]),
         .testTarget(name: "MySQLProtocolTests", dependencies: ["MySQLProtocol"]),
+        .testTarget(name: "NetfilterLogTests", dependencies: ["NetfilterLog"]),
         .testTarget(name: "GatewayTests", dependencies: [
             "Gateway",
             .product(name: "NIOCore", package: "swift-nio"),
