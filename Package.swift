@@ -114,3 +114,17 @@ let package = Package(
         ]),
     ]
 )
+
+// libFuzzer targets for the parsers that read bytes from outside (`scripts/fuzz`, Linux). Declared only
+// when TOOLKIT_FUZZ=1, so a normal build or test run never sees them; they depend on pure modules only,
+// so the fuzz build compiles no NIO or BoringSSL. See Fuzz/README.md.
+if Context.environment["TOOLKIT_FUZZ"] == "1" {
+    package.targets += [
+        .target(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .target(name: "ConversationFuzzing", dependencies: ["MySQLProtocol"], path: "Fuzz/ConversationFuzzing"),
+        .executableTarget(name: "MySQLObserverFuzz", dependencies: ["ConversationFuzzing", "CLibFuzzer"], path: "Fuzz/MySQLObserverFuzz"),
+        .executableTarget(name: "BinlogStreamFuzz", dependencies: ["ConversationFuzzing", "CLibFuzzer"], path: "Fuzz/BinlogStreamFuzz"),
+        .executableTarget(name: "NflogFuzz", dependencies: ["NetfilterLog", "CLibFuzzer"], path: "Fuzz/NflogFuzz"),
+        .executableTarget(name: "ControlRequestFuzz", dependencies: ["AgentAPI", "CLibFuzzer"], path: "Fuzz/ControlRequestFuzz"),
+    ]
+}
