@@ -50,8 +50,12 @@ let package = Package(
                 resources: [.embedInCode("openapi.json")]),
         // Passive MySQL protocol observer: handshake user, binlog dump requests, binlog positions. Pure.
         .target(name: "MySQLProtocol"),
-        // The SwiftNIO TCP proxy in front of the server, with connection faults and shaping.
+        // The nfnetlink_log (NFLOG) wire format: bind requests, acknowledgements and the TCP packets
+        // the kernel logs from the toolkit's iptables rules. Pure: bytes in, values out.
+        .target(name: "NetfilterLog"),
+        // The SwiftNIO TCP proxy in front of the server, with connection faults and shaping; the NFLOG socket.
         .target(name: "Gateway", dependencies: [
+            "NetfilterLog",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -98,6 +102,7 @@ let package = Package(
         .testTarget(name: "BreakageTests", dependencies: ["Breakage"]),
         .testTarget(name: "TestCasesTests", dependencies: ["TestCases", "Faults", "Measurements"], exclude: ["Seed"]),
         .testTarget(name: "MySQLProtocolTests", dependencies: ["MySQLProtocol"]),
+        .testTarget(name: "NetfilterLogTests", dependencies: ["NetfilterLog"]),
         .testTarget(name: "GatewayTests", dependencies: [
             "Gateway",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -112,3 +117,17 @@ let package = Package(
         ]),
     ]
 )
+
+// libFuzzer targets for the parsers that read bytes from outside (`scripts/fuzz`, Linux). Declared only
+// when TOOLKIT_FUZZ=1, so a normal build or test run never sees them; they depend on pure modules only,
+// so the fuzz build compiles no NIO or BoringSSL. See Fuzz/README.md.
+if Context.environment["TOOLKIT_FUZZ"] == "1" {
+    package.targets += [
+        .target(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .target(name: "ConversationFuzzing", dependencies: ["MySQLProtocol"], path: "Fuzz/ConversationFuzzing"),
+        .executableTarget(name: "MySQLObserverFuzz", dependencies: ["ConversationFuzzing", "CLibFuzzer"], path: "Fuzz/MySQLObserverFuzz"),
+        .executableTarget(name: "BinlogStreamFuzz", dependencies: ["ConversationFuzzing", "CLibFuzzer"], path: "Fuzz/BinlogStreamFuzz"),
+        .executableTarget(name: "NflogFuzz", dependencies: ["NetfilterLog", "CLibFuzzer"], path: "Fuzz/NflogFuzz"),
+        .executableTarget(name: "ControlRequestFuzz", dependencies: ["AgentAPI", "CLibFuzzer"], path: "Fuzz/ControlRequestFuzz"),
+    ]
+}

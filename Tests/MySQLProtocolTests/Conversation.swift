@@ -131,6 +131,7 @@ func observeAllWays(
     _ conversation: Conversation, seed: UInt64 = 0x5EED, sessionIsDecrypted: Bool = false,
     sourceLocation: SourceLocation = #_sourceLocation
 ) -> ObservedRun {
+    FuzzSeeds.record(conversation, sessionIsDecrypted: sessionIsDecrypted)
     let whole = run(conversation, .whole, sessionIsDecrypted: sessionIsDecrypted)
     let bytewise = run(conversation, .byteByByte, sessionIsDecrypted: sessionIsDecrypted)
     #expect(bytewise == whole, "byte-by-byte feeding disagrees", sourceLocation: sourceLocation)

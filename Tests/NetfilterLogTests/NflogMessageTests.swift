@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Gateway
+@testable import NetfilterLog
 
 @Suite("NflogMessage: the nfnetlink_log wire format")
 struct NflogMessageTests {
