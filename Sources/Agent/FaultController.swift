@@ -3,6 +3,7 @@ import Faults
 import Foundation
 import Gateway
 import Measurements
+import NetfilterLog
 import Logging
 import Source
 

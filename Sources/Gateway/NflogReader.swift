@@ -2,9 +2,8 @@
 import Glibc
 #endif
 import Foundation
-// The packets it hands out are NetfilterLog's values; re-exported so that the reader's users
-// (the agent) see them with `import Gateway` alone.
-@_exported import NetfilterLog
+// The packets it hands out are NetfilterLog's values.
+import NetfilterLog
 import Synchronization
 
 /// Receives what the kernel logs to one NFLOG group, on a thread of its own (a blocking
