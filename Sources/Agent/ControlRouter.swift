@@ -17,8 +17,9 @@ struct ControlRouter: Sendable {
             return .init(status: 200, body: try await perform(try AgentRequest(method: method, target: target, body: body)))
         } catch {
             let failure = error as? AgentFailure ?? AgentFailure(status: 500, message: "\(error)")
-            let metadata: Logger.Metadata = ["status": "\(failure.status)", "error": "\(failure.message)"]
-            let operation = "\(method) \(ControlRouter.loggable(target))"
+            let metadata: Logger.Metadata = ["status": "\(failure.status)", "error": "\(failure.message)",
+                                             "target": "\(Self.loggable(target))"]
+            let operation = "\(method) \(Self.loggable(String(ControlQuery.split(target).path)))"
             if failure.status >= 500 {
                 log.error("\(operation) failed", metadata: metadata)
             } else {

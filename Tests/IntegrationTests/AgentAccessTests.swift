@@ -65,7 +65,8 @@ struct AgentAccessTests {
         #expect(try Self.mode(tokenFile) == (owner: 0, mode: 0o600))
         let token = try String(contentsOf: tokenFile, encoding: .utf8)
         #expect(token.count == 64 && token.allSatisfy(\.isHexDigit))
-        #expect(!FileManager.default.fileExists(atPath: source.state.agentSocketFile.path))
+        // The Unix socket stays the owner's way in beside TCP, as private as ever.
+        #expect(try Self.mode(source.state.agentSocketFile) == (owner: 0, mode: 0o600))
 
         // nobody reaches the port but is refused: no token, a wrong one; and cannot read the right one.
         let bare = try Curl.tcp(url + "/faults", body: #"{"action": "down", "spec": {"type": "reject"}}"#, as: .nobody)
@@ -78,7 +79,7 @@ struct AgentAccessTests {
         #expect(stolen.status != 0 && !stolen.stdout.contains(token))
         #expect(try source.agentStatus().faults.isEmpty)
 
-        // With the token the owner drives it, and the CLI finds it through the config.
+        // With the token the owner drives it over TCP; the CLI goes through the socket.
         #expect(try Curl.tcp(url + "/status", token: token).status == 200)
         try source.toolkit(["network", "--down", "--type", "reject"])
         #expect(try source.agentStatus().faults.map(\.fault.type) == [.reject])

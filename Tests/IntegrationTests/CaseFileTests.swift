@@ -41,7 +41,7 @@ final class CaseFileTests {
 
     func exported() throws -> URL {
         let cases = directory.appendingPathComponent("cases")
-        let run = try Run.toolkit(["cases", "export", cases.path], environment: environment)
+        let run = try Run.toolkit(["cases", "export", "--force", cases.path], environment: environment)
         #expect(run.status == 0, "\(run.stderr)")
         return cases
     }
