@@ -3,8 +3,8 @@ import Measurements
 
 /// The one client of the agent's control API: a typed method per operation (`AgentRequest`), over
 /// its Unix socket or (when the agent was asked for TCP) loopback TCP with a bearer token. Calls
-/// block, one request per connection: the CLI calls them from its own thread; async code goes
-/// through `detached`.
+/// block, one request per connection: its callers are synchronous (the CLI's commands, on the main
+/// thread), never a task on Swift's cooperative pool.
 public struct AgentClient: Sendable {
     public enum Endpoint: Sendable, Hashable, CustomStringConvertible {
         case unix(path: String)
@@ -67,20 +67,6 @@ public struct AgentClient: Sendable {
         let (status, payload) = try exchange(.openAPI)
         guard status < 400 else { throw Self.failure(status, payload) }
         return payload
-    }
-
-    /// The same call on a thread of its own: the client blocks on its socket, which must never
-    /// happen on a thread of Swift's cooperative pool.
-    public func detached<Answer: Sendable>(_ call: @escaping @Sendable (AgentClient) throws(Failure) -> Answer) async throws(Failure) -> Answer {
-        let result: Result<Answer, Failure> = await withCheckedContinuation { continuation in
-            let client = self
-            Thread.detachNewThread {
-                do throws(Failure) { continuation.resume(returning: .success(try call(client))) } catch {
-                    continuation.resume(returning: .failure(error))
-                }
-            }
-        }
-        return try result.get()
     }
 
     private func call<Answer: Decodable>(_ request: AgentRequest) throws(Failure) -> Answer {
