@@ -80,7 +80,7 @@ public enum AgentRunner {
         let controller = FaultController(gateway: gateway, backend: backend, iptables: iptables, server: server,
                                          journal: journal, leftovers: leftovers)
         if let reason = settings.restartedAfter {
-            journal.record(.note) { $0.detail = "agent restarted after \(reason)" }
+            journal.record(.agentRestarted) { $0.detail = reason }
         }
         let startedAt = JournalEvent.timestamp(Date())
         let started = "agent started (pid \(getpid()), backend \(backend.rawValue), listening on \(config.listenHost):\(config.publicPort), upstream \(config.host):\(config.serverPort), tls \(tls == nil ? (config.tlsMode == .off ? "off" : "passthrough") : "terminate"))"
@@ -114,7 +114,9 @@ public enum AgentRunner {
                                journal: journal.files.url.path, notes: await controller.notes)
         }
         let router = ControlRouter(controller: controller, journal: journal, status: statusOf,
-                                   shutdown: { shutdown.continuation.yield() }, log: log)
+                                   shutdown: { shutdown.continuation.yield() },
+                                   runHolder: { RunLock.currentHolder(state: state) },
+                                   lineage: { ProcessLineage.ancestors(of: $0) }, log: log)
         // The Unix socket is always the owner's way in, whatever happens on TCP.
         var listeners: [ControlServer.Listener] = [.unix(path: state.agentSocketFile.path)]
         if case .tcp(let host, let port) = control {

@@ -1,5 +1,6 @@
 import AgentAPI
 import Foundation
+import Infrastructure
 import Logging
 
 /// What each control request does: the request is typed by `AgentRequest` (a client's mistake is
@@ -10,11 +11,15 @@ struct ControlRouter: Sendable {
     let journal: Journal
     let status: @Sendable () async -> AgentStatus
     let shutdown: @Sendable () -> Void
+    /// The run holding the source now, if any (`RunLock.currentHolder`).
+    let runHolder: @Sendable () -> RunLockHolder?
+    /// A process and its ancestors (`ProcessLineage.ancestors`).
+    let lineage: @Sendable (Int32) -> [Int32]
     let log: Logger
 
-    func answer(method: String, target: String, body: Data) async -> ControlServer.Answer {
+    func answer(method: String, target: String, body: Data, peer: ControlServer.Peer) async -> ControlServer.Answer {
         do {
-            return .init(status: 200, body: try await perform(try AgentRequest(method: method, target: target, body: body)))
+            return .init(status: 200, body: try await perform(try AgentRequest(method: method, target: target, body: body), peer: peer))
         } catch {
             let failure = error as? AgentFailure ?? AgentFailure(status: 500, message: "\(error)")
             let metadata: Logger.Metadata = ["status": "\(failure.status)", "error": "\(failure.message)",
@@ -31,12 +36,14 @@ struct ControlRouter: Sendable {
         }
     }
 
-    private func perform(_ request: AgentRequest) async throws -> Data {
+    private func perform(_ request: AgentRequest, peer: ControlServer.Peer) async throws -> Data {
         switch request {
         case .status:
             return try AgentRunner.encode(await status())
         case .faults(let command):
             if command.action == .up { try await controller.restoreAll() } else { try await controller.handle(command) }
+            let holder = self.holder(of: peer)
+            journal.record(.faultCommand) { $0.detail = command.summary; $0.client = peer.description; $0.holder = holder }
             return try AgentRunner.encode(await status())
         case .note(let note):
             journal.record(.note) { $0.detail = note.detail; $0.user = note.command }
@@ -56,6 +63,14 @@ struct ControlRouter: Sendable {
             shutdown()
             return try AgentRunner.encode(answer)
         }
+    }
+
+    /// While a run holds the source: whether this sender is that run or a process it started
+    /// (a step's `toolkit network`), so that the run can tell a fault it did not ask for.
+    private func holder(of peer: ControlServer.Peer) -> Bool? {
+        guard let holder = runHolder() else { return nil }
+        guard case .process(let pid) = peer else { return false }
+        return lineage(pid).contains(holder.pid)
     }
 
     /// A request target in a log line: bounded, so a 70 KB path does not become a 70 KB line.

@@ -17,8 +17,23 @@ import Synchronization
 /// of unauthenticated connections never starves the owner's. The Unix socket is served apart.
 /// Routing is a closure so that this file knows HTTP and nothing of faults.
 struct ControlServer: Sendable {
-    /// Method and request target (path and query) as the client sent them, and the body.
-    typealias Route = @Sendable (_ method: String, _ target: String, _ body: Data) async -> Answer
+    /// Method and request target (path and query) as the client sent them, the body, and who sent it.
+    typealias Route = @Sendable (_ method: String, _ target: String, _ body: Data, _ peer: Peer) async -> Answer
+
+    /// Who sent a request: a process on the control socket (its pid from the kernel), or an address over TCP.
+    enum Peer: Sendable, Hashable, CustomStringConvertible {
+        case process(Int32)
+        case address(String)
+        case unknown
+
+        var description: String {
+            switch self {
+            case .process(let pid): "pid \(pid)"
+            case .address(let address): address
+            case .unknown: "unknown"
+            }
+        }
+    }
 
     /// What the route answers: a status, a JSON body, and any headers beyond the content's.
     struct Answer: Sendable {
@@ -206,11 +221,26 @@ struct ControlServer: Sendable {
                 case .end:
                     guard !answeredEarly, let head else { return }
                     let bytes = body.readBytes(length: body.readableBytes) ?? []
-                    let routed = await route(head.method.rawValue, head.uri, Data(bytes))
+                    let routed = await route(head.method.rawValue, head.uri, Data(bytes), await peer(of: connection.channel))
                     try await answer(routed.status, routed.body, extra: routed.headers)
                     return
                 }
             }
+        }
+    }
+
+    /// The sender: the peer's pid on the Unix socket (asked while the request is open, so the
+    /// process is still there), its address over TCP.
+    private func peer(of channel: Channel) async -> Peer {
+        switch listener {
+        case .tcp:
+            guard let address = channel.remoteAddress, let ip = address.ipAddress, let port = address.port else { return .unknown }
+            return .address("\(ip):\(port)")
+        case .unix:
+            guard let provider = channel as? SocketOptionProvider else { return .unknown }
+            let credentials: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(SO_PEERCRED))
+            guard let peer = try? await credentials.get(), peer.pid > 0 else { return .unknown }
+            return .process(peer.pid)
         }
     }
 

@@ -39,6 +39,15 @@ public struct FaultCommand: Codable, Sendable, Hashable {
         self.backend = backend
     }
 
+    /// "down reject for 20 s", "flap timeout every 3 s for 30 s", "up": for the journal.
+    public var summary: String {
+        var text = action.rawValue
+        if let spec { text += " \(spec.description)" }
+        if let intervalSeconds { text += " every \(intervalSeconds) s" }
+        if let durationSeconds { text += " for \(durationSeconds) s" }
+        return text
+    }
+
     /// The schedule command this asks for; a command that does not fit answers 400 with the
     /// one line of `validated()`.
     public func scheduleCommand() throws(AgentFailure) -> ScheduleCommand {

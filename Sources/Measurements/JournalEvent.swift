@@ -43,6 +43,13 @@ public enum JournalEventKind: String, Codable, Sendable, CaseIterable {
     case binlogReread = "binlog_reread"
     /// An error packet from the server (`code`, `message`).
     case serverError = "server_error"
+    /// A fault command the agent carried out (`detail`: the command, e.g. "down reject for 20 s";
+    /// `client`: who sent it, "pid N" on the control socket or "ip:port" over TCP; `holder`
+    /// while a run held the source: whether that run, or a process it started, sent it).
+    case faultCommand = "fault_command"
+    /// The supervisor started the agent again (`detail`: how its predecessor ended, "the previous
+    /// agent (pid N) was killed by signal 9").
+    case agentRestarted = "agent_restarted"
     /// Free text, e.g. what another command did.
     case note
 }
@@ -79,6 +86,8 @@ public struct JournalEvent: Codable, Sendable, Hashable {
     public var code: Int?
     public var message: String?
     public var detail: String?
+    /// `fault_command` while a run held the source: true when the holder sent it.
+    public var holder: Bool?
 
     public init(
         at: Double,
@@ -95,7 +104,8 @@ public struct JournalEvent: Codable, Sendable, Hashable {
         count: Int? = nil,
         code: Int? = nil,
         message: String? = nil,
-        detail: String? = nil
+        detail: String? = nil,
+        holder: Bool? = nil
     ) {
         self.at = Self.timestamp(at)
         self.kind = kind
@@ -112,6 +122,7 @@ public struct JournalEvent: Codable, Sendable, Hashable {
         self.code = code
         self.message = message
         self.detail = detail
+        self.holder = holder
     }
 
     /// Seconds since 1970 rounded to the microsecond, the journal's time format.
@@ -129,6 +140,6 @@ public struct JournalEvent: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case seq, at, kind, window, conn, client, user, fault, file, position, gtid
         case serverID = "server_id"
-        case count, code, message, detail
+        case count, code, message, detail, holder
     }
 }

@@ -116,7 +116,7 @@ struct AgentCrashTests {
         #expect(at <= deadline + 2, "in \(at - deadline) s after the deadline")
 
         let events = try source.events()
-        #expect(events.contains { $0.kind == .note && $0.detail == "agent restarted after the previous agent (pid \(restart.old)) was killed by signal 9" },
+        #expect(events.contains { $0.kind == .agentRestarted && $0.detail == "the previous agent (pid \(restart.old)) was killed by signal 9" },
                 "\(events.filter { $0.kind == .note }.compactMap(\.detail))")
         Self.expectOneWindowEndedAsExpired(events, window: window)
         #expect(try !source.iptablesRules().contains("TOOLKIT-"))
@@ -144,7 +144,7 @@ struct AgentCrashTests {
         let at = try #require(connected, "the client never got in")
         #expect(at <= deadline + 2, "in \(at - deadline) s after the deadline")
         let events = journalEvents(try fixture.toolkit(["events", "--json", "--last", "0"]).stdout)
-        #expect(events.contains { $0.kind == .note && ($0.detail ?? "").hasPrefix("agent restarted after the previous agent (pid \(restart.old))") })
+        #expect(events.contains { $0.kind == .agentRestarted && ($0.detail ?? "").hasPrefix("the previous agent (pid \(restart.old))") })
         Self.expectOneWindowEndedAsExpired(events, window: window)
     }
 
@@ -168,7 +168,7 @@ struct AgentCrashTests {
         let events = journalEvents(try fixture.toolkit(["events", "--json", "--last", "0"]).stdout)
         #expect(events.filter { $0.kind == .faultStarted && $0.window == window }.count == 1)
         #expect(events.first { $0.kind == .faultEnded && $0.window == window }?.detail == ClearReason.up.rawValue)
-        #expect(events.filter { $0.kind == .note && ($0.detail ?? "").hasPrefix("agent restarted after") }.count == 2)
+        #expect(events.filter { $0.kind == .agentRestarted }.count == 2)
     }
 
     @Test("down stops the supervisor: nothing starts the agent again")
