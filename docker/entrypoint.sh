@@ -20,7 +20,8 @@ stopping=0
 stop() {
   stopping=1
   log "stopping: restoring faults, stopping the agent and the server"
-  toolkit down || log "toolkit down failed"
+  # --force: the container is going away, a run inside it or not.
+  toolkit down --force || log "toolkit down failed"
   exit 0
 }
 trap stop TERM INT

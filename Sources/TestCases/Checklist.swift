@@ -329,8 +329,8 @@ public enum RunVerdict: String, Codable, Sendable, CaseIterable {
     case pass = "PASS"
     case fail = "FAIL"
     case blocked = "BLOCKED"
-    /// The run could not show what the case asks: a step failed (its command exited non-zero).
-    /// Neither the pipeline's PASS nor its FAIL.
+    /// The run could not show what the case asks (`InconclusiveCause`): its own tooling failed
+    /// or the scenario did not happen as written. Neither the pipeline's PASS nor its FAIL.
     case inconclusive = "INCONCLUSIVE"
     case interrupted = "INTERRUPTED"
 
@@ -345,7 +345,8 @@ public enum RunVerdict: String, Codable, Sendable, CaseIterable {
         }
     }
 
-    /// Which verdict wins when several apply: INTERRUPTED > INCONCLUSIVE > BLOCKED > FAIL > PASS.
+    /// Which verdict wins when several apply: INTERRUPTED > INCONCLUSIVE > BLOCKED > FAIL > PASS
+    /// (`RunReport.settle` puts a failed final restore above them all).
     var rank: Int {
         switch self {
         case .pass: 0

@@ -76,13 +76,33 @@ public struct RunReport: Codable, Sendable {
         return copy
     }
 
-    /// Marks the run INCONCLUSIVE for `cause` (unless a verdict that wins over it applies), and
-    /// says why in `reason`, one cause after the other.
+    /// Marks the run INCONCLUSIVE for `cause`, and says why in `reason`, one cause after the
+    /// other; an INTERRUPTED run stays so until `settle` weighs a failed restore.
     public mutating func markInconclusive(_ cause: InconclusiveCause) {
+        guard !inconclusive.contains(cause) else { return }
         inconclusive.append(cause)
-        verdict = RunVerdict.worst([verdict, .inconclusive])
-        if verdict == .inconclusive {
+        if verdict != .interrupted {
+            verdict = .inconclusive
             reason = inconclusive.map(\.line).joined(separator: "; ")
+        }
+    }
+
+    /// The run's verdict once everything is known. The verdict so far is INTERRUPTED or BLOCKED
+    /// when the run ended so; `checklist` is what its items came to. What wins: a failed final
+    /// restore (INCONCLUSIVE: the network may still be down) > INTERRUPTED > INCONCLUSIVE >
+    /// BLOCKED > FAIL > PASS.
+    public mutating func settle(checklist: RunVerdict) {
+        let causes = inconclusive.map(\.line).joined(separator: "; ")
+        if inconclusive.contains(where: { $0.kind == .restore }) {
+            reason = causes + (verdict == .interrupted ? "; " + (reason ?? "interrupted") : "")
+            verdict = .inconclusive
+        } else if verdict == .interrupted {
+            if !inconclusive.isEmpty { reason = (reason ?? "interrupted") + "; " + causes }
+        } else if !inconclusive.isEmpty {
+            verdict = .inconclusive
+            reason = causes
+        } else if verdict != .blocked {
+            verdict = checklist
         }
     }
 
@@ -136,26 +156,81 @@ public struct StepRecord: Codable, Sendable, Hashable {
     }
 }
 
-/// Why a run could not reach a verdict on the pipeline. `kind` says what went wrong (`step`: a
-/// step's command failed); later causes (the agent restarted, the source went down) add kinds.
+/// Why a run could not reach a verdict on the pipeline: its own tooling failed, or the scenario
+/// did not happen as the case says, so whatever the pipeline did was not tested as written.
 public struct InconclusiveCause: Codable, Sendable, Hashable {
-    public var kind: String
-    /// What it was: "step 3: toolkit corrupt --type truncate".
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        /// A step's command failed.
+        case step
+        /// The supervisor restarted the agent during the run: the pipeline saw an outage the case did not ask for.
+        case agentRestarted = "agent_restarted"
+        /// The agent stopped answering and did not come back.
+        case agentDown = "agent_down"
+        /// `toolkit down` stopped the source during the run.
+        case sourceDown = "source_down"
+        /// A fault command the run did not send (another tester's, a script's).
+        case foreignFault = "foreign_fault"
+        /// The final restore failed: the network may still be down.
+        case restore
+        /// An error of the toolkit's own.
+        case `internal`
+    }
+
+    public var kind: Kind
+    /// What it was: "step 3: toolkit corrupt --type truncate", "the agent restarted at 19:52:03".
     public var subject: String
     /// What came of it: "exit 1: toolkit: ERROR 1045 ...".
     public var detail: String
 
-    public init(kind: String, subject: String, detail: String) {
+    public init(kind: Kind, subject: String, detail: String) {
         self.kind = kind
         self.subject = subject
         self.detail = detail
     }
 
     public static func step(number: Int, command: String, detail: String) -> InconclusiveCause {
-        InconclusiveCause(kind: "step", subject: "step \(number): \(command)", detail: detail)
+        InconclusiveCause(kind: .step, subject: "step \(number): \(command)", detail: detail)
     }
 
-    public var line: String { "\(subject) failed (\(detail))" }
+    public static func restoreFailed(_ detail: String) -> InconclusiveCause {
+        InconclusiveCause(kind: .restore, subject: "the final restore (network --up)", detail: detail)
+    }
+
+    public static func internalError(_ detail: String) -> InconclusiveCause {
+        InconclusiveCause(kind: .internal, subject: "the toolkit", detail: detail)
+    }
+
+    public static func agentDown(since: Double, detail: String) -> InconclusiveCause {
+        InconclusiveCause(kind: .agentDown, subject: "the agent stopped answering at \(RunReport.clock(since)) UTC", detail: detail)
+    }
+
+    public var line: String {
+        switch kind {
+        case .step, .restore, .internal: "\(subject) failed (\(detail))"
+        default: "\(subject): \(detail)"
+        }
+    }
+
+    /// What the journal shows went on around the run that the case did not ask for: the agent
+    /// restarted, `toolkit down` stopped the source, a fault command came from someone other
+    /// than the run (a command journaled while the run held the source, not sent by it).
+    public static func tooling(in events: [JournalEvent]) -> [InconclusiveCause] {
+        events.compactMap { event in
+            let at = "\(RunReport.clock(event.at)) UTC"
+            switch event.kind {
+            case .agentRestarted:
+                return InconclusiveCause(kind: .agentRestarted, subject: "the agent restarted at \(at)",
+                                         detail: "after \(event.detail ?? "its predecessor ended"); the pipeline saw an outage the case did not ask for")
+            case .faultCommand where event.holder == false:
+                return InconclusiveCause(kind: .foreignFault, subject: "a fault the run did not start",
+                                         detail: "`\(event.detail ?? "?")` at \(at) from \(event.client ?? "someone else")")
+            case .note where event.user == "down":
+                return InconclusiveCause(kind: .sourceDown, subject: "the source was stopped at \(at)", detail: event.detail ?? "toolkit down")
+            default:
+                return nil
+            }
+        }
+    }
 }
 
 /// The toolkit's own load during the run.

@@ -28,8 +28,10 @@ struct RunContext {
 }
 
 /// Executes one case against the managed replica: preconditions, steps with the toolkit's own
-/// load running, catch-up, data check, checklist. Every error and Ctrl-C ends with the network
-/// up and the load stopped; the report is always returned.
+/// load running, catch-up, data check, checklist. Every error and signal ends with the network
+/// up (if the run took it down) and the load stopped; the report is always returned. The run
+/// holds the source's `RunLock` (its caller took it): the journal then tells the run's own fault
+/// commands from anyone else's.
 final class CaseRun {
     let context: RunContext
     private(set) var report: RunReport
@@ -39,6 +41,11 @@ final class CaseRun {
     private var etlLogOffsetAtFault: UInt64?
     /// Set once the run asked the agent for a fault: only then is the final restore the run's.
     private var startedFault = false
+    /// Since when the agent has not answered, and when it was last asked.
+    private var agentSilentSince: Double?
+    private var agentLastAsked = 0.0
+    /// How long the agent may stay silent before the run stops waiting for it.
+    static let agentSilenceLimit = 5.0
 
     init(_ context: RunContext, report: RunReport) {
         self.context = context
@@ -48,6 +55,8 @@ final class CaseRun {
     }
 
     struct Interrupted: Error {}
+    /// The agent stopped answering: nothing the run waits for can come.
+    struct AgentLost: Error { let since: Double; let detail: String }
 
     func execute() -> RunReport {
         performSteps()
@@ -64,7 +73,7 @@ final class CaseRun {
                 return
             }
             record("Checked preconditions", preconditions.map { "\($0.text): \($0.evidence)" }.joined(separator: "; "))
-            firstWindowBefore = (try? context.agent.status())?.windows.map(\.window).max() ?? 0
+            firstWindowBefore = agentStatus()?.windows.map(\.window).max() ?? 0
             sampler.start()
             load.start()
             record("Started the toolkit's load", "inserts, updates and deletes on \(context.table), about 10 statements a second, straight to the server")
@@ -81,17 +90,35 @@ final class CaseRun {
             report.observations.pipeline = pipelineState()
         } catch is Interrupted {
             report.verdict = .interrupted
-            report.reason = "interrupted (Ctrl-C); the network was restored and the load stopped"
+            report.reason = "interrupted by \(Interrupt.signalName ?? "a signal")"
+        } catch let lost as AgentLost {
+            report.markInconclusive(.agentDown(since: lost.since, detail: lost.detail))
         } catch {
-            report.verdict = .interrupted
-            report.reason = "stopped by an error: \("\(error)".split(separator: "\n").first ?? ""); the network was restored and the load stopped"
+            report.markInconclusive(.internalError("\("\(error)".split(separator: "\n").first ?? "")"))
         }
     }
 
     /// Always: the network up if the run took it down, load stopped, measurements collected,
     /// checklist decided. A fault the run did not start (a blocked run's) is not the run's to end.
     private func finish() {
-        if startedFault { _ = try? context.agent.restoreAll() }
+        // What went on around the run that the case did not ask for, as the journal shows it
+        // (readable without the agent).
+        let journal = JournalDirectory(state: context.state)
+        let tooling = InconclusiveCause.tooling(in: journal.events(from: report.started))
+        let sourceStopped = tooling.contains { $0.kind == .sourceDown }
+        if startedFault {
+            do {
+                let after = try context.agent.restoreAll()
+                if !after.faults.isEmpty {
+                    report.markInconclusive(.restoreFailed("still active: " + after.faults.map(\.fault.description).joined(separator: ", ")))
+                }
+            } catch {
+                // `toolkit down` restores every fault before it stops the agent.
+                if !sourceStopped { report.markInconclusive(.restoreFailed("\(error)")) }
+            }
+        }
+        for cause in tooling { report.markInconclusive(cause) }
+        if sourceStopped { report.inconclusive.removeAll { $0.kind == .agentDown } }
         let summary = load.stop()
         report.load = LoadSummary(inserted: summary.inserted, updated: summary.updated, deleted: summary.deleted, table: context.table)
         sampler.stop()
@@ -102,15 +129,40 @@ final class CaseRun {
         report.observations.laterMessages = Array(messages.dropFirst())
         if report.observations.pipeline == nil, report.verdict != .blocked { report.observations.pipeline = pipelineState() }
         report.finished = Date().timeIntervalSince1970
-        guard report.verdict != .blocked else { return }
-        report.items = Checklist.evaluate(context.testCase.checklist, report.observations)
-        if report.verdict != .interrupted {
-            report.verdict = RunVerdict.worst([Checklist.runVerdict(report.items), report.inconclusive.isEmpty ? .pass : .inconclusive])
+        if report.verdict == .interrupted, !report.inconclusive.contains(where: { $0.kind == .restore }) {
+            report.reason = (report.reason ?? "interrupted") + (startedFault ? "; the network was restored" : "") + " and the load stopped"
+        }
+        if report.verdict != .blocked {
+            report.items = Checklist.evaluate(context.testCase.checklist, report.observations)
+        }
+        report.settle(checklist: Checklist.runVerdict(report.items))
+    }
+
+    /// Throws when a signal came, or the agent has stopped answering.
+    private func checkInterrupt() throws {
+        if Interrupt.requested { throw Interrupted() }
+        if let since = agentSilentSince, Date().timeIntervalSince1970 - since >= Self.agentSilenceLimit {
+            throw AgentLost(since: since, detail: "no answer for \(Int(Self.agentSilenceLimit)) s; the run stopped waiting")
         }
     }
 
-    private func checkInterrupt() throws {
-        if Interrupt.requested { throw Interrupted() }
+    /// The agent's status, noting when it stops answering.
+    private func agentStatus() -> AgentStatus? {
+        let now = Date().timeIntervalSince1970
+        agentLastAsked = now
+        if let status = try? context.agent.status() {
+            agentSilentSince = nil
+            return status
+        }
+        agentSilentSince = agentSilentSince ?? now
+        return nil
+    }
+
+    /// A wait ends early on a signal or when the agent has gone (asked at most once a second).
+    private var shouldStop: Bool {
+        if Interrupt.requested { return true }
+        if Date().timeIntervalSince1970 - agentLastAsked >= 1 { _ = agentStatus() }
+        return (try? checkInterrupt()) == nil
     }
 
     private func record(_ text: String, _ outcome: String) {
@@ -123,7 +175,7 @@ final class CaseRun {
 
     private func checkPreconditions() throws -> [PreconditionResult] {
         var results: [PreconditionResult] = []
-        guard let status = try? context.agent.status() else {
+        guard let status = agentStatus() else {
             return [PreconditionResult(text: "Agent running", met: false, evidence: "the agent's control API does not answer")]
         }
         results.append(PreconditionResult(text: "Agent running", met: true, evidence: "pid \(status.pid), gateway \(status.listen)"))
@@ -133,7 +185,7 @@ final class CaseRun {
         // A poller reads every few seconds, and a replica just started is still connecting: wait up to 10 s.
         var reader = readerPrecondition()
         let deadline = Date().addingTimeInterval(10)
-        while !reader.met, Date() < deadline, !Interrupt.requested {
+        while !reader.met, Date() < deadline, !shouldStop {
             Interrupt.sleep(seconds: 0.25)
             reader = readerPrecondition()
         }
@@ -208,12 +260,15 @@ final class CaseRun {
             try waitForFaultsToEnd(extra: 30)
             // Only what is still active needs an `up`; a fault that ended by itself is already cleaned up.
             var outcome = "the fault ended; network up"
-            if let status = try? context.agent.status(), !status.faults.isEmpty {
+            guard let status = agentStatus() else {
+                throw AgentLost(since: agentSilentSince ?? Date().timeIntervalSince1970, detail: "it did not answer when the run came to restore the network")
+            }
+            if !status.faults.isEmpty {
                 do {
                     _ = try context.agent.restoreAll()
                     outcome = "network up (toolkit network --up)"
                 } catch {
-                    let still = (try? context.agent.status())?.faults ?? []
+                    let still = agentStatus()?.faults ?? []
                     guard still.isEmpty else { throw error }
                     outcome = "network up; the agent reported: \(error)"
                 }
@@ -249,7 +304,7 @@ final class CaseRun {
         let deadline = Date().addingTimeInterval(longest + extra)
         while Date() < deadline {
             try checkInterrupt()
-            if let status = try? context.agent.status(), status.faults.isEmpty { return }
+            if let status = agentStatus(), status.faults.isEmpty { return }
             Interrupt.sleep(seconds: 0.2)
         }
     }
@@ -258,8 +313,8 @@ final class CaseRun {
         let deadline = Date().addingTimeInterval(seconds)
         guard let replica = context.replica else {
             // An external pipeline: recovered when the agent saw it replicate again after the last window.
-            while Date() < deadline, !Interrupt.requested {
-                if let window = (try? context.agent.status())?.windows.last(where: { $0.window > firstWindowBefore }),
+            while Date() < deadline, !shouldStop {
+                if let window = agentStatus()?.windows.last(where: { $0.window > firstWindowBefore }),
                    let resumed = window.replicationResumedAfter {
                     return String(format: "replication resumed %.2f s after the restore", resumed)
                 }
@@ -268,7 +323,7 @@ final class CaseRun {
             return "no replication resumed within \(Int(seconds)) s after the restore"
         }
         var last: ReplicaPipeline.Status?
-        while Date() < deadline, !Interrupt.requested {
+        while Date() < deadline, !shouldStop {
             last = try? replica.status()
             if let last, last.replicating, last.lastIOErrno ?? 0 == 0 {
                 return "replica replicating again (IO Yes, SQL Yes)"
@@ -320,7 +375,7 @@ final class CaseRun {
         let deadline = Date().addingTimeInterval(seconds)
         var last = compare()
         var ioStoppedChecks = 0
-        while last.verdict != .match, Date() < deadline, !Interrupt.requested {
+        while last.verdict != .match, Date() < deadline, !shouldStop {
             // A replica whose SQL thread stopped on an error will not catch up: no use waiting.
             if let status = try? context.replica?.status() {
                 if status.sqlRunning == "No", status.lastSQLErrno ?? 0 != 0 { break }
@@ -337,9 +392,15 @@ final class CaseRun {
     }
 
     /// The run's fault windows, each by its id: `/status` holds only the last 20, and a long
-    /// flapping case opens more than that.
+    /// flapping case opens more than that. Without the agent, as its journal shows them.
     private func runWindows() -> [WindowReport] {
-        guard let status = try? context.agent.status() else { return [] }
+        guard let status = agentStatus() else {
+            // The agent's final summary where it wrote one, else measured here from the journal's events.
+            let journal = JournalDirectory(state: context.state)
+            return JournalTimeline(journal.events(from: report.started - 1)).reports()
+                .filter { $0.window > firstWindowBefore }
+                .map { journal.summary(window: $0.window) ?? $0 }
+        }
         let newest = status.windows.map(\.window).max() ?? 0
         guard newest > firstWindowBefore else { return [] }
         let recent = Dictionary(status.windows.map { ($0.window, $0) }, uniquingKeysWith: { $1 })

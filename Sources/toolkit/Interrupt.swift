@@ -1,18 +1,31 @@
 import Foundation
 import Synchronization
 
-/// Ctrl-C as a flag that long-running commands check between steps.
+/// Ctrl-C, SIGTERM or SIGHUP as a flag that long-running commands check between steps, with
+/// the signal that set it.
 enum Interrupt {
-    private static let flag = Atomic<Bool>(false)
+    private static let number = Atomic<Int32>(0)
 
     static func install() {
-        signal(SIGINT) { _ in Interrupt.flag.store(true, ordering: .relaxed) }
-        signal(SIGTERM) { _ in Interrupt.flag.store(true, ordering: .relaxed) }
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
+            signal(signalNumber) { received in _ = Interrupt.number.compareExchange(expected: 0, desired: received, ordering: .relaxed) }
+        }
     }
 
-    static var requested: Bool { flag.load(ordering: .relaxed) }
+    static var requested: Bool { number.load(ordering: .relaxed) != 0 }
 
-    /// Sleeps up to `seconds`, waking early on Ctrl-C.
+    /// "SIGINT (Ctrl-C)", "SIGTERM", "SIGHUP (the terminal closed)"; nil before any.
+    static var signalName: String? {
+        switch number.load(ordering: .relaxed) {
+        case 0: nil
+        case SIGINT: "SIGINT (Ctrl-C)"
+        case SIGTERM: "SIGTERM"
+        case SIGHUP: "SIGHUP (the terminal closed)"
+        case let other: "signal \(other)"
+        }
+    }
+
+    /// Sleeps up to `seconds`, waking early on a signal.
     static func sleep(seconds: Double) {
         let end = Date().addingTimeInterval(seconds)
         while !requested, Date() < end {

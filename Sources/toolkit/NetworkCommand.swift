@@ -131,6 +131,9 @@ struct NetworkCommand: ParsableCommand {
         }
         let client = try AgentDiscovery.client(state: state)
         let commands = commands()
+        if !commands.isEmpty, let holder = RunLock.currentHolder(state: state), !ProcessLineage.ancestors(of: getpid()).contains(holder.pid) {
+            writeError("toolkit: warning: \(holder.description) holds the source; a fault it did not start makes that run INCONCLUSIVE")
+        }
         var answer = try agentCall { () throws(AgentClient.Failure) in try client.status() }
         for command in commands {
             answer = try agentCall { () throws(AgentClient.Failure) in try client.apply(command) }

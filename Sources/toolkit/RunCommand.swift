@@ -18,7 +18,9 @@ struct RunCommand: ParsableCommand {
         the destination in sync), runs the steps with the toolkit's own load writing, stops the load, \
         waits for the destination to catch up and compares it with the source, then decides every \
         checklist item: PASS, FAIL or NOT OBSERVED (BLOCKED when a precondition failed).
-        Exit codes: 0 PASS, 1 FAIL, 3 BLOCKED, 4 INCONCLUSIVE (a step's command failed), 130 INTERRUPTED, 2 bad input \
+        One run holds a source at a time: a second one is BLOCKED, naming the holder.
+        Exit codes: 0 PASS, 1 FAIL, 3 BLOCKED, 4 INCONCLUSIVE (a step's command failed, the agent restarted or \
+        stopped, the source went down, a fault the run did not start, the final restore failed), 130 INTERRUPTED by a signal, 2 bad input \
         (the case and every number checked before anything starts: `toolkit cases check FILE`).
         Outputs in --report DIR (default ./toolkit-runs/ID-TIMESTAMP): ID.md, junit.xml, result.json,
         report.html, events.jsonl.
@@ -94,16 +96,26 @@ struct RunCommand: ParsableCommand {
         if let append, let text = try? String(contentsOfFile: append, encoding: .utf8) {
             base.run = CaseMarkdown.nextRunNumber(in: text)
         }
-        let directory = URL(fileURLWithPath: report ?? "toolkit-runs/\(chosen.id)-\(Self.stamp(started))")
+        let directory = report.map { URL(fileURLWithPath: $0) } ?? Self.newDirectory("toolkit-runs/\(chosen.id)-\(Self.stamp(started))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
 
         Interrupt.install()
+        // One run holds a source at a time, from before its preconditions to its last report.
+        var lock: RunLock?
+        var lockProblem: RunLock.Failure?
+        do { lock = try RunLock.acquire(state: state, command: "run \(chosen.id)", now: started) } catch { lockProblem = error }
+        defer { lock?.release() }
         let result: RunReport
-        if let context = try? makeContext(state: state, testCase: chosen) {
-            result = CaseRun(context, report: base).execute()
+        if case .busy = lockProblem {
+            result = RunReport.blocked(chosen, reason: "\(lockProblem!): one run at a time per source", into: base)
+        } else if let context = try? makeContext(state: state, testCase: chosen) {
+            if let lockProblem {
+                result = RunReport.blocked(chosen, reason: "\(lockProblem)", into: base)
+            } else {
+                result = CaseRun(context, report: base).execute()
+            }
         } else {
-            let reason = (try? makeContext(state: state, testCase: chosen)).map { _ in "" } ?? contextFailure(state: state)
-            result = RunReport.blocked(chosen, reason: reason, into: base)
+            result = RunReport.blocked(chosen, reason: contextFailure(state: state), into: base)
         }
         let written = try writeOutputs(result, testCase: chosen, to: directory, state: state)
         if output.json {
@@ -198,6 +210,18 @@ struct RunCommand: ParsableCommand {
         guard var components = URLComponents(string: url), components.password != nil else { return url }
         components.password = "***"
         return components.string ?? url
+    }
+
+    /// `path`, or `path-2`, `path-3`... when it exists: two runs started in the same second
+    /// never write into one directory.
+    static func newDirectory(_ path: String) -> URL {
+        var candidate = path
+        var number = 1
+        while FileManager.default.fileExists(atPath: candidate), number < 1000 {
+            number += 1
+            candidate = "\(path)-\(number)"
+        }
+        return URL(fileURLWithPath: candidate)
     }
 
     static func stamp(_ seconds: Double) -> String {

@@ -124,6 +124,9 @@ struct DownCommand: ParsableCommand {
     @Flag(help: "Also remove the data directory, journal and configuration that up created.")
     var purge = false
 
+    @Flag(help: "Stop the source even while a run holds it (that run ends INCONCLUSIVE, saying so).")
+    var force = false
+
     @Option(help: "State directory (env TOOLKIT_HOME).")
     var home: String?
 
@@ -131,11 +134,27 @@ struct DownCommand: ParsableCommand {
 
     func run() throws {
         let state = StateDirectory.resolve(flag: home)
+        if let holder = RunLock.currentHolder(state: state) {
+            let question = "\(holder.description) holds the source; stopping it ends that run INCONCLUSIVE. Stop it anyway? [y/N] "
+            guard force || Self.confirmed(question) else {
+                throw ToolkitError.blocked("\(holder.description) holds the source: wait for it to end, or pass --force to stop the source anyway (that run ends INCONCLUSIVE)")
+            }
+            // The run reads this from the journal and says who stopped its source.
+            _ = try? AgentDiscovery.client(state: state).note(
+                JournalNote(command: "down", detail: "toolkit down\(force ? " --force" : "") while \(holder.description) held the source"))
+        }
         TunnelProcess.stop(state: state)
         try ReplicaPipeline(home: state).down(purge: purge)
         AgentProcess.stop(state: state)
         try removeDeadAgentsChain(state)
         output.emit(try ManagedSource(state: state).down(purge: purge))
+    }
+
+    /// Asked on a terminal only; anywhere else (a script, CI) the answer is no.
+    private static func confirmed(_ question: String) -> Bool {
+        guard isatty(STDIN_FILENO) == 1 else { return false }
+        writeErrorInline(question)
+        return ["y", "yes"].contains(readLine()?.lowercased().trimmingCharacters(in: .whitespaces) ?? "")
     }
 
     /// An agent killed together with its supervisor during a fault leaves its iptables chain

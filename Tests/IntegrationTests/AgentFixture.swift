@@ -30,7 +30,8 @@ final class AgentFixture: Sendable {
     }
 
     func tearDown() {
-        _ = try? Run.toolkit(["down", "--purge"], environment: environment)
+        // --force: a run a failed test left behind must not keep the source up.
+        _ = try? Run.toolkit(["down", "--purge", "--force"], environment: environment)
         // `down --purge` removes what `up` created; the directory itself is the fixture's.
         try? FileManager.default.removeItem(at: state.root)
     }

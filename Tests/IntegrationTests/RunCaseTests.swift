@@ -177,8 +177,8 @@ final class RunCaseTests {
         #expect((items[4]["evidence"] as? String)?.contains("missing (users id=") == true, "\(items[4])")
     }
 
-    /// Ctrl-C mid-fault: the network comes back, the load stops, the report says INTERRUPTED (exit 130).
-    @Test func ctrlCLeavesTheNetworkUpAndAnInterruptedReport() throws {
+    /// A signal mid-fault: the network comes back, the load stops, the report says INTERRUPTED (exit 130).
+    @Test func aSignalLeavesTheNetworkUpAndAnInterruptedReport() throws {
         try source.toolkit(["pipeline", "up"])
         let directory = report("interrupted")
         let run = try Background(Run.toolkitPath, ["run", "TC-004", "--pipeline", "replica", "--duration", "60", "--yes",
@@ -190,11 +190,13 @@ final class RunCaseTests {
             Thread.sleep(forTimeInterval: 0.1)
         }
         #expect(faulted, "the run never started its fault: \(run.text)")
-        run.signal(SIGINT)
+        // A SIGTERM (a CI job cancelled) is not a Ctrl-C: the report says which signal came.
+        run.signal(SIGTERM)
         #expect(run.waitFor(seconds: 60) == 130, "\(run.text)")
         #expect(try source.agentStatus().faults.isEmpty)
         let json = try result(directory)
         #expect(json["verdict"] as? String == "INTERRUPTED")
+        #expect(json["reason"] as? String == "interrupted by SIGTERM; the network was restored and the load stopped")
         let junit = try String(contentsOf: directory.appendingPathComponent("junit.xml"), encoding: .utf8)
         #expect(junit.contains("type=\"INTERRUPTED\""))
     }

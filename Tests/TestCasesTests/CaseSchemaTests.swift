@@ -1,5 +1,6 @@
 import Faults
 import Foundation
+import Measurements
 import Testing
 @testable import TestCases
 
@@ -97,10 +98,61 @@ import Testing
     @Test func anInterruptedRunStaysInterrupted() {
         var report = Self.report()
         report.verdict = .interrupted
-        report.reason = "interrupted (Ctrl-C)"
+        report.reason = "interrupted by SIGTERM"
         report.markInconclusive(.step(number: 3, command: "toolkit restore --all", detail: "exit 1"))
         #expect(report.verdict == .interrupted)
-        #expect(report.reason == "interrupted (Ctrl-C)")
+        #expect(report.reason == "interrupted by SIGTERM")
         #expect(report.inconclusive.count == 2)
+        report.settle(checklist: .pass)
+        #expect(report.verdict == .interrupted)
+        #expect(report.reason?.hasPrefix("interrupted by SIGTERM; step 2: toolkit corrupt") == true, "\(report.reason ?? "")")
+    }
+
+    /// A failed restore > interrupted > inconclusive > blocked > the checklist's FAIL or PASS.
+    @Test func settleRanksEveryCause() {
+        func settled(_ verdict: RunVerdict, _ causes: [InconclusiveCause], checklist: RunVerdict) -> RunVerdict {
+            var report = Self.report()
+            report.inconclusive = []
+            report.verdict = verdict
+            for cause in causes { report.markInconclusive(cause) }
+            report.settle(checklist: checklist)
+            return report.verdict
+        }
+        let restore = InconclusiveCause.restoreFailed("the agent does not answer")
+        let restarted = InconclusiveCause(kind: .agentRestarted, subject: "the agent restarted at 10:00:00 UTC", detail: "after ...")
+        #expect(settled(.interrupted, [restore], checklist: .pass) == .inconclusive)
+        #expect(settled(.interrupted, [restarted], checklist: .pass) == .interrupted)
+        #expect(settled(.fail, [restarted], checklist: .pass) == .inconclusive)
+        #expect(settled(.blocked, [restarted], checklist: .pass) == .inconclusive)
+        #expect(settled(.blocked, [], checklist: .pass) == .blocked)
+        #expect(settled(.pass, [], checklist: .fail) == .fail)
+        #expect(settled(.fail, [], checklist: .pass) == .pass)
+        var report = Self.report()
+        report.verdict = .interrupted
+        report.reason = "interrupted by SIGINT (Ctrl-C)"
+        report.markInconclusive(restore)
+        report.settle(checklist: .pass)
+        #expect(report.verdict == .inconclusive)
+        #expect(report.reason?.contains("the final restore (network --up) failed (the agent does not answer)") == true)
+        #expect(report.reason?.hasSuffix("; interrupted by SIGINT (Ctrl-C)") == true, "\(report.reason ?? "")")
+    }
+
+    /// What the journal shows around a run: a restart, someone else's fault command, `toolkit down`.
+    @Test func toolingCausesComeFromTheJournal() throws {
+        let events = [
+            JournalEvent(at: 1_700_000_001, kind: .faultCommand, client: "pid 10", detail: "down reject for 10 s", holder: true),
+            JournalEvent(at: 1_700_000_002, kind: .faultCommand, client: "pid 99", detail: "down reject for 20 s", holder: false),
+            JournalEvent(at: 1_700_000_003, kind: .faultCommand, client: "pid 98", detail: "up"),
+            JournalEvent(at: 1_700_000_004, kind: .agentRestarted, detail: "the previous agent (pid 7) was killed by signal 9"),
+            JournalEvent(at: 1_700_000_005, kind: .note, user: "corrupt", detail: "corrupted mysql-bin.000001"),
+            JournalEvent(at: 1_700_000_006, kind: .note, user: "down", detail: "toolkit down --force while run TC-004 (pid 10) held the source"),
+        ]
+        let causes = InconclusiveCause.tooling(in: events)
+        #expect(causes.map(\.kind) == [.foreignFault, .agentRestarted, .sourceDown])
+        #expect(causes[0].line == "a fault the run did not start: `down reject for 20 s` at 22:13:22 UTC from pid 99")
+        #expect(causes[1].line.hasPrefix("the agent restarted at 22:13:24 UTC: after the previous agent (pid 7) was killed by signal 9"))
+        #expect(causes[2].line == "the source was stopped at 22:13:26 UTC: toolkit down --force while run TC-004 (pid 10) held the source")
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(causes[1])) as? [String: Any]
+        #expect(json?["kind"] as? String == "agent_restarted")
     }
 }
