@@ -1,14 +1,17 @@
 import Foundation
 import Verification
 
-/// A file per table: `PATH/TABLE.jsonl` (or `.csv`), plus every `PATH/TABLE-*.jsonl` a file target
-/// rotated into (Singer's `users-20261125T100000.jsonl`), read in name order; or PATH itself when
+/// A file per table: `PATH/TABLE.jsonl` (or `.csv`) or `PATH/DB-TABLE.jsonl` (a Singer stream's
+/// name), each optionally followed by `-TIMESTAMP` where a file target rotated (target-jsonl's
+/// `testdb-users-20261125T100000.jsonl`), read in name order (`FileNaming`); or PATH itself when
 /// it is a file (one `--table`). One line is one record.
 public final class FileTables: TableSource {
     public enum Format: String, Sendable { case jsonl, csv }
     public let path: String
     public let format: Format
     private var parsed: (table: String, records: Records)?
+    /// The files of each source table, once `bind` was told the source's tables.
+    private var assignment: [String: [String]]?
 
     struct Records {
         var columns: [String] = []
@@ -34,29 +37,27 @@ public final class FileTables: TableSource {
         return FileManager.default.fileExists(atPath: path, isDirectory: &directory) && directory.boolValue
     }
 
-    public func tableNames() throws -> [String] {
-        guard isDirectory else { return [] }
+    /// Which file holds which of the source's tables; throws when a file name fits two of them.
+    public func bind(sourceTables: [String], database: String) throws {
+        guard isDirectory else { return }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        var tables: [String] = []
-        for name in names.sorted() where name.lowercased().hasSuffix("." + format.rawValue) {
-            let base = String(name.dropLast(format.rawValue.count + 1))
-            let table = String(base.prefix { $0 != "-" })
-            if !table.isEmpty, !tables.contains(where: { $0.lowercased() == table.lowercased() }) { tables.append(table) }
+        do {
+            assignment = try FileNaming.assign(names, tables: sourceTables, database: database, fileExtension: format.rawValue)
+        } catch {
+            throw ReadError("\(path): \(error)")
         }
-        return tables
+    }
+
+    /// The source tables that have a file (known once `bind` was called).
+    public func tableNames() throws -> [String] {
+        isDirectory ? (assignment ?? [:]).keys.sorted() : []
     }
 
     /// The files holding `table`, in name order.
     func files(of table: String) -> [String] {
         guard isDirectory else { return FileManager.default.fileExists(atPath: path) ? [path] : [] }
-        let wanted = table.lowercased()
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-        return names.sorted().filter { name in
-            let lower = name.lowercased()
-            guard lower.hasSuffix("." + format.rawValue) else { return false }
-            let base = lower.dropLast(format.rawValue.count + 1)
-            return base == wanted || base.hasPrefix(wanted + "-")
-        }.map { (path as NSString).appendingPathComponent($0) }
+        let chosen = assignment?.first { $0.key.lowercased() == table.lowercased() }?.value ?? []
+        return chosen.map { (path as NSString).appendingPathComponent($0) }
     }
 
     public func columns(of table: String) throws -> [DeclaredColumn] {

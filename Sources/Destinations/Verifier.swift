@@ -32,6 +32,18 @@ public final class Verifier {
     public struct Pass: Sendable {
         public var tables: [TableReport]
         public var notReplicatedTables: [String]
+        /// Every table the destination has, as it spells them.
+        public var destinationTables: [String] = []
+
+        /// Not one of the source's tables is at the destination: a pipeline that replicated
+        /// nothing does not match, whatever else the destination holds.
+        public var nothingReplicated: Bool { tables.isEmpty && !notReplicatedTables.isEmpty }
+
+        /// The one line `verify` reports for it: what was looked for, what was found.
+        public var nothingReplicatedError: String {
+            let found = destinationTables.isEmpty ? "no tables" : "only " + destinationTables.sorted().joined(separator: ", ")
+            return "no table of the source is at the destination: looked for \(notReplicatedTables.joined(separator: ", ")), found \(found)"
+        }
     }
 
     /// One full comparison of every table.
@@ -48,6 +60,7 @@ public final class Verifier {
                 return (found, true)
             }
         }
+        if let files = destination as? FileTables { try files.bind(sourceTables: sourceTables, database: source.database) }
         let destinationTables = try destination.tableNames()
         try source.beginSnapshot()
         defer { source.endSnapshot() }
@@ -68,7 +81,7 @@ public final class Verifier {
             }
             reports.append(try compare(table, destinationName))
         }
-        return Pass(tables: reports, notReplicatedTables: notReplicated)
+        return Pass(tables: reports, notReplicatedTables: notReplicated, destinationTables: destinationTables)
     }
 
     /// A named table the destination does not have: every source row is missing.

@@ -107,7 +107,9 @@ struct VerifyCommand: ParsableCommand {
             let verifier = Verifier(source: source, destination: try openDestination(), request: request)
             let deadline = start.advanced(by: .seconds(wait))
             var pass = try verifier.run()
-            while pass.tables.contains(where: { $0.differences > 0 }) && clock.now < deadline {
+            // A pipeline still making its first tables is waited for as one still catching up.
+            while (pass.nothingReplicated || pass.tables.contains(where: { $0.differences > 0 })) && clock.now < deadline {
+                if pass.nothingReplicated { writeError("no table of the source at the destination yet") }
                 for table in pass.tables where table.differences > 0 {
                     writeError("\(table.table): \(Self.grouped(table.missing + table.extra + table.duplicates)) behind, \(Self.grouped(table.changed)) changed")
                 }
@@ -115,7 +117,7 @@ struct VerifyCommand: ParsableCommand {
                 pass = try verifier.run()
             }
             report = VerifyReport(tables: pass.tables, notReplicatedTables: pass.notReplicatedTables,
-                                  seconds: (clock.now - start).seconds)
+                                  seconds: (clock.now - start).seconds, error: pass.nothingReplicated ? pass.nothingReplicatedError : nil)
         } catch let error as ReadError where error.isUsage {
             throw ToolkitError.usage("verify: \(error.description)")
         } catch {
@@ -123,6 +125,10 @@ struct VerifyCommand: ParsableCommand {
             let failed = VerifyReport(tables: [], notReplicatedTables: [], seconds: (clock.now - start).seconds, error: message)
             if output.json { output.emit(failed) }
             throw ToolkitError("verify: \(message)")
+        }
+        if let error = report.error {
+            if output.json { output.emit(report) }
+            throw ToolkitError("verify: \(error)")
         }
         output.emit(report)
         if report.verdict != .match { throw ExitCode(1) }

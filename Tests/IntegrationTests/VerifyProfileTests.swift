@@ -72,6 +72,52 @@ struct VerifyProfileTests {
         #expect(table.missing == 1 && table.examples["missing"] == [scenario.tag(ofID: 10)])
     }
 
+    /// target-jsonl itself writes the files, named after the Singer stream with a timestamp
+    /// (`testdb-users-20261202T201500.jsonl`): verify reads them as the table's, with exact counts,
+    /// for `--table` too; a destination with no file of any source table is an error, not a MATCH.
+    @Test("files target-jsonl wrote, named after the stream, are read; an empty destination is an error")
+    func targetJsonlFiles() throws {
+        var scenario = try VerifyScenario(kind: .jsonl, count: 9)
+        defer { scenario.cleanUp() }
+        try FileManager.default.createDirectory(at: scenario.files, withIntermediateDirectories: true)
+        // Every table of the source, as a user runs it.
+        func verifyAll() throws -> (report: VerifyReport, status: Int32, stderr: String) {
+            let run = try Run.toolkit(["verify", "--destination", scenario.destination, "--json"], environment: scenario.source.environment)
+            return (try JSONDecoder().decode(VerifyReport.self, from: Data(run.stdout.utf8)), run.status, run.stderr)
+        }
+        // Nothing written yet: every table "not replicated" used to be a MATCH.
+        var (report, status, stderr) = try verifyAll()
+        #expect(status == 1, "\(stderr)")
+        #expect(report.verdict == .error)
+        #expect(report.error?.hasPrefix("no table of the source is at the destination: looked for ") == true, "\(report.error ?? "")")
+        #expect(report.error?.hasSuffix("found no tables") == true)
+
+        let stream = "testdb-\(scenario.table)"
+        var messages = [#"{"type": "SCHEMA", "stream": "\#(stream)", "key_properties": ["id"], "schema": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": ["null", "string"]}, "email": {"type": ["null", "string"]}, "status": {"type": ["null", "string"]}, "created_at": {"type": ["null", "string"], "format": "date-time"}, "updated_at": {"type": ["null", "string"], "format": "date-time"}}}}"#]
+        for row in scenario.rows {
+            let record: [(String, Any?)] = [("id", Int(row["id"]!!)!), ("name", row["name"]!), ("email", row["email"]!), ("status", row["status"]!),
+                                            ("created_at", Self.isoTime(row["created_at"]!)), ("updated_at", Self.isoTime(row["updated_at"]!))]
+            messages.append(#"{"type": "RECORD", "stream": "\#(stream)", "record": "# + Self.jsonl([record]).trimmingCharacters(in: .newlines) + "}")
+        }
+        let input = scenario.files.deletingLastPathComponent().appendingPathComponent("\(scenario.table)-singer.jsonl")
+        let config = scenario.files.deletingLastPathComponent().appendingPathComponent("\(scenario.table)-target.json")
+        defer { try? FileManager.default.removeItem(at: input); try? FileManager.default.removeItem(at: config) }
+        try (messages.joined(separator: "\n") + "\n").write(to: input, atomically: true, encoding: .utf8)
+        try #"{"destination_path": "\#(scenario.files.path)"}"#.write(to: config, atomically: true, encoding: .utf8)
+        let target = ToolVenvs.path("singer", "bin/target-jsonl")
+        let wrote = try Run.program("/bin/sh", ["-c", "exec \"$0\" --config \"$1\" < \"$2\"", target, config.path, input.path])
+        #expect(wrote.status == 0, "target-jsonl: \(wrote.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: scenario.files.path)
+        #expect(files.count == 1 && files[0].range(of: #"^testdb-\#(scenario.table)-\d{8}T\d{6}\.jsonl$"#, options: .regularExpression) != nil, "\(files)")
+
+        for (report, status, stderr) in [try verifyAll(), try scenario.verify()] {
+            #expect(status == 0, "\(stderr)")
+            #expect(report.tables.map(\.table) == [scenario.table])
+            let table = try #require(report.tables.first)
+            #expect(table.sourceRows == 9 && table.destinationRows == 9 && table.matched == 9, "\(table)")
+        }
+    }
+
     @Test("Debezium's unwrapped change events: __op and the string __deleted, the last event per key wins")
     func debeziumChangeLog() throws {
         let scenario = try VerifyScenario(kind: .jsonl, count: 8)
