@@ -76,7 +76,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Test cases: the case file format, the built-in cases, checklist verdicts and the run reports. Pure.
-        .target(name: "TestCases", dependencies: ["Faults", "Measurements", .product(name: "Yams", package: "Yams")]),
+        .target(name: "TestCases", dependencies: ["Faults", "Measurements", "Verification", .product(name: "Yams", package: "Yams")]),
         // The managed pipeline: a second server replicating from the source through the gateway.
         .target(name: "Pipeline", dependencies: ["Infrastructure", "Source", "MariaDB", "Flavor"]),
         // `verify`'s comparison: the row model, normalisation, ETL profiles, change-log folding,
@@ -86,11 +86,18 @@ let package = Package(
         .target(name: "Destinations", dependencies: ["Verification", "PostgreSQL", "MariaDB", "Flavor"]),
         // Tunnels that expose the gateway to SaaS tools (ssh -R, ngrok, cloudflared): plans are pure, processes by pid.
         .target(name: "Tunnels", dependencies: ["Infrastructure"]),
+        // The case runner `run` is a thin command on: preconditions, steps beside the toolkit's own load,
+        // waits and data checks, with its world (agent, journal, source, pipeline, destination), clock
+        // and reporter injected; the live world and load for this machine.
+        .target(name: "Runner", dependencies: [
+            "AgentAPI", "Agent", "Faults", "Measurements", "TestCases", "Verification", "Destinations", "Pipeline", "Source",
+            "MariaDB", "Infrastructure",
+        ]),
         .executableTarget(
             name: "toolkit",
             dependencies: [
                 "Infrastructure", "Source", "Flavor", "MariaDB", "Faults", "Measurements", "AgentAPI", "Agent", "Breakage", "Verification", "Destinations", "Tunnels",
-                "TestCases", "Pipeline",
+                "TestCases", "Pipeline", "Runner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -100,7 +107,8 @@ let package = Package(
         .testTarget(name: "FaultsTests", dependencies: ["Faults"]),
         .testTarget(name: "MeasurementsTests", dependencies: ["Measurements", "Faults"]),
         .testTarget(name: "BreakageTests", dependencies: ["Breakage"]),
-        .testTarget(name: "TestCasesTests", dependencies: ["TestCases", "Faults", "Measurements"], exclude: ["Seed"]),
+        .testTarget(name: "TestCasesTests", dependencies: ["TestCases", "Faults", "Measurements", "Verification"], exclude: ["Seed"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "TestCases", "AgentAPI", "Faults", "Measurements", "Verification", "Pipeline"]),
         .testTarget(name: "MySQLProtocolTests", dependencies: ["MySQLProtocol"]),
         .testTarget(name: "NetfilterLogTests", dependencies: ["NetfilterLog"]),
         .testTarget(name: "GatewayTests", dependencies: [

@@ -58,6 +58,13 @@ public struct ReplicaPipeline: Sendable {
             case secondsBehind = "seconds_behind", gtidPosition = "gtid_position"
         }
 
+        public init(exists: Bool, running: Bool, port: Int? = nil, source: String? = nil) {
+            self.exists = exists
+            self.running = running
+            self.port = port
+            self.source = source
+        }
+
         /// Both replication threads running.
         public var replicating: Bool { ioRunning == "Yes" && sqlRunning == "Yes" }
 

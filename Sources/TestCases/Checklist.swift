@@ -1,5 +1,6 @@
 import Foundation
 import Measurements
+import Verification
 
 /// PASS, FAIL or NOT OBSERVED for one checklist item; BLOCKED for every item of a run whose
 /// preconditions failed.
@@ -37,86 +38,6 @@ public struct ObservedMessage: Codable, Sendable, Hashable {
     }
 }
 
-/// The data check's answer, in the shape `toolkit verify --json` gives it.
-public struct DataCheck: Codable, Sendable, Hashable {
-    public enum Verdict: String, Codable, Sendable { case match, differences, error }
-    public var verdict: Verdict
-    public var sourceRows: Int
-    public var destinationRows: Int
-    /// Keys (e.g. `users id=17`) missing at the destination, extra there, duplicated, or changed.
-    public var missing: [String]
-    public var extra: [String]
-    public var duplicated: [String]
-    public var changed: [String]
-    public var message: String?
-
-    public init(verdict: Verdict, sourceRows: Int, destinationRows: Int, missing: [String] = [], extra: [String] = [],
-                duplicated: [String] = [], changed: [String] = [], message: String? = nil) {
-        self.verdict = verdict
-        self.sourceRows = sourceRows
-        self.destinationRows = destinationRows
-        self.missing = missing
-        self.extra = extra
-        self.duplicated = duplicated
-        self.changed = changed
-        self.message = message
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case verdict, missing, extra, duplicated, changed, message
-        case sourceRows = "source_rows", destinationRows = "destination_rows"
-    }
-}
-
-extension DataCheck {
-    /// `toolkit verify --json`, read loosely: its verdict, and per table its missing, extra,
-    /// duplicated and changed keys. Nil when it is not that shape.
-    public init?(verifyJSON data: Data) {
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let verdict = (object["verdict"] as? String).flatMap(Verdict.init(rawValue:)) else { return nil }
-        self.init(verdict: verdict, sourceRows: 0, destinationRows: 0,
-                  message: object["message"] as? String ?? object["error"] as? String)
-        for table in (object["tables"] as? [[String: Any]]) ?? [] {
-            let name = table["table"] as? String ?? table["name"] as? String ?? "table"
-            let examples = table["examples"] as? [String: [String]] ?? [:]
-            let keyColumns = table["key"] as? [String] ?? []
-            // verify names a row by its key's values ("261", "4,7"): with the columns, as "id=261".
-            func row(_ example: String) -> String {
-                let values = example.split(separator: ",", omittingEmptySubsequences: false)
-                guard !example.contains("="), !keyColumns.isEmpty, values.count == keyColumns.count, !example.hasPrefix("gen-") else {
-                    return "\(name) \(example)"
-                }
-                return "\(name) " + zip(keyColumns, values).map { "\($0)=\($1)" }.joined(separator: ",")
-            }
-            // A list of keys, or (verify's shape) a count with the first keys under `examples`.
-            func keys(_ fields: String...) -> [String] {
-                var found: [String] = []
-                for field in fields {
-                    if let list = table[field] as? [Any] {
-                        found += list.map { key in
-                            if let columns = key as? [String: Any] {
-                                return "\(name) " + columns.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-                            }
-                            return "\(name) id=\(key)"
-                        }
-                    } else if let count = table[field] as? Int, count > 0 {
-                        let shown = (examples[field] ?? []).prefix(count).map(row)
-                        found += shown
-                        if count > shown.count { found += Array(repeating: "\(name) (unnamed)", count: count - shown.count) }
-                    }
-                }
-                return found
-            }
-            missing += keys("missing", "lost")
-            extra += keys("extra", "unexpected")
-            duplicated += keys("duplicated", "duplicates")
-            changed += keys("changed")
-            sourceRows += table["source_rows"] as? Int ?? 0
-            destinationRows += table["destination_rows"] as? Int ?? 0
-        }
-    }
-}
-
 /// The pipeline's own account at the end of the run (for the replica: `SHOW SLAVE STATUS`).
 public struct PipelineState: Codable, Sendable, Hashable {
     public var running: Bool
@@ -136,11 +57,11 @@ public struct RunObservations: Codable, Sendable, Hashable {
     public var message: ObservedMessage?
     /// Other errors it showed later in the run (e.g. a 1236 after a refused reconnect), oldest first.
     public var laterMessages: [ObservedMessage]
-    public var data: DataCheck?
+    public var data: VerifyReport?
     public var pipeline: PipelineState?
 
     public init(windows: [WindowReport] = [], message: ObservedMessage? = nil, laterMessages: [ObservedMessage] = [],
-                data: DataCheck? = nil, pipeline: PipelineState? = nil) {
+                data: VerifyReport? = nil, pipeline: PipelineState? = nil) {
         self.windows = windows
         self.message = message
         self.laterMessages = laterMessages
@@ -292,19 +213,21 @@ public enum Checklist {
             case .match:
                 return (.pass, "\(data.destinationRows) rows at the destination match the source's \(data.sourceRows)")
             case .error:
-                return (.notObserved, "the data check failed: \(data.message ?? "no reason given")")
+                return (.notObserved, "the data check failed: \(data.error ?? "no reason given")")
             case .differences:
                 var parts: [String] = []
-                func add(_ rows: [String], _ word: String) {
-                    guard !rows.isEmpty else { return }
-                    let shown = rows.prefix(10).joined(separator: ", ")
-                    parts.append("\(rows.count) \(word) (\(shown)\(rows.count > 10 ? ", ..." : ""))")
+                // Counts as verify made them; the rows it named, at most 10 of each class.
+                func add(_ count: Int, _ kind: String, _ word: String) {
+                    guard count > 0 else { return }
+                    let named = data.named(kind)
+                    let shown = named.prefix(10).joined(separator: ", ")
+                    parts.append("\(count) \(word)" + (named.isEmpty ? "" : " (\(shown)\(count > min(named.count, 10) ? ", ..." : ""))"))
                 }
-                add(data.missing, "missing")
-                add(data.extra, "extra")
-                add(data.duplicated, "duplicated")
-                add(data.changed, "changed")
-                if parts.isEmpty { parts.append(data.message ?? "differences") }
+                add(data.missing, "missing", "missing")
+                add(data.extra, "extra", "extra")
+                add(data.duplicates, "duplicates", "duplicated")
+                add(data.changed, "changed", "changed")
+                if parts.isEmpty { parts.append("differences") }
                 return (.fail, "source \(data.sourceRows) rows, destination \(data.destinationRows): " + parts.joined(separator: "; "))
             }
         case .staysConnected:

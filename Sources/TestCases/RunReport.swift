@@ -117,7 +117,7 @@ public struct RunReport: Codable, Sendable {
         return formatter.string(from: Date(timeIntervalSince1970: seconds))
     }
 
-    static func clock(_ seconds: Double) -> String {
+    public static func clock(_ seconds: Double) -> String {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")

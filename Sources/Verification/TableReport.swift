@@ -1,6 +1,6 @@
 /// The set-checker's answer for one table. The counts add up:
 /// `sourceRows = matched + changed + missing` and `destinationRows = matched + changed + extra + duplicates`.
-public struct TableReport: Codable, Sendable, Equatable {
+public struct TableReport: Codable, Sendable, Hashable {
     public var table: String
     public var key: [String]
     public var profile: Profile
@@ -43,7 +43,7 @@ public struct TableReport: Codable, Sendable, Equatable {
 }
 
 /// `toolkit verify`'s whole answer.
-public struct VerifyReport: Codable, Sendable {
+public struct VerifyReport: Codable, Sendable, Hashable {
     public enum Verdict: String, Codable, Sendable { case match, differences, error }
     public var verdict: Verdict
     public var tables: [TableReport]
@@ -57,6 +57,28 @@ public struct VerifyReport: Codable, Sendable {
         self.seconds = seconds
         self.error = error
         verdict = error != nil ? .error : tables.contains { $0.differences > 0 } ? .differences : .match
+    }
+
+    /// Over every table.
+    public var sourceRows: Int { tables.reduce(0) { $0 + $1.sourceRows } }
+    public var destinationRows: Int { tables.reduce(0) { $0 + $1.destinationRows } }
+    public var missing: Int { tables.reduce(0) { $0 + $1.missing } }
+    public var extra: Int { tables.reduce(0) { $0 + $1.extra } }
+    public var duplicates: Int { tables.reduce(0) { $0 + $1.duplicates } }
+    public var changed: Int { tables.reduce(0) { $0 + $1.changed } }
+
+    /// The first rows of a class (`missing`, `extra`, `duplicates`, `changed`) over every table,
+    /// each named with its table and key: "users id=261", "t a=4,b=7", "users gen-000000000042..gen-000000000044".
+    public func named(_ kind: String) -> [String] {
+        tables.flatMap { table in
+            (table.examples[kind] ?? []).map { example in
+                let values = example.split(separator: ",", omittingEmptySubsequences: false)
+                guard !example.contains("="), !table.key.isEmpty, values.count == table.key.count, !example.hasPrefix("gen-") else {
+                    return "\(table.table) \(example)"
+                }
+                return "\(table.table) " + zip(table.key, values).map { "\($0)=\($1)" }.joined(separator: ",")
+            }
+        }
     }
 
     enum CodingKeys: String, CodingKey {

@@ -5,10 +5,12 @@ import Foundation
 import Infrastructure
 import Measurements
 import Pipeline
+import Runner
 import Source
 import TestCases
+import Verification
 
-struct RunCommand: ParsableCommand {
+struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a test case end to end and write its filled-in execution log, JUnit, JSON and HTML timeline.",
@@ -36,7 +38,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The tester's name, for the log.") var tester: String?
     @Option(name: .customLong("etl-log"), help: "The ETL tool's log file: its first matching line after the fault starts is the error message.") var etlLog: String?
     @Option(name: .customLong("etl-log-pattern"), help: "Regular expression (case-insensitive) for --etl-log lines.")
-    var etlLogPattern = "error|warn|fail|exception|refused|can't connect|could not connect|couldn't connect"
+    var etlLogPattern = RunPlan.defaultETLLogPattern
     @Option(help: "Append the run's section to this Markdown case file, numbering runs.") var append: String?
     @Flag(help: "Never prompt (CI).") var yes = false
     @Option(help: "State directory (env TOOLKIT_HOME).") var home: String?
@@ -49,6 +51,9 @@ struct RunCommand: ParsableCommand {
         }
         if destination != nil && pipeline != nil {
             throw ValidationError("--pipeline replica and --destination go one at a time: the replica is its own destination")
+        }
+        if let destination {
+            do { _ = try DestinationAddress(parsing: destination) } catch { throw ValidationError(error.description) }
         }
         if let duration, !(1...86_400).contains(duration) {
             throw ValidationError("--duration must be seconds from 1 to 86400, got \(duration)")
@@ -73,7 +78,7 @@ struct RunCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         // Every number is checked with the case before anything starts, naming where it came from.
         var overrides: [CaseOverride] = []
         if let duration { overrides.append(CaseOverride(name: "duration", value: Double(duration), origin: "--duration \(duration)")) }
@@ -108,11 +113,13 @@ struct RunCommand: ParsableCommand {
         let result: RunReport
         if case .busy = lockProblem {
             result = RunReport.blocked(chosen, reason: "\(lockProblem!): one run at a time per source", into: base)
-        } else if let context = try? makeContext(state: state, testCase: chosen) {
+        } else if let environment = try? makeEnvironment(state: state) {
             if let lockProblem {
                 result = RunReport.blocked(chosen, reason: "\(lockProblem)", into: base)
             } else {
-                result = CaseRun(context, report: base).execute()
+                let plan = RunPlan(testCase: chosen, etlUser: environment.etlUser, managedReplica: pipeline == "replica",
+                                   etlLogPattern: etlLogPattern)
+                result = await CaseRunner(environment.run, plan: plan, report: base).execute()
             }
         } else {
             result = RunReport.blocked(chosen, reason: contextFailure(state: state), into: base)
@@ -136,7 +143,8 @@ struct RunCommand: ParsableCommand {
         return (tester ?? "[Name]", etlTool ?? "[Tool]")
     }
 
-    private func makeContext(state: StateDirectory, testCase: TestCase) throws -> RunContext {
+    /// The live world of this machine's source, agent and pipeline, on the continuous clock.
+    private func makeEnvironment(state: StateDirectory) throws -> (run: RunEnvironment<ContinuousClock>, etlUser: String) {
         guard let source = try SourceConfig.load(from: state.configFile) else { throw ToolkitError("no source") }
         let agent = try AgentDiscovery.client(state: state)
         var overrides = Target.Overrides()
@@ -151,8 +159,17 @@ struct RunCommand: ParsableCommand {
             }
             replica = managed
         }
-        return RunContext(state: state, agent: agent, target: target, source: source, replica: replica, destination: destination,
-                          testCase: testCase, etlLog: etlLog, etlLogPattern: etlLogPattern)
+        let world = LiveRunWorld(state: state, agent: agent, target: target, replica: replica, replicaPassword: source.adminPassword,
+                                 destination: try destination.map { try DestinationAddress(parsing: $0) },
+                                 destinationPassword: ProcessInfo.processInfo.environment["TOOLKIT_DEST_PASSWORD"] ?? "",
+                                 executable: BackendChoice.selfExecutable(), etlLog: etlLog.map(ETLLog.init(path:)))
+        let table = "users"
+        let environment = RunEnvironment(
+            clock: ContinuousClock(), epoch: { Date().timeIntervalSince1970 }, world: world,
+            load: SteadyLoad(target: target, table: table), sampler: RunSampler(target: target, replica: replica, table: table),
+            reporter: { step in writeError("\(RunReport.clock(step.at)) \(step.line)") },
+            interruption: { Interrupt.signalName })
+        return (environment, source.etlUser)
     }
 
     private func contextFailure(state: StateDirectory) -> String {

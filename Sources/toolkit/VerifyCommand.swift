@@ -91,8 +91,7 @@ struct VerifyCommand: ParsableCommand {
         // system call per page (measured: a tenth of the run went to brk/mprotect).
         _ = glibcMallopt(-2 /* M_TOP_PAD */, 64 << 20)
         _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, 256 << 20)
-        let clock = ContinuousClock()
-        let start = clock.now
+        let started = Date()
         var request = VerifyRequest()
         request.tables = tables
         request.profile = Profile(rawValue: profile) ?? .auto
@@ -104,25 +103,20 @@ struct VerifyCommand: ParsableCommand {
             let target = try connection.target()
             let source = MySQLTables(options: target.admin, database: target.database)
             defer { source.close() }
-            let verifier = Verifier(source: source, destination: try openDestination(), request: request)
-            let deadline = start.advanced(by: .seconds(wait))
-            var pass = try verifier.run()
-            // A pipeline still making its first tables is waited for as one still catching up.
-            while (pass.nothingReplicated || pass.tables.contains(where: { $0.differences > 0 })) && clock.now < deadline {
+            let destination = try DestinationAddress(parsing: self.destination)
+                .open(mysqlPassword: ProcessInfo.processInfo.environment["TOOLKIT_DEST_PASSWORD"] ?? "")
+            let verifier = Verifier(source: source, destination: destination, request: request)
+            report = try verifier.verify(wait: .milliseconds(Int64(wait * 1000)), progress: { pass in
                 if pass.nothingReplicated { writeError("no table of the source at the destination yet") }
                 for table in pass.tables where table.differences > 0 {
                     writeError("\(table.table): \(Self.grouped(table.missing + table.extra + table.duplicates)) behind, \(Self.grouped(table.changed)) changed")
                 }
-                Thread.sleep(forTimeInterval: min(1, max(0, (deadline - clock.now).seconds)))
-                pass = try verifier.run()
-            }
-            report = VerifyReport(tables: pass.tables, notReplicatedTables: pass.notReplicatedTables,
-                                  seconds: (clock.now - start).seconds, error: pass.nothingReplicated ? pass.nothingReplicatedError : nil)
+            })
         } catch let error as ReadError where error.isUsage {
             throw ToolkitError.usage("verify: \(error.description)")
         } catch {
             let message = (error as? ReadError)?.description ?? (error as? ToolkitError)?.message ?? "\(error)"
-            let failed = VerifyReport(tables: [], notReplicatedTables: [], seconds: (clock.now - start).seconds, error: message)
+            let failed = VerifyReport(tables: [], notReplicatedTables: [], seconds: Date().timeIntervalSince(started), error: message)
             if output.json { output.emit(failed) }
             throw ToolkitError("verify: \(message)")
         }
@@ -132,20 +126,6 @@ struct VerifyCommand: ParsableCommand {
         }
         output.emit(report)
         if report.verdict != .match { throw ExitCode(1) }
-    }
-
-    private func openDestination() throws -> TableSource {
-        switch try DestinationAddress(parsing: destination) {
-        case .postgres(let user, let host, let port, let database, let schema):
-            return try PostgresTables(user: user, host: host, port: port, database: database, schema: schema)
-        case .mysql(let user, let host, let port, let database):
-            let password = ProcessInfo.processInfo.environment["TOOLKIT_DEST_PASSWORD"] ?? ""
-            return MySQLTables(options: ConnectionOptions(host: host, port: port, user: user, password: password), database: database)
-        case .jsonl(let path):
-            return FileTables(path: path, format: .jsonl)
-        case .csv(let path):
-            return FileTables(path: path, format: .csv)
-        }
     }
 
     /// 1204 → "1,204".

@@ -144,7 +144,11 @@ final class RunCaseTests {
         let evidence = try #require(data["evidence"] as? String)
         #expect(evidence.range(of: #"\d+ missing \(users id=\d+"#, options: .regularExpression) != nil, "\(evidence)")
         let dataCheck = try #require((json["observations"] as? [String: Any])?["data"] as? [String: Any])
-        #expect((dataCheck["missing"] as? [String])?.isEmpty == false)
+        // The data check is verify's own report: its counts, and the first keys it named.
+        #expect(dataCheck["verdict"] as? String == "differences")
+        let users = try #require((dataCheck["tables"] as? [[String: Any]])?.first { $0["table"] as? String == "users" })
+        #expect((users["missing"] as? Int ?? 0) > 0)
+        #expect((users["examples"] as? [String: [String]])?["missing"]?.isEmpty == false)
     }
 
     /// A pipeline that never reconnects (its IO thread stopped during the outage) FAILs on

@@ -2,6 +2,7 @@ import Faults
 import Foundation
 import Measurements
 import Testing
+import Verification
 @testable import TestCases
 #if canImport(FoundationXML)
 import FoundationXML
@@ -25,7 +26,7 @@ import FoundationXML
                      verdict: verdict, note: nil, rereadRowEvents: rows, rereadTables: rows.map { _ in tables })
     }
 
-    let match = DataCheck(verdict: .match, sourceRows: 10, destinationRows: 10)
+    let match: VerifyReport = ChecklistTests.report(source: 10, destination: 10)
     let refused = ObservedMessage(text: "Can't connect to server on '127.0.0.1' (111 \"Connection refused\")", source: "replica")
 
     func verdicts(_ observations: RunObservations) -> [ItemVerdict] {
@@ -90,8 +91,7 @@ import FoundationXML
     }
 
     @Test func dataFailsNamingTheMissingRows() {
-        let lossy = DataCheck(verdict: .differences, sourceRows: 1510, destinationRows: 260,
-                              missing: (261...1510).map { "users id=\($0)" })
+        let lossy = ChecklistTests.report(source: 1510, destination: 260, missing: 1250, examples: ["missing": (261...270).map(String.init)])
         let results = Checklist.evaluate(tc004.checklist, RunObservations(windows: [window()], message: refused, data: lossy))
         #expect(results[4].verdict == .fail)
         #expect(results[4].evidence.contains("1250 missing (users id=261, users id=262"))
@@ -167,31 +167,39 @@ extension ChecklistTests {
 }
 
 extension ChecklistTests {
-    @Test func verifyOutputBecomesADataCheck() throws {
-        let json = #"{"verdict": "differences", "tables": [{"table": "users", "source_rows": 1510, "destination_rows": 260, "missing": [261, 262], "extra": [], "duplicated": [{"id": 7}], "changed": []}]}"#
-        let check = try #require(DataCheck(verifyJSON: Data(json.utf8)))
-        #expect(check.verdict == .differences)
-        #expect(check.missing == ["users id=261", "users id=262"])
-        #expect(check.duplicated == ["users id=7"])
-        #expect(check.sourceRows == 1510 && check.destinationRows == 260)
-        #expect(DataCheck(verifyJSON: Data(#"{"verdict": "match", "tables": []}"#.utf8))?.verdict == .match)
-        #expect(DataCheck(verifyJSON: Data("not json".utf8)) == nil)
+    /// A verify report of one `users` table keyed by `id`.
+    static func report(source: Int, destination: Int, missing: Int = 0, extra: Int = 0, examples: [String: [String]] = [:]) -> VerifyReport {
+        var table = TableReport(table: "users", key: ["id"], profile: .none)
+        table.sourceRows = source
+        table.destinationRows = destination
+        table.matched = source - missing
+        table.missing = missing
+        table.extra = extra
+        table.examples = examples
+        return VerifyReport(tables: [table], notReplicatedTables: [], seconds: 0.1)
     }
-}
 
-extension ChecklistTests {
-    /// `toolkit verify --json` as track E's VerifyReport encodes it: counts, with the first keys as examples.
-    @Test func verifyReportCountsBecomeNamedRows() throws {
-        let json = #"{"verdict": "differences", "seconds": 0.2, "tables": [{"table": "testdb.users", "key": ["id"], "profile": "none", "source_rows": 1510, "destination_rows": 260, "matched": 260, "missing": 3, "extra": 0, "duplicates": 0, "changed": 0, "examples": {"missing": ["id=261", "id=262"]}}]}"#
-        let check = try #require(DataCheck(verifyJSON: Data(json.utf8)))
-        #expect(check.missing == ["testdb.users id=261", "testdb.users id=262", "testdb.users (unnamed)"])
-        #expect(check.sourceRows == 1510)
-        // What verify really writes: the key's values, and generated rows as tag ranges.
-        let real = #"{"verdict": "differences", "tables": [{"table": "users", "key": ["id"], "source_rows": 914, "destination_rows": 287, "missing": 3, "extra": 2, "examples": {"missing": ["317", "318", "gen-000000000042..gen-000000000044"], "extra": ["175", "180"]}}]}"#
-        let named = try #require(DataCheck(verifyJSON: Data(real.utf8)))
-        #expect(named.missing == ["users id=317", "users id=318", "users gen-000000000042..gen-000000000044"])
-        #expect(named.extra == ["users id=175", "users id=180"])
-        let twoColumns = #"{"verdict": "differences", "tables": [{"table": "t", "key": ["a", "b"], "missing": 1, "examples": {"missing": ["4,7"]}}]}"#
-        #expect(DataCheck(verifyJSON: Data(twoColumns.utf8))?.missing == ["t a=4,b=7"])
+    /// The data item names rows as verify named them, with their table and key columns, and
+    /// counts what verify counted (no row it did not name is made up).
+    @Test func dataEvidenceNamesVerifysRows() throws {
+        var table = TableReport(table: "users", key: ["id"], profile: .none)
+        table.sourceRows = 914
+        table.destinationRows = 287
+        table.missing = 3
+        table.extra = 2
+        table.examples = ["missing": ["317", "318", "gen-000000000042..gen-000000000044"], "extra": ["175", "180"]]
+        var pair = TableReport(table: "t", key: ["a", "b"], profile: .none)
+        pair.missing = 12
+        pair.examples = ["missing": ["4,7"]]
+        let report = VerifyReport(tables: [table, pair], notReplicatedTables: [], seconds: 0.2)
+        #expect(report.named("missing") == ["users id=317", "users id=318", "users gen-000000000042..gen-000000000044", "t a=4,b=7"])
+        #expect(report.named("extra") == ["users id=175", "users id=180"])
+        #expect(report.missing == 15 && report.sourceRows == 914)
+        let item = try #require(tc004.checklist.first { $0.measure == .data })
+        let result = Checklist.evaluate(item, RunObservations(data: report))
+        #expect(result.verdict == .fail)
+        #expect(result.evidence == "source 914 rows, destination 287: 15 missing (users id=317, users id=318, users gen-000000000042..gen-000000000044, t a=4,b=7, ...); 2 extra (users id=175, users id=180)")
+        let failed = VerifyReport(tables: [], notReplicatedTables: [], seconds: 0, error: "no table of the source is at the destination")
+        #expect(Checklist.evaluate(item, RunObservations(data: failed)).verdict == .notObserved)
     }
 }

@@ -2,8 +2,11 @@ import Foundation
 
 /// The ETL tool's log (`run --etl-log`): a regular file, opened without waiting (a FIFO would block
 /// `open` for ever) and read in bounded windows (a device such as /dev/zero never ends).
-struct ETLLog {
-    let path: String
+public struct ETLLog: Sendable {
+    public let path: String
+
+    public init(path: String) { self.path = path }
+
     /// Bytes read at a time.
     static let window = 1 << 20
     /// Bytes read past the fault's start at most: the first matching lines are near it.
@@ -12,7 +15,7 @@ struct ETLLog {
     static let lineLimit = 4_096
 
     /// Why `path` cannot be an ETL log (for `--etl-log`'s one-line refusal), or nil when it can.
-    static func problem(_ path: String) -> String? {
+    public static func problem(_ path: String) -> String? {
         var info = stat()
         guard stat(path, &info) == 0 else { return String(cString: strerror(errno)) }
         let kind: String? = switch info.st_mode & S_IFMT {
@@ -29,7 +32,7 @@ struct ETLLog {
     }
 
     /// The file's size now; nil when it is not a regular file (any more).
-    func size() -> UInt64? {
+    public func size() -> UInt64? {
         var info = stat()
         guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
         return UInt64(info.st_size)
@@ -38,7 +41,7 @@ struct ETLLog {
     /// The distinct lines after `offset` that match `pattern` (case-insensitive), oldest first, at
     /// most `limit`; nil when the file is not a regular file that can be opened now. A file shorter
     /// than `offset` was rotated or truncated: it is read from its start.
-    func matchingLines(after offset: UInt64, pattern: String, limit: Int = 20) -> [String]? {
+    public func matchingLines(after offset: UInt64, pattern: String, limit: Int = 20) -> [String]? {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

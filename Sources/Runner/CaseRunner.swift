@@ -1,0 +1,458 @@
+import AgentAPI
+import Faults
+import Foundation
+import Measurements
+import Pipeline
+import TestCases
+import Verification
+
+/// Executes one case: preconditions, steps with the toolkit's own load running, catch-up, data
+/// check, checklist. Every error and signal ends with the network up (if the run took it down)
+/// and the load stopped; the report is always returned. The run holds the source's `RunLock`
+/// (its caller took it): the journal then tells the run's own fault commands from anyone else's.
+/// Waits are on the injected clock; every call into the world is made off the cooperative pool.
+public actor CaseRunner<C: Clock> where C.Duration == Duration {
+    let environment: RunEnvironment<C>
+    let plan: RunPlan
+    private var report: RunReport
+    private var firstWindowBefore = 0
+    private var etlLogOffsetAtFault: UInt64?
+    /// Set once the run asked the agent for a fault: only then is the final restore the run's.
+    private var startedFault = false
+    /// Since when the agent has not answered (epoch seconds and the clock's instant), and when it was last asked.
+    private var agentSilentSince: (epoch: Double, instant: C.Instant)?
+    private var agentLastAsked: C.Instant?
+
+    /// How long the agent may stay silent before the run stops waiting for it.
+    public static var agentSilenceLimit: Duration { .seconds(5) }
+    /// A data check is given its wait and this much more (as the `verify` child process was).
+    let dataCheckMargin: Duration
+    /// One call to the agent, the source or the replica.
+    static var callLimit: Duration { .seconds(30) }
+
+    public init(_ environment: RunEnvironment<C>, plan: RunPlan, report: RunReport, dataCheckMargin: Duration = .seconds(300)) {
+        self.environment = environment
+        self.plan = plan
+        self.report = report
+        self.dataCheckMargin = dataCheckMargin
+    }
+
+    struct Interrupted: Error {}
+    /// The agent stopped answering: nothing the run waits for can come.
+    struct AgentLost: Error { let since: Double; let detail: String }
+
+    private var world: any RunWorld { environment.world }
+    private var testCase: TestCase { plan.testCase }
+    private var now: C.Instant { environment.clock.now }
+
+    public func execute() async -> RunReport {
+        // The load and the sampler run beside the steps, and end with them whatever happens.
+        await withTaskGroup(of: Void.self) { group in
+            await performSteps(in: &group)
+            _ = await environment.load.stop()
+            await environment.sampler.stop()
+            group.cancelAll()
+        }
+        await finish()
+        return report
+    }
+
+    private func performSteps(in group: inout TaskGroup<Void>) async {
+        do {
+            let preconditions = try await checkPreconditions()
+            report.preconditions = preconditions
+            if let failed = preconditions.first(where: { !$0.met }) {
+                report = RunReport.blocked(testCase, reason: "precondition not met: \(failed.text) — \(failed.evidence)", into: report)
+                return
+            }
+            record("Checked preconditions", preconditions.map { "\($0.text): \($0.evidence)" }.joined(separator: "; "))
+            firstWindowBefore = await agentStatus()?.windows.map(\.window).max() ?? 0
+            let load = environment.load, sampler = environment.sampler
+            group.addTask { await sampler.run() }
+            group.addTask { await load.run() }
+            record("Started the toolkit's load", "inserts, updates and deletes on \(plan.table), about 10 statements a second, straight to the server")
+            for (index, step) in testCase.steps.enumerated() {
+                try checkInterrupt()
+                try await perform(step, number: index + 1)
+            }
+            try checkInterrupt()
+            let summary = await load.stop()
+            record("Stopped the load", "\(summary.inserted) inserted, \(summary.updated) updated, \(summary.deleted) deleted")
+            let data = await waitForSync(.seconds(60))
+            record("Waited for the destination to catch up, then checked it", Self.outcome(of: data))
+            report.observations.data = data
+            report.observations.pipeline = await pipelineState()
+        } catch is Interrupted {
+            report.verdict = .interrupted
+            report.reason = "interrupted by \(environment.interruption() ?? "a signal")"
+        } catch let lost as AgentLost {
+            report.markInconclusive(.agentDown(since: lost.since, detail: lost.detail))
+        } catch {
+            report.markInconclusive(.internalError("\("\(error)".split(separator: "\n").first ?? "")"))
+        }
+    }
+
+    /// Always: the network up if the run took it down, measurements collected, checklist decided.
+    /// A fault the run did not start (a blocked run's) is not the run's to end.
+    private func finish() async {
+        let world = self.world
+        let started = report.started
+        // What went on around the run that the case did not ask for, as the journal shows it
+        // (readable without the agent).
+        let tooling = InconclusiveCause.tooling(in: await Blocking.run { world.journal(from: started) })
+        let sourceStopped = tooling.contains { $0.kind == .sourceDown }
+        if startedFault {
+            do {
+                let after = try await call { try world.restoreAll() }
+                if !after.faults.isEmpty {
+                    report.markInconclusive(.restoreFailed("still active: " + after.faults.map(\.fault.description).joined(separator: ", ")))
+                }
+            } catch {
+                // `toolkit down` restores every fault before it stops the agent.
+                if !sourceStopped { report.markInconclusive(.restoreFailed("\(error)")) }
+            }
+        }
+        for cause in tooling { report.markInconclusive(cause) }
+        if sourceStopped { report.inconclusive.removeAll { $0.kind == .agentDown } }
+        report.load = await environment.load.stop()
+        report.samples = environment.sampler.samples
+        report.observations.windows = await runWindows()
+        let messages = await etlLogMessages() ?? environment.sampler.errors
+        report.observations.message = messages.first
+        report.observations.laterMessages = Array(messages.dropFirst())
+        if report.observations.pipeline == nil, report.verdict != .blocked { report.observations.pipeline = await pipelineState() }
+        report.finished = environment.epoch()
+        if report.verdict == .interrupted, !report.inconclusive.contains(where: { $0.kind == .restore }) {
+            report.reason = (report.reason ?? "interrupted") + (startedFault ? "; the network was restored" : "") + " and the load stopped"
+        }
+        if report.verdict != .blocked {
+            report.items = Checklist.evaluate(testCase.checklist, report.observations)
+        }
+        report.settle(checklist: Checklist.runVerdict(report.items))
+    }
+
+    // MARK: Time, signals and the agent
+
+    /// A blocking call into the world, bounded.
+    private func call<T: Sendable>(limit: Duration = CaseRunner.callLimit, _ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await Blocking.call(limit: limit, work)
+    }
+
+    /// Sleeps on the run's clock, waking early on a signal.
+    private func pause(_ duration: Duration) async {
+        let end = now.advanced(by: duration)
+        while environment.interruption() == nil, now < end {
+            try? await environment.clock.sleep(for: min(.milliseconds(50), now.duration(to: end)))
+        }
+    }
+
+    /// Throws when a signal came, or the agent has stopped answering.
+    private func checkInterrupt() throws {
+        if environment.interruption() != nil { throw Interrupted() }
+        if let since = agentSilentSince, since.instant.duration(to: now) >= Self.agentSilenceLimit {
+            throw AgentLost(since: since.epoch, detail: "no answer for \(Self.agentSilenceLimit.components.seconds) s; the run stopped waiting")
+        }
+    }
+
+    /// The agent's status, noting when it stops answering.
+    private func agentStatus() async -> AgentStatus? {
+        agentLastAsked = now
+        let world = self.world
+        if let status = try? await call({ try world.agentStatus() }) {
+            agentSilentSince = nil
+            return status
+        }
+        agentSilentSince = agentSilentSince ?? (environment.epoch(), now)
+        return nil
+    }
+
+    /// A wait ends early on a signal or when the agent has gone (asked at most once a second).
+    private func shouldStop() async -> Bool {
+        if environment.interruption() != nil { return true }
+        if agentLastAsked.map({ $0.duration(to: now) >= .seconds(1) }) ?? true { _ = await agentStatus() }
+        return (try? checkInterrupt()) == nil
+    }
+
+    private func record(_ text: String, _ outcome: String) {
+        let step = StepRecord(at: environment.epoch(), text: text, outcome: outcome)
+        report.steps.append(step)
+        environment.reporter(step)
+    }
+
+    // MARK: Preconditions
+
+    private func checkPreconditions() async throws -> [PreconditionResult] {
+        var results: [PreconditionResult] = []
+        guard let status = await agentStatus() else {
+            return [PreconditionResult(text: "Agent running", met: false, evidence: "the agent's control API does not answer")]
+        }
+        results.append(PreconditionResult(text: "Agent running", met: true, evidence: "pid \(status.pid), gateway \(status.listen)"))
+        results.append(PreconditionResult(text: "Network clear", met: status.faults.isEmpty,
+                                          evidence: status.faults.isEmpty ? "no fault active"
+                                              : "active: " + status.faults.map(\.fault.description).joined(separator: ", ")))
+        // A poller reads every few seconds, and a replica just started is still connecting: wait up to 10 s.
+        var reader = await readerPrecondition()
+        let deadline = now.advanced(by: .seconds(10))
+        while !reader.met, now < deadline, await !shouldStop() {
+            await pause(.milliseconds(250))
+            reader = await readerPrecondition()
+        }
+        results.append(reader)
+        guard results.allSatisfy(\.met) else { return results }
+        let data = await waitForSync(.seconds(30))
+        results.append(PreconditionResult(text: "Destination in sync", met: data.verdict == .match, evidence: Self.outcome(of: data)))
+        return results
+    }
+
+    /// An ETL client reading the binlog: a binlog dump by the ETL user open now or started
+    /// within the last 10 s (pollers count too), and how far behind the head it is.
+    private func readerPrecondition() async -> PreconditionResult {
+        let text = "ETL client reading the binlog"
+        let world = self.world, user = plan.etlUser, since = environment.epoch() - 10
+        let dumps = (try? await call { world.binlogDumps(user: user) }) ?? nil ?? 0
+        let recent = await Blocking.run { world.journal(from: since) }.contains {
+            $0.kind == .binlogDump && ($0.user == nil || $0.user == user)
+        }
+        guard dumps > 0 || recent else {
+            return PreconditionResult(text: text, met: false, evidence: "no binlog dump by \(user) open now or in the last 10 s")
+        }
+        let status = plan.managedReplica ? (try? await call { world.replicaStatus() }) ?? nil : nil
+        let behind = status?.secondsBehind.map { "\($0) s behind the head" } ?? "lag unknown"
+        return PreconditionResult(text: text, met: true,
+                                  evidence: "\(dumps) binlog dump(s) by \(user) open\(recent ? ", one started in the last 10 s" : ""), \(behind)")
+    }
+
+    // MARK: Steps
+
+    /// Performs one step. The case was checked before the run (`CaseCheck`): every number is a
+    /// whole number in range, so the fallbacks here are never reached.
+    private func perform(_ step: CaseStep, number: Int) async throws {
+        let world = self.world
+        if let fault = step.fault {
+            let command = Self.command(for: fault, in: testCase)
+            faultStarting()
+            _ = try await call { try world.apply(command) }
+            let lasting = command.durationSeconds.map { " for \($0) s" } ?? " (one-shot)"
+            record(step.text, "\(command.action.rawValue) \(fault.type)\(fault.crash == true ? " (crash)" : "")\(lasting)"
+                + (command.intervalSeconds.map { ", toggling every \($0) s" } ?? ""))
+            // Latency phases follow each other: wait out this one before the next step.
+            if fault.type == "latency" { try await waitForFaultsToEnd(extra: .seconds(15)) }
+        } else if step.restore == true {
+            try await waitForFaultsToEnd(extra: .seconds(30))
+            // Only what is still active needs an `up`; a fault that ended by itself is already cleaned up.
+            var outcome = "the fault ended; network up"
+            guard let status = await agentStatus() else {
+                throw AgentLost(since: agentSilentSince?.epoch ?? environment.epoch(), detail: "it did not answer when the run came to restore the network")
+            }
+            if !status.faults.isEmpty {
+                do {
+                    _ = try await call { try world.restoreAll() }
+                    outcome = "network up (toolkit network --up)"
+                } catch {
+                    let still = await agentStatus()?.faults ?? []
+                    guard still.isEmpty else { throw error }
+                    outcome = "network up; the agent reported: \(error)"
+                }
+            }
+            record(step.text, outcome)
+        } else if let arguments = step.toolkit {
+            let expanded = testCase.expanded(arguments)
+            faultStarting() // a step's command may change the network (network --down)
+            // Bounded: a step that hangs must not hang the run (the longest, `replicate --scenario lag`, runs for its --duration).
+            let duration = min(max(testCase.whole("${duration}") ?? 0, 0), 86_400)
+            let limit = Duration.seconds(600 + duration)
+            let outcome = await Blocking.run { world.runStep(expanded, limit: limit) }
+            record(step.text, outcome.text)
+            // The scenario did not happen as the case says: whatever the pipeline did, it was not tested.
+            if let failure = outcome.failure {
+                report.markInconclusive(.step(number: number, command: "toolkit " + expanded.joined(separator: " "), detail: failure))
+            }
+        } else if step.wait == .recovery {
+            record(step.text, await waitForRecovery(.seconds(60)))
+        } else if step.wait == .sync {
+            // Under a steady load a pipeline is always a little behind: hold the load while comparing.
+            await environment.load.pause()
+            let data = await waitForSync(.seconds(30))
+            environment.load.resume()
+            record(step.text, Self.outcome(of: data) + "; the toolkit's load held while comparing")
+        } else if step.observe != nil {
+            record(step.text, "measured by the agent (see the observations)")
+        } else {
+            record(step.text, "not performed by the toolkit: a person must do it")
+        }
+    }
+
+    /// The agent's command for a case's fault step.
+    static func command(for fault: FaultStep, in testCase: TestCase) -> FaultCommand {
+        let seconds = fault.seconds.flatMap(testCase.whole) ?? 10
+        let type = FaultType(rawValue: fault.type) ?? .reject
+        if type == .latency {
+            let latency = fault.latency.flatMap(testCase.whole) ?? 2000
+            return FaultCommand(action: .slow, spec: .latency(ms: latency, jitterMs: nil, scope: .all), durationSeconds: seconds)
+        }
+        if type == .reset { return FaultCommand(action: .down, spec: FaultSpec(type: .reset)) }
+        let spec = FaultSpec(type: type, crash: fault.crash ?? false)
+        if let interval = fault.interval.flatMap(testCase.whole) {
+            return FaultCommand(action: .flap, spec: spec, durationSeconds: seconds, intervalSeconds: interval)
+        }
+        return FaultCommand(action: .down, spec: spec, durationSeconds: seconds)
+    }
+
+    /// The run is about to change the network: from here the final restore is its own, and the
+    /// ETL log and the pipeline's errors are read from this point.
+    private func faultStarting() {
+        if etlLogOffsetAtFault == nil, let log = world.etlLog { etlLogOffsetAtFault = log.size() ?? 0 }
+        environment.sampler.faultStarted()
+        startedFault = true
+    }
+
+    private func waitForFaultsToEnd(extra: Duration) async throws {
+        let longest = Duration.seconds(testCase.parameters["duration"] ?? 60)
+        let deadline = now.advanced(by: longest + extra)
+        while now < deadline {
+            try checkInterrupt()
+            if let status = await agentStatus(), status.faults.isEmpty { return }
+            await pause(.milliseconds(200))
+        }
+    }
+
+    private func waitForRecovery(_ limit: Duration) async -> String {
+        let deadline = now.advanced(by: limit)
+        let world = self.world
+        guard plan.managedReplica else {
+            // An external pipeline: recovered when the agent saw it replicate again after the last window.
+            while now < deadline, await !shouldStop() {
+                if let window = await agentStatus()?.windows.last(where: { $0.window > firstWindowBefore }),
+                   let resumed = window.replicationResumedAfter {
+                    return String(format: "replication resumed %.2f s after the restore", resumed)
+                }
+                await pause(.milliseconds(200))
+            }
+            return "no replication resumed within \(limit.components.seconds) s after the restore"
+        }
+        var last: ReplicaPipeline.Status?
+        while now < deadline, await !shouldStop() {
+            last = (try? await call { world.replicaStatus() }) ?? nil
+            if let last, last.replicating, last.lastIOErrno ?? 0 == 0 {
+                return "replica replicating again (IO Yes, SQL Yes)"
+            }
+            // A stopped thread does not come back by itself: no use waiting.
+            if let last, last.ioRunning == "No" || last.sqlRunning == "No" { break }
+            await pause(.milliseconds(200))
+        }
+        return "not recovered: IO \(last?.ioRunning ?? "?"), SQL \(last?.sqlRunning ?? "?")"
+            + (last?.lastIOError.map { ", \($0)" } ?? "") + (last?.lastSQLError.map { ", \($0)" } ?? "")
+    }
+
+    // MARK: Measurements
+
+    /// One comparison of the destination with the source, compared again until it matches or
+    /// `wait` passes; bounded in time, ended early by a signal.
+    private func checkData(wait: Duration) async -> VerifyReport {
+        let world = self.world
+        let interruption = environment.interruption
+        let limit = wait + dataCheckMargin
+        do {
+            return try await call(limit: limit) { world.checkData(wait: wait, shouldStop: { interruption() != nil }) }
+        } catch {
+            return VerifyReport(tables: [], notReplicatedTables: [], seconds: 0, error: "the data check gave no answer: \(error)")
+        }
+    }
+
+    /// Waits (bounded) until the destination holds the source's rows; the last comparison either way.
+    func waitForSync(_ limit: Duration) async -> VerifyReport {
+        guard plan.managedReplica else {
+            // Not read the binlog since the restore, after the recovery step's wait: it will not catch up.
+            return await checkData(wait: await externalPipelineNeverResumed() ? .zero : limit)
+        }
+        let world = self.world
+        let deadline = now.advanced(by: limit)
+        var last = await checkData(wait: .zero)
+        var ioStoppedChecks = 0
+        while last.verdict != .match, now < deadline, await !shouldStop() {
+            // A replica whose SQL thread stopped on an error will not catch up: no use waiting.
+            if let status = (try? await call({ world.replicaStatus() })) ?? nil {
+                if status.sqlRunning == "No", status.lastSQLErrno ?? 0 != 0 { break }
+                // Applied everything the source wrote and still different: it will stay so.
+                if let applied = status.gtidPosition, !applied.isEmpty,
+                   applied == (try? await call({ world.sourceGTIDPosition() })) ?? nil {
+                    last = await checkData(wait: .zero)
+                    break
+                }
+                // A stopped IO thread receives nothing more: give the SQL thread 2 s to apply what it has.
+                if status.ioRunning == "No" { ioStoppedChecks += 1 }
+                if ioStoppedChecks > 8 { break }
+            }
+            await pause(.milliseconds(250))
+            last = await checkData(wait: .zero)
+        }
+        return last
+    }
+
+    /// The run's fault windows, each by its id: `/status` holds only the last 20, and a long
+    /// flapping case opens more than that. Without the agent, as its journal shows them.
+    private func runWindows() async -> [WindowReport] {
+        let world = self.world
+        let first = firstWindowBefore
+        guard let status = await agentStatus() else {
+            // The agent's final summary where it wrote one, else measured here from the journal's events.
+            let from = report.started - 1
+            return await Blocking.run {
+                JournalTimeline(world.journal(from: from)).reports()
+                    .filter { $0.window > first }
+                    .map { world.journalSummary(window: $0.window) ?? $0 }
+            }
+        }
+        let newest = status.windows.map(\.window).max() ?? 0
+        guard newest > first else { return [] }
+        let recent = Dictionary(status.windows.map { ($0.window, $0) }, uniquingKeysWith: { $1 })
+        var windows: [WindowReport] = []
+        for id in (first + 1)...newest {
+            if let window = recent[id] {
+                windows.append(window)
+            } else if let window = try? await call({ try world.window(id) }) {
+                windows.append(window)
+            }
+        }
+        return windows
+    }
+
+    /// An external pipeline whose replication did not resume after the run's last fault ended.
+    private func externalPipelineNeverResumed() async -> Bool {
+        guard let last = await runWindows().last, last.ended != nil else { return false }
+        return last.replicationResumedAfter == nil
+    }
+
+    /// "destination matches the source (N rows)", the differences, or why it could not compare.
+    static func outcome(of data: VerifyReport) -> String {
+        switch data.verdict {
+        case .match: return "destination matches the source (\(data.sourceRows) rows)"
+        case .error: return "could not compare: \(data.error ?? "")"
+        case .differences:
+            return "source \(data.sourceRows) rows, destination \(data.destinationRows): \(data.missing) missing, \(data.extra) extra, "
+                + "\(data.changed) changed" + (data.duplicates > 0 ? ", \(data.duplicates) duplicated" : "")
+        }
+    }
+
+    private func pipelineState() async -> PipelineState? {
+        guard plan.managedReplica else { return nil }
+        let world = self.world
+        guard let status = (try? await call({ world.replicaStatus() })) ?? nil, status.exists else { return nil }
+        var detail = "replica IO \(status.ioRunning ?? "?"), SQL \(status.sqlRunning ?? "?")"
+        if let errno = status.lastIOErrno, errno != 0 { detail += ", IO error \(errno): \(status.lastIOError ?? "")" }
+        if let errno = status.lastSQLErrno, errno != 0 { detail += ", SQL error \(errno): \(status.lastSQLError ?? "")" }
+        return PipelineState(running: status.replicating, detail: detail)
+    }
+
+    /// The distinct lines of the ETL log written after the fault started that match the
+    /// pattern, oldest first (at most 20); nil without --etl-log.
+    private func etlLogMessages() async -> [ObservedMessage]? {
+        guard let log = world.etlLog else { return nil }
+        let offset = etlLogOffsetAtFault, pattern = plan.etlLogPattern
+        return await Blocking.run {
+            guard let offset else { return log.size() == nil ? nil : [] }
+            guard let lines = log.matchingLines(after: offset, pattern: pattern) else { return nil }
+            return lines.map { ObservedMessage(text: $0, source: "etl log \(log.path)") }
+        }
+    }
+}

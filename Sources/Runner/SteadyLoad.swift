@@ -1,0 +1,92 @@
+import Foundation
+import MariaDB
+import Source
+import Synchronization
+import TestCases
+
+/// The toolkit's own writes during a run: an insert every 100 ms, an update every 5th and a
+/// delete every 10th tick, on its own connection straight to the server (never the gateway),
+/// on a thread of its own.
+public final class SteadyLoad: RunLoad, @unchecked Sendable {
+    private let target: Target
+    private let table: String
+    private let counts = Mutex(LoadSummary(inserted: 0, updated: 0, deleted: 0, table: ""))
+    private let stopping = Atomic<Bool>(false)
+    private let paused = Atomic<Bool>(false)
+    /// Held while a tick writes, so that `pause()` returns with no write in flight.
+    private let writing = Mutex(())
+    private let running = Atomic<Bool>(false)
+    private let done = DispatchSemaphore(value: 0)
+
+    public init(target: Target, table: String) {
+        self.target = target
+        self.table = table
+        counts.withLock { $0.table = table }
+    }
+
+    public func run() async {
+        guard !stopping.load(ordering: .relaxed), !running.exchange(true, ordering: .relaxed) else { return }
+        await withTaskCancellationHandler {
+            await Blocking.run { [self] in write() }
+        } onCancel: {
+            stopping.store(true, ordering: .relaxed)
+        }
+    }
+
+    private func write() {
+        defer { done.signal() }
+        var connection: MariaDBConnection?
+        var tick = 0
+        let run = UUID().uuidString.prefix(8)
+        while !stopping.load(ordering: .relaxed) {
+            if paused.load(ordering: .relaxed) {
+                Thread.sleep(forTimeInterval: 0.05)
+                continue
+            }
+            tick += 1
+            writing.withLock { _ in
+                do {
+                    if connection == nil { connection = try target.connect() }
+                    let database = target.database
+                    _ = try connection!.execute("INSERT INTO \(database).\(table) (name, email) VALUES (?, ?)",
+                                                [.text("run \(run) row \(tick)"), .text("run-\(run)-\(tick)@toolkit.test")])
+                    counts.withLock { $0.inserted += 1 }
+                    if tick % 5 == 0 {
+                        let changed = try connection!.execute(
+                            "UPDATE \(database).\(table) SET status = 'inactive', name = CONCAT(name, ' updated') WHERE email LIKE ? AND status = 'active' ORDER BY id DESC LIMIT 1",
+                            [.text("run-\(run)-%")])
+                        counts.withLock { $0.updated += Int(changed) }
+                    }
+                    if tick % 10 == 0 {
+                        let removed = try connection!.execute(
+                            "DELETE FROM \(database).\(table) WHERE email LIKE ? AND status = 'inactive' ORDER BY id LIMIT 1",
+                            [.text("run-\(run)-%")])
+                        counts.withLock { $0.deleted += Int(removed) }
+                    }
+                } catch {
+                    connection?.close()
+                    connection = nil
+                }
+            }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        connection?.close()
+    }
+
+    /// Holds the writes (waits for the one in flight), so that a destination that keeps up can be
+    /// seen equal to the source; `resume()` goes on.
+    public func pause() async {
+        paused.store(true, ordering: .relaxed)
+        await Blocking.run { [self] in writing.withLock { _ in } }
+    }
+
+    public func resume() { paused.store(false, ordering: .relaxed) }
+
+    /// Stops the writes (waits for the one in flight); idempotent.
+    public func stop() async -> LoadSummary {
+        if !stopping.exchange(true, ordering: .relaxed), running.load(ordering: .relaxed) {
+            await Blocking.run { [done] in done.wait() }
+        }
+        return counts.withLock { $0 }
+    }
+}

@@ -1,0 +1,217 @@
+import AgentAPI
+import Faults
+import Foundation
+import Measurements
+import Pipeline
+import Runner
+import Synchronization
+import TestCases
+import Testing
+import Verification
+
+/// The runner's logic under a clock that moves only when the runner sleeps: what a run does
+/// when the agent goes silent, a signal comes, or the source is held by someone else's fault.
+/// The world is scripted here; the integration tests run the same runner against real servers.
+@Suite struct CaseRunnerTests {
+    static let tc004 = BuiltinCases.named("TC-004")!
+
+    @Test func anAgentThatStopsAnsweringEndsTheRunInconclusiveWithinItsLimit() async {
+        let world = ScriptedWorld()
+        let (report, elapsed) = await execute(Self.tc004, in: world, tick: { world, _ in
+            // The agent dies once the run has sent its fault.
+            if !world.applied.isEmpty { world.agentAnswers = false }
+        })
+        #expect(report.verdict == .inconclusive)
+        #expect(report.inconclusive.map(\.kind).contains(.agentDown))
+        #expect(report.inconclusive.first { $0.kind == .agentDown }?.detail == "no answer for 5 s; the run stopped waiting")
+        // It did try to restore, and says that failed: the network may still be down.
+        #expect(world.restores == 1)
+        #expect(report.inconclusive.map(\.kind).contains(.restore))
+        // The fault lasts 10 s; the run stopped waiting after 5 s of silence, not at the fault's end + 30 s.
+        #expect(elapsed < .seconds(8))
+    }
+
+    @Test func aBlockedRunLeavesTheUsersFaultAlone() async {
+        let world = ScriptedWorld()
+        world.userFault = FaultSpec(type: .reject)
+        let (report, _) = await execute(Self.tc004, in: world)
+        #expect(report.verdict == .blocked)
+        #expect(report.reason?.contains("Network clear") == true)
+        #expect(world.applied.isEmpty)
+        #expect(world.restores == 0)
+        #expect(report.items.allSatisfy { $0.verdict == .blocked })
+    }
+
+    @Test func aSignalDuringTheFaultRestoresAndNamesTheSignal() async {
+        let world = ScriptedWorld()
+        let signal = Mutex<String?>(nil)
+        let (report, _) = await execute(Self.tc004, in: world, interruption: { signal.withLock { $0 } }, tick: { world, _ in
+            if !world.applied.isEmpty { signal.withLock { $0 = "SIGTERM" } }
+        })
+        #expect(report.verdict == .interrupted)
+        #expect(report.reason == "interrupted by SIGTERM; the network was restored and the load stopped")
+        #expect(world.restores == 1)
+    }
+
+    @Test func theCasesFaultIsSentAsWrittenAndTheDataChecked() async {
+        let world = ScriptedWorld()
+        let (report, _) = await execute(Self.tc004, in: world)
+        #expect(world.applied == [FaultCommand(action: .down, spec: FaultSpec(type: .reject), durationSeconds: 10)])
+        #expect(report.steps.map(\.text).first == "Checked preconditions")
+        #expect(report.steps.contains { $0.outcome == "down reject for 10 s" })
+        #expect(report.steps.contains { $0.outcome == "the fault ended; network up" })
+        #expect(report.observations.data?.verdict == .match)
+        #expect(report.inconclusive.isEmpty)
+        // The fault ended by itself: nothing was still active for the run to end but its final restore.
+        #expect(world.restores == 1)
+    }
+
+    @Test func aDataCheckThatGivesNoAnswerIsBounded() async {
+        let world = ScriptedWorld()
+        world.dataCheckHangs = true
+        let started = Date()
+        let (report, _) = await execute(Self.tc004, in: world, dataCheckLimit: .milliseconds(300))
+        #expect(Date().timeIntervalSince(started) < 20)
+        #expect(report.verdict == .blocked)
+        #expect(report.reason?.contains("the data check gave no answer: no answer within 300 ms") == true)
+    }
+
+    // MARK: The harness
+
+    /// Runs `testCase` with `duration` 10 in `world`; `tick` sees the world whenever the runner sleeps.
+    private func execute(_ testCase: TestCase, in world: ScriptedWorld, interruption: @escaping @Sendable () -> String? = { nil },
+                     dataCheckLimit: Duration? = nil,
+                     tick: @escaping @Sendable (ScriptedWorld, Duration) -> Void = { _, _ in }) async -> (RunReport, Duration) {
+        var testCase = testCase
+        testCase.parameters["duration"] = 10
+        let clock = RunTestClock()
+        clock.onSleep = { now in world.now = now; tick(world, now) }
+        world.now = .zero
+        let environment = RunEnvironment(clock: clock, epoch: { 1_800_000_000 + clock.now.offset.seconds }, world: world,
+                                         load: InertLoad(), sampler: InertSampler(), reporter: { _ in }, interruption: interruption)
+        let base = RunReport(caseID: testCase.id, title: testCase.title, started: 1_800_000_000, finished: 1_800_000_000,
+                             tester: "t", etlTool: "e", toolkitVersion: "test", pipeline: "replica", parameters: testCase.parameters, verdict: .fail)
+        let runner = CaseRunner(environment, plan: RunPlan(testCase: testCase, etlUser: "hevo", managedReplica: true), report: base,
+                                dataCheckMargin: dataCheckLimit ?? .seconds(300))
+        let report = await runner.execute()
+        return (report, clock.now.offset)
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// A clock whose time moves only when someone sleeps on it: a sleep returns at once, its deadline reached.
+final class RunTestClock: Clock, @unchecked Sendable {
+    struct Instant: InstantProtocol {
+        var offset: Duration
+        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
+        func duration(to other: Instant) -> Duration { other.offset - offset }
+        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+    }
+
+    private let state = Mutex(Duration.zero)
+    var onSleep: @Sendable (Duration) -> Void = { _ in }
+    var now: Instant { Instant(offset: state.withLock { $0 }) }
+    var minimumResolution: Duration { .nanoseconds(1) }
+
+    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+        let now = state.withLock { offset in
+            offset = max(offset, deadline.offset)
+            return offset
+        }
+        onSleep(now)
+        await Task.yield()
+    }
+}
+
+/// An agent whose faults last as commanded on the test clock, a source with one binlog reader,
+/// a replica that is always in sync.
+final class ScriptedWorld: RunWorld, @unchecked Sendable {
+    private let lock = NSLock()
+    private var _now = Duration.zero
+    private var _applied: [(FaultCommand, Duration)] = []
+    private var _restores = 0
+    private var _agentAnswers = true
+    /// When the last `network --up` came: it ends every fault sent before it.
+    private var _restoredAt: Duration?
+    var userFault: FaultSpec?
+    var dataCheckHangs = false
+    let etlLog: ETLLog? = nil
+
+    var now: Duration { get { lock.withLock { _now } } set { lock.withLock { _now = newValue } } }
+    var applied: [FaultCommand] { lock.withLock { _applied.map(\.0) } }
+    var restores: Int { lock.withLock { _restores } }
+    var agentAnswers: Bool { get { lock.withLock { _agentAnswers } } set { lock.withLock { _agentAnswers = newValue } } }
+
+    struct Silent: Error {}
+
+    func agentStatus() throws -> AgentStatus {
+        try lock.withLock {
+            guard _agentAnswers else { throw Silent() }
+            var faults: [ActiveFaultStatus] = []
+            if let userFault { faults.append(ActiveFaultStatus(fault: userFault, windowID: 1, elapsedSeconds: 1, remainingSeconds: 29, flap: nil)) }
+            for (command, at) in _applied {
+                guard let seconds = command.durationSeconds, let spec = command.spec, _now < at + .seconds(seconds),
+                      _restoredAt.map({ $0 < at }) ?? true else { continue }
+                faults.append(ActiveFaultStatus(fault: spec, windowID: 2, elapsedSeconds: (_now - at).seconds, remainingSeconds: nil, flap: nil))
+            }
+            return AgentStatus(pid: 42, startedAt: 0, backend: .gateway, listen: "127.0.0.1:3306", upstream: "127.0.0.1:3307",
+                               gatewayListening: true, connections: 1, faults: faults, windows: [], journal: "journal.jsonl")
+        }
+    }
+
+    func apply(_ command: FaultCommand) throws -> AgentStatus {
+        lock.withLock { _applied.append((command, _now)) }
+        return try agentStatus()
+    }
+
+    func restoreAll() throws -> AgentStatus {
+        lock.withLock {
+            _restores += 1
+            _restoredAt = _now
+        }
+        return try agentStatus()
+    }
+
+    func window(_ id: Int) throws -> WindowReport { throw Silent() }
+    func journal(from start: Double) -> [JournalEvent] { [] }
+    func journalSummary(window id: Int) -> WindowReport? { nil }
+    func binlogDumps(user: String) -> Int? { 1 }
+    func sourceGTIDPosition() -> String? { "0-1-10" }
+    func replicaStatus() -> ReplicaPipeline.Status? {
+        var status = ReplicaPipeline.Status(exists: true, running: true)
+        status.ioRunning = "Yes"
+        status.sqlRunning = "Yes"
+        status.lastIOErrno = 0
+        status.gtidPosition = "0-1-10"
+        return status
+    }
+
+    func checkData(wait: Duration, shouldStop: @escaping @Sendable () -> Bool) -> VerifyReport {
+        if dataCheckHangs { Thread.sleep(forTimeInterval: 5) }
+        var table = TableReport(table: "users", key: ["id"], profile: .none)
+        table.sourceRows = 10
+        table.destinationRows = 10
+        table.matched = 10
+        return VerifyReport(tables: [table], notReplicatedTables: [], seconds: 0.01)
+    }
+
+    func runStep(_ arguments: [String], limit: Duration) -> StepOutcome { StepOutcome(text: "done") }
+}
+
+struct InertLoad: RunLoad {
+    func run() async {}
+    func pause() async {}
+    func resume() {}
+    func stop() async -> LoadSummary { LoadSummary(inserted: 0, updated: 0, deleted: 0, table: "users") }
+}
+
+struct InertSampler: RunSampling {
+    func run() async {}
+    func faultStarted() {}
+    func stop() async {}
+    var samples: [Sample] { [] }
+    var errors: [ObservedMessage] { [] }
+}
