@@ -78,7 +78,7 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
             try checkInterrupt()
             let summary = await load.stop()
             record("Stopped the load", "\(summary.inserted) inserted, \(summary.updated) updated, \(summary.deleted) deleted")
-            let data = await waitForSync(.seconds(60))
+            let data = await waitForSync(.seconds(testCase.catchUpWithin))
             record("Waited for the destination to catch up, then checked it", Self.outcome(of: data))
             report.observations.data = data
             report.observations.pipeline = await pipelineState()
@@ -117,9 +117,13 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         report.load = await environment.load.stop()
         report.samples = environment.sampler.samples
         report.observations.windows = await runWindows()
-        let messages = await etlLogMessages() ?? environment.sampler.errors
+        report.observations.recoveryWithin = testCase.recoveryWithin
+        let log = await etlLogMessages()
+        let messages = log?.messages ?? environment.sampler.errors
         report.observations.message = messages.first
         report.observations.laterMessages = Array(messages.dropFirst())
+        report.observations.toolStopped = log?.stopped
+        if let path = world.etlLog?.path { report.observations.etlLogSearched = "\(path), for /\(plan.etlLogPattern)/" }
         if report.observations.pipeline == nil, report.verdict != .blocked { report.observations.pipeline = await pipelineState() }
         report.finished = environment.epoch()
         if report.verdict == .interrupted, !report.inconclusive.contains(where: { $0.kind == .restore }) {
@@ -268,7 +272,7 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
                 report.markInconclusive(.step(number: number, command: "toolkit " + expanded.joined(separator: " "), detail: failure))
             }
         } else if step.wait == .recovery {
-            record(step.text, await waitForRecovery(.seconds(60)))
+            record(step.text, await waitForRecovery(.seconds(testCase.recoveryWithin)))
         } else if step.wait == .sync {
             // Under a steady load a pipeline is always a little behind: hold the load while comparing.
             await environment.load.pause()
@@ -331,10 +335,11 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
             return "no replication resumed within \(limit.components.seconds) s after the restore"
         }
         var last: ReplicaPipeline.Status?
+        let start = now
         while now < deadline, await !shouldStop() {
             last = (try? await call { world.replicaStatus() }) ?? nil
             if let last, last.replicating, last.lastIOErrno ?? 0 == 0 {
-                return "replica replicating again (IO Yes, SQL Yes)"
+                return String(format: "replica replicating again (IO Yes, SQL Yes), %.1f s into the wait", start.duration(to: now).secondsValue)
             }
             // A stopped thread does not come back by itself: no use waiting.
             if let last, last.ioRunning == "No" || last.sqlRunning == "No" { break }
@@ -444,15 +449,23 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         return PipelineState(running: status.replicating, detail: detail)
     }
 
-    /// The distinct lines of the ETL log written after the fault started that match the
-    /// pattern, oldest first (at most 20); nil without --etl-log.
-    private func etlLogMessages() async -> [ObservedMessage]? {
+    /// What the ETL log says after the fault started, read as the tool's reader reads it: the
+    /// distinct messages that match the pattern, oldest first (at most 20), and the line saying
+    /// the tool stopped for good; nil without --etl-log.
+    private func etlLogMessages() async -> (messages: [ObservedMessage], stopped: ObservedMessage?)? {
         guard let log = world.etlLog else { return nil }
-        let offset = etlLogOffsetAtFault, pattern = plan.etlLogPattern
+        let offset = etlLogOffsetAtFault, pattern = plan.etlLogPattern, reader = plan.etlLogReader
         return await Blocking.run {
-            guard let offset else { return log.size() == nil ? nil : [] }
-            guard let lines = log.matchingLines(after: offset, pattern: pattern) else { return nil }
-            return lines.map { ObservedMessage(text: $0, source: "etl log \(log.path)") }
+            guard let offset else { return log.size() == nil ? nil : ([], nil) }
+            guard let lines = log.lines(after: offset) else { return nil }
+            let reading = reader.read(lines, pattern: pattern)
+            let source = "etl log \(log.path)"
+            return (reading.messages.map { ObservedMessage(text: $0, source: source) },
+                    reading.stopped.map { ObservedMessage(text: $0, source: source) })
         }
     }
+}
+
+extension Duration {
+    var secondsValue: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

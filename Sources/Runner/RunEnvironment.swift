@@ -75,14 +75,17 @@ public struct RunPlan: Sendable {
     public var table: String
     /// `--etl-log-pattern`.
     public var etlLogPattern: String
+    /// How `--etl-log` is read (`--etl-tool` chooses).
+    public var etlLogReader: ETLLogReader
 
     public init(testCase: TestCase, etlUser: String, managedReplica: Bool, table: String = "users",
-                etlLogPattern: String = RunPlan.defaultETLLogPattern) {
+                etlLogPattern: String = RunPlan.defaultETLLogPattern, etlLogReader: ETLLogReader = .generic) {
         self.testCase = testCase
         self.etlUser = etlUser
         self.managedReplica = managedReplica
         self.table = table
         self.etlLogPattern = etlLogPattern
+        self.etlLogReader = etlLogReader
     }
 
     public static let defaultETLLogPattern = "error|warn|fail|exception|refused|can't connect|could not connect|couldn't connect"

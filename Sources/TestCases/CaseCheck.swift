@@ -403,12 +403,12 @@ private struct Semantics {
         // Where each parameter's value came from: the file's line, or the flag that set it.
         var origins: [String: String] = [:]
         for override in overrides {
-            guard testCase.parameters[override.name] != nil else {
-                let known = testCase.parameters.keys.sorted().joined(separator: ", ")
+            guard testCase.parameters[override.name] != nil || TestCase.isReserved(override.name) else {
+                let known = (testCase.parameters.keys.sorted() + TestCase.reserved.map(\.name)).joined(separator: ", ")
                 throw CaseProblem(line: Self.line(node(["parameters"])), field: override.origin,
                                   message: "\(testCase.id) has no parameter '\(override.name)' (it has: \(known.isEmpty ? "none" : known))")
             }
-            let rule = override.name == "duration"
+            let rule = override.name == "duration" || TestCase.isReserved(override.name)
                 ? NumberRule(range: CaseFormat.range(CaseFormat.seconds), whole: true, unit: "seconds")
                 : NumberRule(range: -1e15...1e15, whole: false, unit: "")
             if let problem = rule.problem(override.value, text: Self.text(override.value)) {

@@ -117,7 +117,7 @@ public enum CaseFormat {
         CaseField("preconditions", .array(.string()), "Shown as '- [ ]' lines."),
         CaseField("parameters", .map(names: parameterName, values: .number(-1e15...1e15, whole: false, unit: ""), fixed: [
             CaseField("duration", .number(range(seconds), whole: true, unit: "seconds"), "Seconds each fault phase lasts (--duration)."),
-        ]), "Values a run may override (--duration, --set NAME=VALUE); a step names one as ${name}."),
+        ] + TestCase.reserved.map { CaseField($0.name, .number(range(seconds), whole: true, unit: "seconds"), $0.help + " Default \(Int($0.seconds)).") }), "Values a run may override (--duration, --set NAME=VALUE); a step names one as ${name}."),
         CaseField("steps", .array(step), required: true, "The numbered steps; at most one action each."),
         CaseField("commands", .string(), "The runbook: shell lines under 'Toolkit Commands'."),
         CaseField("expected", .array(.string()), "'Expected Result' lines; two leading spaces nest a line under the one before."),

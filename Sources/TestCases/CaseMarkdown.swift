@@ -135,6 +135,9 @@ public enum CaseMarkdown {
         for item in run.items where item.verdict != .pass {
             notes.append("\(item.verdict.rawValue) — \(item.text): \(item.evidence)")
         }
+        if let stopped = run.observations.toolStopped {
+            notes.append("The ETL tool stopped for good during the run: \"\(stopped.text)\" (\(stopped.source)).")
+        }
         if let load = run.load {
             notes.append("Load on \(load.table): \(load.inserted) inserted, \(load.updated) updated, \(load.deleted) deleted.")
         }
@@ -176,6 +179,7 @@ public enum CaseMarkdown {
     static func messageText(_ run: RunReport) -> String {
         if let message = run.observations.message { return "\"\(message.text)\" (\(message.source))" }
         let sent = run.observations.clientWasSent.map { "; the client was sent: \($0)" } ?? ""
+        if let searched = run.observations.etlLogSearched { return "NOT OBSERVED (no line of the ETL log \(searched) came after the fault started)\(sent)" }
         return "NOT OBSERVED (no ETL log read)\(sent)"
     }
 

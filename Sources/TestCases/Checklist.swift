@@ -59,10 +59,17 @@ public struct RunObservations: Codable, Sendable, Hashable {
     public var laterMessages: [ObservedMessage]
     public var data: VerifyReport?
     public var pipeline: PipelineState?
+    /// The case's `recovery_within`: a pipeline that resumes later has not recovered in time.
+    public var recoveryWithin: Double?
+    /// The ETL log's line saying the tool stopped for good ("Engine is stopped"), if it said so.
+    public var toolStopped: ObservedMessage?
+    /// The ETL log that was searched, and for what ("FILE, for /PATTERN/"); nil without --etl-log.
+    public var etlLogSearched: String?
 
     public init(windows: [WindowReport] = [], message: ObservedMessage? = nil, laterMessages: [ObservedMessage] = [],
-                data: VerifyReport? = nil, pipeline: PipelineState? = nil) {
+                data: VerifyReport? = nil, pipeline: PipelineState? = nil, recoveryWithin: Double? = nil) {
         self.windows = windows
+        self.recoveryWithin = recoveryWithin
         self.message = message
         self.laterMessages = laterMessages
         self.data = data
@@ -71,7 +78,8 @@ public struct RunObservations: Codable, Sendable, Hashable {
 
     enum CodingKeys: String, CodingKey {
         case windows, message, data, pipeline
-        case laterMessages = "later_messages"
+        case laterMessages = "later_messages", recoveryWithin = "recovery_within", toolStopped = "tool_stopped"
+        case etlLogSearched = "etl_log_searched"
     }
 
     /// What the client was sent when it tried to connect during the first window, for a
@@ -97,6 +105,28 @@ public enum Checklist {
     /// "1 row event", "3 row events", or "row events" when not counted.
     static func rowEvents(_ count: Int?) -> String {
         count.map(ResumeReport.rowEvents) ?? "row events"
+    }
+
+    enum RereadOutcome { case clean(String), damaged(String) }
+
+    /// What the data check found in the tables a client re-read: no duplicated or changed row
+    /// (the client or its destination de-duplicated), or the rows that were. Nil when the
+    /// destination was not checked, or the check did not cover every table re-read.
+    static func destinationAfter(rereadOf tables: [String]?, _ data: VerifyReport?) -> RereadOutcome? {
+        guard let tables, let data, data.verdict != .error else { return nil }
+        func bare(_ name: String) -> String { String(name.lowercased().split(separator: ".").last ?? "") }
+        let reread = Set(tables.map(bare)).subtracting(["_toolkit_meta"])
+        let checked = data.tables.filter { reread.contains(bare($0.table)) }
+        guard !reread.isEmpty, Set(checked.map { bare($0.table) }) == reread else { return nil }
+        let damaged = checked.filter { $0.duplicates > 0 || $0.changed > 0 }
+        if damaged.isEmpty {
+            let redelivered = checked.compactMap(\.redelivered).reduce(0, +)
+            return .clean("no duplicate at the destination" + (redelivered > 0 ? " (\(redelivered) change-log lines delivered twice, folded)" : ""))
+        }
+        return .damaged(damaged.map { table in
+            [(table.duplicates, "duplicated"), (table.changed, "changed")].filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }
+                .joined(separator: ", ") + " in \(table.table) at the destination"
+        }.joined(separator: "; "))
     }
 
     public static func evaluate(_ items: [ChecklistItem], _ observations: RunObservations) -> [ItemResult] {
@@ -131,6 +161,10 @@ public enum Checklist {
         case .detection:
             guard let window = windows.first else { return (.notObserved, "no fault window was opened") }
             guard let detection = window.detection else {
+                // A client whose rhythm is slower than the fault never met it.
+                if let duration = window.duration, !window.attempts.attempts.contains(where: { $0.after < duration }) {
+                    return (.notObserved, "the fault ended before the client noticed: it tried no connection in the fault's \(seconds(duration))")
+                }
                 return (.notObserved, "the client made no failed attempt while the fault lasted"
                     + (window.duration.map { " (\(seconds($0)))" } ?? ""))
             }
@@ -141,7 +175,8 @@ public enum Checklist {
             return detection.after < limit ? (.pass, evidence + " < \(Int(limit)) s") : (.fail, evidence + ", not < \(Int(limit)) s")
         case .errorMessage:
             guard let message = observations.message else {
-                var missing = "no error message was read from the ETL tool (give --etl-log FILE)"
+                var missing = observations.etlLogSearched.map { "no line of the ETL log \($0) came after the fault started" }
+                    ?? "no error message was read from the ETL tool (give --etl-log FILE)"
                 if let sent = observations.clientWasSent { missing += "; the client was sent: \(sent)" }
                 return (.notObserved, missing)
             }
@@ -160,11 +195,18 @@ public enum Checklist {
             guard let window = windows.last else { return (.notObserved, "no fault window was opened") }
             guard window.ended != nil else { return (.fail, "the fault never ended") }
             if let resumed = window.replicationResumedAfter {
-                return (.pass, "replication resumed \(seconds(resumed)) after the restore"
-                    + (window.reconnectedAfter.map { " (reconnected after \(seconds($0)))" } ?? ""))
+                let evidence = "replication resumed \(seconds(resumed)) after the restore"
+                    + (window.reconnectedAfter.map { " (reconnected after \(seconds($0)))" } ?? "")
+                if let limit = observations.recoveryWithin, resumed > limit {
+                    return (.fail, evidence + ", later than recovery_within \(Int(limit)) s")
+                }
+                return (.pass, evidence)
             }
             if observations.pipeline?.running == false {
                 return (.fail, "replication never resumed after the restore: \(observations.pipeline!.detail)")
+            }
+            if let stopped = observations.toolStopped {
+                return (.fail, "replication never resumed after the restore: the ETL tool stopped for good (\"\(stopped.text)\", \(stopped.source))")
             }
             if let reconnected = window.reconnectedAfter {
                 return (.fail, "reconnected \(seconds(reconnected)) after the restore but replication never resumed")
@@ -197,7 +239,13 @@ public enum Checklist {
                 case .reread:
                     let count = Self.rowEvents(report.rereadRowEvents)
                     let tables = report.rereadTables.map { " of \($0.joined(separator: ", "))" } ?? ""
-                    fails.append("\(report.client) re-read \(count)\(tables)" + (report.note.map { " (\($0))" } ?? ""))
+                    let reread = "\(report.client) re-read \(count)\(tables)"
+                    // At-least-once delivery is judged by what it left at the destination.
+                    switch Self.destinationAfter(rereadOf: report.rereadTables, observations.data) {
+                    case .clean(let text)?: passes.append("\(reread); \(text)")
+                    case .damaged(let text)?: fails.append("\(reread); \(text)")
+                    case nil: fails.append(reread + (report.note.map { " (\($0))" } ?? ""))
+                    }
                 case .skipped:
                     fails.append("\(report.client) skipped ahead" + (report.note.map { " (\($0))" } ?? ""))
                 case .unknown:

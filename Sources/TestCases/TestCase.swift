@@ -87,11 +87,39 @@ public struct TestCase: Codable, Sendable, Hashable {
         return "\(id)-\(collapsed).yaml"
     }
 
+    /// Parameters every case has, declared or not (`--set NAME=SECONDS`): how long the run waits,
+    /// and gives the pipeline, to resume after the restore and then to catch up. Engines differ by
+    /// minutes here (a binlog client that comes back through a 60 s keepalive, retries after 10,
+    /// 30, 90 and 270 s).
+    public static let reserved: [(name: String, seconds: Double, help: String)] = [
+        ("recovery_within", 300, "Seconds after the restore the pipeline has to replicate again (a later resume FAILs recovery)."),
+        ("catch_up_within", 120, "Seconds after recovery the destination has to hold the source's rows before they are compared."),
+    ]
+
+    /// A parameter's value: the case's (or an override's), else a reserved parameter's default.
+    public func parameter(_ name: String) -> Double? {
+        parameters[name] ?? Self.reserved.first { $0.name == name }?.seconds
+    }
+
+    /// `recovery_within`, in seconds.
+    public var recoveryWithin: Double { parameter("recovery_within") ?? 300 }
+    /// `catch_up_within`, in seconds.
+    public var catchUpWithin: Double { parameter("catch_up_within") ?? 120 }
+
+    /// The parameters a run goes by: the case's, and the reserved ones.
+    public var effectiveParameters: [String: Double] {
+        var all = parameters
+        for reserved in Self.reserved where all[reserved.name] == nil { all[reserved.name] = reserved.seconds }
+        return all
+    }
+
+    static func isReserved(_ name: String) -> Bool { reserved.contains { $0.name == name } }
+
     /// The case with its parameters overridden, e.g. `["duration": 10]`; unknown names are refused.
     public func overriding(_ values: [String: Double]) throws(CaseFileError) -> TestCase {
         var copy = self
         for (name, value) in values {
-            guard parameters[name] != nil else {
+            guard parameters[name] != nil || Self.isReserved(name) else {
                 let known = parameters.keys.sorted().joined(separator: ", ")
                 throw CaseFileError("\(id) has no parameter '\(name)' (it has: \(known.isEmpty ? "none" : known))")
             }
@@ -103,7 +131,7 @@ public struct TestCase: Codable, Sendable, Hashable {
     /// A number, or `${name}` of a parameter.
     public func value(_ text: String) -> Double? {
         if text.hasPrefix("${"), text.hasSuffix("}") {
-            return parameters[String(text.dropFirst(2).dropLast())]
+            return parameter(String(text.dropFirst(2).dropLast()))
         }
         return Double(text)
     }

@@ -32,9 +32,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "replica: the managed replica (`toolkit pipeline up`, started if needed) is the pipeline under test.") var pipeline: String?
     @Option(help: "The pipeline's destination, checked with `toolkit verify` (URL).") var destination: String?
     @Option(help: "Seconds each fault phase lasts (the case's `duration` parameter).") var duration: Int?
-    @Option(name: .customLong("set"), help: "KEY=VALUE: override any other parameter the case declares (repeatable).") var settings: [String] = []
+    @Option(name: .customLong("set"), help: "KEY=VALUE: override any other parameter the case declares, or recovery_within / catch_up_within (seconds; defaults 300 and 120) (repeatable).") var settings: [String] = []
     @Option(help: "Directory for the outputs.") var report: String?
-    @Option(name: .customLong("etl-tool"), help: "The ETL tool's name, for the log.") var etlTool: String?
+    @Option(name: .customLong("etl-tool"), help: "The ETL tool's name, for the log; one naming Debezium reads --etl-log as Java records (causes, the engine stopping).") var etlTool: String?
     @Option(help: "The tester's name, for the log.") var tester: String?
     @Option(name: .customLong("etl-log"), help: "The ETL tool's log file: its first matching line after the fault starts is the error message.") var etlLog: String?
     @Option(name: .customLong("etl-log-pattern"), help: "Regular expression (case-insensitive) for --etl-log lines.")
@@ -97,7 +97,7 @@ struct RunCommand: AsyncParsableCommand {
         var base = RunReport(caseID: chosen.id, title: chosen.title, started: started, finished: started,
                              tester: names.tester, etlTool: names.etlTool, toolkitVersion: Toolkit.configuration.version,
                              pipeline: pipeline ?? "external, destination \(Self.redacted(destination ?? ""))",
-                             parameters: chosen.parameters, verdict: .fail)
+                             parameters: chosen.effectiveParameters, verdict: .fail)
         if let append, let text = try? String(contentsOfFile: append, encoding: .utf8) {
             base.run = CaseMarkdown.nextRunNumber(in: text)
         }
@@ -118,7 +118,7 @@ struct RunCommand: AsyncParsableCommand {
                 result = RunReport.blocked(chosen, reason: "\(lockProblem)", into: base)
             } else {
                 let plan = RunPlan(testCase: chosen, etlUser: environment.etlUser, managedReplica: pipeline == "replica",
-                                   etlLogPattern: etlLogPattern)
+                                   etlLogPattern: etlLogPattern, etlLogReader: .forTool(names.etlTool))
                 result = await CaseRunner(environment.run, plan: plan, report: base).execute()
             }
         } else {

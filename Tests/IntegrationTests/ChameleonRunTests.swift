@@ -45,9 +45,11 @@ final class ChameleonRunTests {
         agent.tearDown()
     }
 
+    /// pg_chameleon polls every second: when it recovers it does so within seconds, so the run
+    /// gives it 60 s (not the default 300) before judging a crashed read daemon.
     private var arguments: [String] {
         ["run", "TC-004", "--destination", destination, "--etl-log", log, "--etl-tool", "pg_chameleon",
-         "--duration", "10", "--yes", "--json", "--report", directory.path]
+         "--duration", "10", "--set", "recovery_within=60", "--yes", "--json", "--report", directory.path]
     }
 
     /// The five outputs exist; result.json's items as (verdicts, evidence).

@@ -76,11 +76,25 @@ import Verification
         #expect(report.reason?.contains("the data check gave no answer: no answer within 300 ms") == true)
     }
 
+    /// The recovery step waits as long as the case's recovery_within, default 300 s: an engine that
+    /// comes back after a minute is not judged at 60 s.
+    @Test func theRecoveryWaitIsTheCasesRecoveryWithin() async throws {
+        for (setting, waited) in [(nil, 300), (20.0, 20)] as [(Double?, Int)] {
+            var testCase = Self.tc004
+            if let setting { testCase = try testCase.overriding(["recovery_within": setting]) }
+            let world = ScriptedWorld()
+            let (report, _) = await execute(testCase, in: world, managedReplica: false)
+            let step = try #require(report.steps.first { $0.text.hasPrefix("Verify pipeline recovery") })
+            #expect(step.outcome == "no replication resumed within \(waited) s after the restore")
+            #expect(report.observations.recoveryWithin == Double(waited))
+        }
+    }
+
     // MARK: The harness
 
     /// Runs `testCase` with `duration` 10 in `world`; `tick` sees the world whenever the runner sleeps.
     private func execute(_ testCase: TestCase, in world: ScriptedWorld, interruption: @escaping @Sendable () -> String? = { nil },
-                     dataCheckLimit: Duration? = nil,
+                     dataCheckLimit: Duration? = nil, managedReplica: Bool = true,
                      tick: @escaping @Sendable (ScriptedWorld, Duration) -> Void = { _, _ in }) async -> (RunReport, Duration) {
         var testCase = testCase
         testCase.parameters["duration"] = 10
@@ -91,7 +105,7 @@ import Verification
                                          load: InertLoad(), sampler: InertSampler(), reporter: { _ in }, interruption: interruption)
         let base = RunReport(caseID: testCase.id, title: testCase.title, started: 1_800_000_000, finished: 1_800_000_000,
                              tester: "t", etlTool: "e", toolkitVersion: "test", pipeline: "replica", parameters: testCase.parameters, verdict: .fail)
-        let runner = CaseRunner(environment, plan: RunPlan(testCase: testCase, etlUser: "hevo", managedReplica: true), report: base,
+        let runner = CaseRunner(environment, plan: RunPlan(testCase: testCase, etlUser: "hevo", managedReplica: managedReplica), report: base,
                                 dataCheckMargin: dataCheckLimit ?? .seconds(300))
         let report = await runner.execute()
         return (report, clock.now.offset)

@@ -120,7 +120,8 @@ import FoundationXML
     }
 
     @Test func junitHasOneTestcasePerItemWithTheRightElement() throws {
-        let run = report(RunObservations(windows: [window(resume: [resume(.reread, rows: 3)])], data: match))
+        // A re-read of a table the data check did not cover: the position item's one failure.
+        let run = report(RunObservations(windows: [window(resume: [resume(.reread, rows: 3, tables: ["testdb.orders"])])], data: match))
         let xml = try XMLDocument(xmlString: JUnitReport.render(run))
         #expect(try xml.nodes(forXPath: "//testcase").count == 5)
         #expect(try xml.nodes(forXPath: "//testcase/failure").count == 1)
@@ -201,5 +202,75 @@ extension ChecklistTests {
         #expect(result.evidence == "source 914 rows, destination 287: 15 missing (users id=317, users id=318, users gen-000000000042..gen-000000000044, t a=4,b=7, ...); 2 extra (users id=175, users id=180)")
         let failed = VerifyReport(tables: [], notReplicatedTables: [], seconds: 0, error: "no table of the source is at the destination")
         #expect(Checklist.evaluate(item, RunObservations(data: failed)).verdict == .notObserved)
+    }
+}
+
+extension ChecklistTests {
+    /// A client that re-reads and de-duplicates (Debezium's "Skip 1 rows on streaming start")
+    /// leaves no duplicate: its position is judged by what the destination holds.
+    @Test func aRereadThatLeftNoDuplicatePasses() {
+        let reread = [window(resume: [resume(.reread, rows: 1, tables: ["testdb.users"])])]
+        let clean = Checklist.evaluate(tc004.checklist, RunObservations(windows: reread, message: refused, data: match))[3]
+        #expect(clean.verdict == .pass)
+        #expect(clean.evidence == "server_id 2 re-read 1 row event of testdb.users; no duplicate at the destination")
+
+        var doubled = ChecklistTests.report(source: 10, destination: 11)
+        doubled.tables[0].duplicates = 1
+        doubled = VerifyReport(tables: doubled.tables, notReplicatedTables: [], seconds: 0.1)
+        let damaged = Checklist.evaluate(tc004.checklist, RunObservations(windows: reread, message: refused, data: doubled))[3]
+        #expect(damaged.verdict == .fail)
+        #expect(damaged.evidence == "server_id 2 re-read 1 row event of testdb.users; 1 duplicated in users at the destination")
+
+        // A table the data check did not cover, or no data check at all: the re-read is not excused.
+        let elsewhere = [window(resume: [resume(.reread, rows: 2, tables: ["testdb.orders"])])]
+        #expect(verdicts(RunObservations(windows: elsewhere, message: refused, data: match))[3] == .fail)
+        #expect(verdicts(RunObservations(windows: reread, message: refused))[3] == .fail)
+    }
+}
+
+extension ChecklistTests {
+    /// Every case has recovery_within and catch_up_within; --set changes them, in range.
+    @Test func reservedParametersExistInEveryCase() throws {
+        #expect(tc004.recoveryWithin == 300 && tc004.catchUpWithin == 120)
+        #expect(tc004.effectiveParameters["recovery_within"] == 300)
+        let short = try tc004.overriding(["recovery_within": 20])
+        #expect(short.recoveryWithin == 20)
+        #expect(throws: CaseFileError.self) { try tc004.overriding(["recovery_in": 20]) }
+    }
+
+    /// A pipeline that resumes a minute after the restore recovered, within recovery_within;
+    /// later than it, it did not.
+    @Test func recoveryIsJudgedAgainstRecoveryWithin() {
+        let late = [window(resumed: 59.7)]
+        let within = Checklist.evaluate(tc004.checklist, RunObservations(windows: late, data: match, recoveryWithin: 300))[2]
+        #expect(within.verdict == .pass)
+        let over = Checklist.evaluate(tc004.checklist, RunObservations(windows: late, data: match, recoveryWithin: 30))[2]
+        #expect(over.verdict == .fail)
+        #expect(over.evidence.hasSuffix("later than recovery_within 30 s"))
+    }
+
+    /// A fault shorter than the client's rhythm: it never tried, and the evidence says so.
+    @Test func aFaultTheClientNeverMetSaysSo() {
+        var quiet = window(detectedAfter: nil)
+        quiet.attempts = AttemptSeries(attempts: [ConnectionAttempt(after: 14.2, kind: .accepted)])
+        let item = Checklist.evaluate(tc004.checklist, RunObservations(windows: [quiet], data: match))[0]
+        #expect(item.verdict == .notObserved)
+        #expect(item.evidence == "the fault ended before the client noticed: it tried no connection in the fault's 10.00 s")
+    }
+}
+
+extension ChecklistTests {
+    /// --etl-log given and nothing in it: say that, not "give --etl-log"; an engine that stopped
+    /// for good is why replication never resumed.
+    @Test func whatTheETLLogSaidAndDidNotSay() {
+        var observations = RunObservations(windows: [window(reconnected: nil, resumed: nil)], data: match)
+        observations.etlLogSearched = "/tmp/dbz.log, for /error|refused/"
+        let results = Checklist.evaluate(tc004.checklist, observations)
+        #expect(results[1].verdict == .notObserved)
+        #expect(results[1].evidence.hasPrefix("no line of the ETL log /tmp/dbz.log, for /error|refused/ came after the fault started"))
+        observations.toolStopped = ObservedMessage(text: "Engine is stopped", source: "etl log /tmp/dbz.log")
+        let recovery = Checklist.evaluate(tc004.checklist, observations)[2]
+        #expect(recovery.verdict == .fail)
+        #expect(recovery.evidence == "replication never resumed after the restore: the ETL tool stopped for good (\"Engine is stopped\", etl log /tmp/dbz.log)")
     }
 }
