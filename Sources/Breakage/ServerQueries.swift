@@ -5,8 +5,8 @@ import Source
 
 /// Small reads several breakages share.
 extension MariaDBConnection {
-    /// The server's flavor from its version string (MariaDB 10.11 when it cannot be parsed).
-    var flavor: ServerFlavor { ServerFlavor(versionString: serverVersion) ?? .mariadb10_11 }
+    /// The server's flavor as it is (MariaDB 10.11 when it cannot be read).
+    var flavor: ServerFlavor { ((try? identifyFlavor()) ?? nil) ?? .mariadb10_11 }
 
     /// The binlog file names, oldest first, with their sizes.
     func binaryLogs() throws(MariaDBError) -> [(name: String, size: UInt64)] {

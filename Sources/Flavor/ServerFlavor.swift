@@ -39,3 +39,19 @@ public struct ServerFlavor: Sendable, Hashable, Codable, CustomStringConvertible
     public static let mysql8_0 = ServerFlavor(family: .mysql, major: 8, minor: 0, patch: 36)
     public static let mysql8_4 = ServerFlavor(family: .mysql, major: 8, minor: 4, patch: 0)
 }
+
+extension ServerFlavor {
+    /// What the server is, from what it answers rather than what it calls itself: one that answers
+    /// MariaDB's own `@@gtid_binlog_pos` is MariaDB, whatever `version=` makes it report
+    /// ("8.0.40-toolkit", so that a MySQL connector takes it), at the version its own InnoDB
+    /// plugin gives (`innodbVersion`, "10.11.19"). Nil when no version can be read.
+    public init?(reported: String, answersMariaDBVariable: Bool, innodbVersion: String?) {
+        guard answersMariaDBVariable else {
+            guard let parsed = ServerFlavor(versionString: reported) else { return nil }
+            self.init(family: .mysql, major: parsed.major, minor: parsed.minor, patch: parsed.patch)
+            return
+        }
+        guard let parsed = innodbVersion.flatMap(ServerFlavor.init(versionString:)) ?? ServerFlavor(versionString: reported) else { return nil }
+        self.init(family: .mariadb, major: parsed.major, minor: parsed.minor, patch: parsed.patch)
+    }
+}

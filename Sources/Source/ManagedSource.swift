@@ -78,7 +78,7 @@ public struct ManagedSource: Sendable {
         }
         let connection = try adminConnection(password: request.adminPassword)
         defer { connection.close() }
-        guard let flavor = ServerFlavor(versionString: connection.serverVersion) else {
+        guard let flavor = try connection.identifyFlavor() else {
             throw ToolkitError("unrecognised server version '\(connection.serverVersion)'")
         }
         try Bootstrap(database: request.database, adminUser: "root", adminPassword: request.adminPassword,
@@ -101,7 +101,7 @@ public struct ManagedSource: Sendable {
         var flavor: ServerFlavor?
         if let connection = try? MariaDBConnection(ConnectionOptions(host: upstreamHost, port: upstreamPort, user: "root",
                                                                      password: request.adminPassword, connectTimeoutSeconds: 3)) {
-            flavor = ServerFlavor(versionString: connection.serverVersion)
+            flavor = (try? connection.identifyFlavor()) ?? nil
             connection.close()
         }
         let ca = ToolkitCA(state: state)

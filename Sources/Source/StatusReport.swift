@@ -12,6 +12,8 @@ public struct StatusReport: Codable, Sendable {
         public var port: Int
         public var flavor: String?
         public var version: String?
+        /// The version the server reports, when it is not its own (MariaDB's `version=8.0.40-...`).
+        public var reportedVersion: String?
         public var uptimeSeconds: Int?
         public var threadsConnected: Int?
         public var dataDirectory: String?
@@ -20,6 +22,7 @@ public struct StatusReport: Codable, Sendable {
 
         enum CodingKeys: String, CodingKey {
             case running, managed, host, port, flavor, version, error
+            case reportedVersion = "reported_version"
             case uptimeSeconds = "uptime_seconds", threadsConnected = "threads_connected"
             case dataDirectory = "data_directory", dataDirectoryBytes = "data_directory_bytes"
         }
@@ -116,10 +119,14 @@ public struct StatusReport: Codable, Sendable {
         }
         defer { connection.close() }
         do {
-            let flavor = ServerFlavor(versionString: connection.serverVersion) ?? .mariadb10_11
             server.running = true
+            guard let flavor = try connection.identifyFlavor() else {
+                throw ToolkitError("unrecognised server version '\(connection.serverVersion)'")
+            }
             server.flavor = flavor.family.rawValue
             server.version = flavor.version
+            // A server may call itself another version (MariaDB's `version=8.0.40-...`): both are shown.
+            if !connection.serverVersion.hasPrefix(flavor.version) { server.reportedVersion = connection.serverVersion }
             let globals = try connection.query(
                 "SHOW GLOBAL STATUS WHERE Variable_name IN ('Uptime', 'Threads_connected')")
             for row in globals.rows {
@@ -159,7 +166,7 @@ extension StatusReport: CustomStringConvertible {
         var lines: [String] = []
         let name = server.flavor == "mysql" ? "MySQL" : "MariaDB"
         if server.running {
-            lines.append("Server     running — \(name) \(server.version ?? "?") at \(server.host):\(server.port)\(server.managed ? " (managed)" : "")")
+            lines.append("Server     running — \(name) \(server.version ?? "?")\(server.reportedVersion.map { " (reports \($0))" } ?? "") at \(server.host):\(server.port)\(server.managed ? " (managed)" : "")")
             lines.append("           uptime \(Duration.seconds(server.uptimeSeconds ?? 0).shortText), \(server.threadsConnected ?? 0) threads connected")
             if let directory = server.dataDirectory {
                 lines.append("           data \(directory) (\(ByteCount.text(server.dataDirectoryBytes ?? 0)))")

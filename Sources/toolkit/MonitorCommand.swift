@@ -37,7 +37,13 @@ struct MonitorCommand: ParsableCommand {
         let target = try connection.target()
         let link = try target.connect()
         defer { link.close() }
-        let flavor = ServerFlavor(versionString: link.serverVersion) ?? .mariadb10_11
+        let flavor: ServerFlavor
+        do {
+            guard let identified = try link.identifyFlavor() else { throw ToolkitError("unrecognised server version '\(link.serverVersion)'") }
+            flavor = identified
+        } catch let error as MariaDBError {
+            throw ToolkitError.server("reading the server's flavor", error)
+        }
         Interrupt.install()
         let limit = watch ? samples ?? 0 : 1
         let interval = self.interval ?? 2

@@ -32,6 +32,7 @@ struct StatusCommand: ParsableCommand {
             report.tunnel = tunnel.record.map { .init(provider: $0.provider.rawValue, pid: $0.pid, running: tunnel.running, publicAddress: $0.publicAddress) }
         }
         output.emit(report)
-        if !report.server.running { throw ExitCode(1) }
+        // A server that answered but whose readiness could not be read is not a ready source.
+        if !report.server.running || report.server.error != nil { throw ExitCode(1) }
     }
 }

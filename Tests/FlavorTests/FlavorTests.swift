@@ -87,4 +87,13 @@ struct FlavorTests {
         #expect(!SQLText.isPlainIdentifier("users; DROP TABLE x"))
         #expect(!SQLText.isPlainIdentifier("123"))
     }
+
+    /// What a server is comes from what it answers, not what it calls itself.
+    @Test func aMariaDBThatReportsMySQLIsMariaDB() {
+        let disguised = ServerFlavor(reported: "8.0.40-toolkit", answersMariaDBVariable: true, innodbVersion: "10.11.19")
+        #expect(disguised == ServerFlavor(family: .mariadb, major: 10, minor: 11, patch: 19))
+        #expect(ServerFlavor(reported: "10.11.6-MariaDB", answersMariaDBVariable: true, innodbVersion: nil)?.family == .mariadb)
+        #expect(ServerFlavor(reported: "8.0.36", answersMariaDBVariable: false, innodbVersion: nil) == .mysql8_0)
+        #expect(ServerFlavor(reported: "garbage", answersMariaDBVariable: false, innodbVersion: nil) == nil)
+    }
 }
