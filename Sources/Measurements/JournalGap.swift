@@ -48,7 +48,7 @@ public struct JournalGap: Sendable, Hashable, CustomStringConvertible {
     }
 
     static func iso(_ seconds: Double) -> String {
-        Date(timeIntervalSince1970: seconds).formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+        Date(timeIntervalSince1970: seconds).formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }
 

@@ -161,7 +161,7 @@ struct JournalSegmentsTests {
         #expect(events.map(\.kind) == [.note, .gap, .note])
         #expect(events.first?.detail == "one" && events.last?.detail == "two")
         #expect(events[1].count == 1 && events[1].at == 1)
-        #expect(events[1].detail?.hasPrefix("1 event lost: a line cut short from 1970-01-01T00:00:01.000 to ") == true, "\(events[1])")
+        #expect(events[1].detail?.hasPrefix("1 event lost: a line cut short from 1970-01-01T00:00:01.000Z to ") == true, "\(events[1])")
         #expect(events.map(\.seq) == [1, 2, 3])
         let text = try String(contentsOf: files.segmentURL(1), encoding: .utf8)
         #expect(!text.contains(#"{"at":1,"kind":"no"#), "the torn line is cut off, not kept beside the next event")

@@ -16,7 +16,7 @@ struct JournalGapTests {
         let gap = try! #require(loss.gap(now: base + 79.3))
         #expect(gap.count == 3 && gap.from == base + 30 && gap.to == base + 79.3)
         #expect(gap.description.hasPrefix("3 events lost: disk full from 2025-10-09T"), "\(gap.description)")
-        #expect(gap.description.contains(" to 2025-10-09T"))
+        #expect(gap.description.contains(" to 2025-10-09T") && gap.description.hasSuffix("Z"), "\(gap.description)")
         let event = gap.event
         #expect(event.kind == .gap && event.at == base + 30 && event.count == 3 && event.detail == gap.description)
         loss.reset()
