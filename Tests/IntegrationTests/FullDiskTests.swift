@@ -163,8 +163,9 @@ struct FullDiskTests {
         func check(_ when: String) throws {
             Self.expectWholeJournal(fixture.state, when)
             let gaps = try Self.events(fixture).filter { $0.kind == .gap }
-            #expect(gaps.count == 1 && (gaps.first?.detail ?? "").contains(" events lost: disk full from "), "\(when): \(gaps)")
-            #expect((gaps.first?.count ?? 0) >= 8, "\(when): \(gaps)")
+            // One gap, unless something else freed a page meanwhile and a line got through.
+            #expect(!gaps.isEmpty && gaps.allSatisfy { ($0.detail ?? "").contains(" lost: disk full from ") }, "\(when): \(gaps)")
+            #expect(gaps.reduce(0) { $0 + ($1.count ?? 0) } >= 8, "\(when): \(gaps)")
             let run = try fixture.toolkit(["network", "--window", String(first), "--json"])
             let report = try JSONDecoder().decode(WindowReport.self, from: Data(run.stdout.utf8))
             #expect(report.duration.map { abs($0 - 2) < 1 } == true, "\(when): window \(first) lasted \(report.duration ?? -1) s")
