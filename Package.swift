@@ -102,6 +102,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "FlavorTests", dependencies: ["Flavor"]),
+        .testTarget(name: "InfrastructureTests", dependencies: ["Infrastructure"]),
         .testTarget(name: "AgentAPITests", dependencies: ["AgentAPI", "Faults"]),
         .testTarget(name: "TunnelsTests", dependencies: ["Tunnels"]),
         .testTarget(name: "FaultsTests", dependencies: ["Faults"]),

@@ -127,17 +127,32 @@ enum AgentLogLine {
 /// `maxBytes` stay on disk. The supervisor and the agent both append to it; whichever finds it
 /// full first renames it (under `flock`), the other then opens the new one. After a rotation the
 /// process's stdout and stderr (opened on the old file by whoever started it) follow to the new one.
+///
+/// Each record is written whole or not at all (`WholeLines`, under `flock` so that the other
+/// process's records are never cut back with ours). Records that cannot be written (a full disk)
+/// go to stderr when that is not this file, and are counted: the first record written after them
+/// is preceded by "N log records lost: disk full from T1 to T2". A last line cut short (by an
+/// older version, or a crash) is cut off when the file is opened, and said so.
 final class AgentLogFile: Sendable {
     let url: URL
     let maxBytes: Int
     private let descriptor: Mutex<Int32>
+    private let loss = Mutex<(count: Int, from: Date?, cause: String?)>((0, nil, nil))
 
     var rotatedURL: URL { URL(fileURLWithPath: url.path + ".1") }
 
     init(url: URL, maxBytes: Int = AgentLog.maxBytes) throws {
         self.url = url
         self.maxBytes = maxBytes
-        descriptor = Mutex(try Self.open(url))
+        let fd = try Self.open(url)
+        descriptor = Mutex(fd)
+        flock(fd, LOCK_EX)
+        let torn = AppendOnlyFile(descriptor: fd).cutTornLastLine()
+        flock(fd, LOCK_UN)
+        if let torn {
+            append(AgentLogLine.format(at: Date(), level: .warning, label: "agent.log",
+                                       message: "a last line cut short (\(torn.count) bytes) was cut off", metadata: [:]))
+        }
     }
 
     deinit { descriptor.withLock { _ = close($0) } }
@@ -148,7 +163,7 @@ final class AgentLogFile: Sendable {
     static func open(_ url: URL) throws -> Int32 {
         var reason = ""
         for _ in 0..<3 {
-            let fd = Glibc.open(url.path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0o600)
+            let fd = Glibc.open(url.path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0o600)
             if fd >= 0 {
                 var info = stat()
                 if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid(), info.st_nlink == 1 {
@@ -174,9 +189,38 @@ final class AgentLogFile: Sendable {
         descriptor.withLock { fd in
             var info = stat()
             if fstat(fd, &info) == 0, info.st_size > 0, Int(info.st_size) + bytes.count > maxBytes { rotate(&fd) }
-            // A failed write (a full disk) has nowhere to be reported: the record is lost.
-            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            flock(fd, LOCK_EX)
+            defer { flock(fd, LOCK_UN) }
+            let file = AppendOnlyFile(descriptor: fd)
+            let lost = loss.withLock { $0 }
+            if lost.count > 0, let from = lost.from {
+                let note = AgentLogLine.format(
+                    at: Date(), level: .warning, label: "agent.log",
+                    message: "\(lost.count) log record\(lost.count == 1 ? "" : "s") lost: \(lost.cause ?? "disk full") from "
+                        + "\(AgentLogLine.timestamp(from)) to \(AgentLogLine.timestamp(Date()))", metadata: [:])
+                do throws(WholeLines.Failure) {
+                    try file.append(Array(note.utf8))
+                    loss.withLock { $0 = (0, nil, nil) }
+                } catch {
+                    lose(bytes, error, fd: fd)
+                    return
+                }
+            }
+            do throws(WholeLines.Failure) { try file.append(bytes) } catch { lose(bytes, error, fd: fd) }
         }
+    }
+
+    /// A record that could not be written: counted, and sent to stderr unless stderr is this file.
+    private func lose(_ bytes: [UInt8], _ failure: WholeLines.Failure, fd: Int32) {
+        loss.withLock { loss in
+            loss.count += 1
+            loss.from = loss.from ?? Date()
+            if loss.cause == nil || failure.isDiskFull { loss.cause = failure.isDiskFull ? "disk full" : "write failed (\(failure))" }
+        }
+        var mine = stat(), standard = stat()
+        guard fstat(fd, &mine) == 0, fstat(STDERR_FILENO, &standard) == 0,
+              mine.st_dev != standard.st_dev || mine.st_ino != standard.st_ino else { return }
+        _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 
     private func rotate(_ fd: inout Int32) {

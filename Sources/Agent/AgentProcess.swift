@@ -58,8 +58,6 @@ public enum AgentProcess {
         if supervisor != nil { signalSupervisor(state: state, SIGKILL) }
         // An agent that could not restore (killed) leaves its faults recorded: after `down` no
         // later agent may put them back. What they changed outside is still undone at its start.
-        if FileManager.default.fileExists(atPath: state.leftoverFile.path) {
-            LeftoverFile(url: state.leftoverFile).forgetFaults()
-        }
+        ScheduleFile(state: state).saved.void()
     }
 }

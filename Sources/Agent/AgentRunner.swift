@@ -45,12 +45,15 @@ public enum AgentRunner {
         signal(SIGPIPE, SIG_IGN)
 
         let leftovers = LeftoverFile(url: state.leftoverFile)
+        let scheduleFile = ScheduleFile(state: state)
+        let (savedFaults, savedProblem) = scheduleFile.saved.load()
+        if let savedProblem { log.error("\(savedProblem)", metadata: ["file": "\(scheduleFile.url.path)"]) }
         let iptables = IptablesBackend(port: config.publicPort)
         let server: ManagedServer? = config.isManaged ? try ManagedServer.locate(state: state) : nil
 
         // Undo what a crashed predecessor left (our iptables chain, a server stopped by a service
         // fault), except what a fault still in force needs: that one goes on without a gap.
-        let inForce = leftovers.faults?.inForce(at: Date().timeIntervalSince1970) ?? []
+        let inForce = savedFaults?.inForce(at: Date().timeIntervalSince1970) ?? []
         let keepsChain = inForce.contains { ($0.type == .reject || $0.type == .timeout) && $0.backend == .iptables }
         let keepsServerDown = inForce.contains { $0.type == .service }
         var cleaned: [String] = []
@@ -78,7 +81,7 @@ public enum AgentRunner {
                               group: group, observer: JournalingObserver(journal: journal), tls: tls)
         let backend = config.backend.flatMap(BackendKind.init(rawValue:)) ?? .gateway
         let controller = FaultController(gateway: gateway, backend: backend, iptables: iptables, server: server,
-                                         journal: journal, leftovers: leftovers)
+                                         journal: journal, leftovers: leftovers, schedule: scheduleFile)
         if let reason = settings.restartedAfter {
             journal.record(.agentRestarted) { $0.detail = reason }
         }
@@ -89,7 +92,7 @@ public enum AgentRunner {
         log.info("\(started)", metadata: settings.restartedAfter.map { ["restarted_after": "\($0)"] } ?? [:])
         // The faults a predecessor had in force go on, before the gateway listens: a resumed
         // reject keeps the public port closed from the first moment.
-        if let record = leftovers.faults, !record.faults.isEmpty {
+        if let record = savedFaults, !record.faults.isEmpty {
             let (done, failures) = await controller.resume(record)
             if !done.isEmpty || !failures.isEmpty {
                 journal.record(.note) { $0.detail = "faults of the previous agent: " + (done + failures).joined(separator: "; ") }

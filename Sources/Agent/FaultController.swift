@@ -21,6 +21,9 @@ actor FaultController {
     private let server: ManagedServer?
     private let journal: Journal
     private let leftovers: LeftoverFile
+    private let saved: SavedSchedule<ScheduleFile>
+    /// The last problem saving the schedule, logged once until saving works again.
+    private var saveProblem: String?
     private var timer: Task<Void, Never>?
     /// Reads our NFLOG group once a fault first needs it, for the agent's lifetime.
     private var packetReader: NflogReader?
@@ -33,7 +36,7 @@ actor FaultController {
     /// Window ids go on from the highest one in the journal, which a restarted agent reloads:
     /// the measurements tell windows apart by id.
     init(gateway: Gateway, backend: BackendKind, iptables: IptablesBackend?, server: ManagedServer?,
-         journal: Journal, leftovers: LeftoverFile) {
+         journal: Journal, leftovers: LeftoverFile, schedule saved: ScheduleFile) {
         self.schedule = FaultSchedule(
             firstWindowID: journal.lastWindowID + 1, defaultBackend: backend)
         self.gateway = gateway
@@ -42,6 +45,7 @@ actor FaultController {
         self.server = server
         self.journal = journal
         self.leftovers = leftovers
+        self.saved = saved.saved
     }
 
     var backend: BackendKind { defaultBackend }
@@ -55,7 +59,7 @@ actor FaultController {
             try check(schedule.enforcing(spec))
         }
         let actions = schedule.handle(scheduleCommand, now: clock.now)
-        persist()
+        voidSaved(before: actions)
         var failures = await perform(actions)
         if actions.isEmpty, let spec = scheduleCommand.spec.map({ schedule.enforcing($0) }), spec.backend == .iptables,
            spec.type == .reject || spec.type == .timeout, let window = schedule.status(now: clock.now).first?.windowID,
@@ -67,15 +71,20 @@ actor FaultController {
                 failures.append("\(error)")
             }
         }
+        persist()
         rearm()
         if let first = failures.first { throw AgentFailure(status: 500, message: first) }
     }
 
     /// `network --up`: everything back, from any state, including what only the backends know.
     /// Every step is tried; throws (500) with one line naming each step that failed.
+    /// The fault ends in memory first, then the saved schedule is voided (so that no restarted
+    /// agent can put it back, whatever fails next), then it ends in the backends, and last the
+    /// schedule is saved again; `--up` that could not save says so (500) after restoring.
     func restoreAll() async throws {
-        var failures = await perform(schedule.handle(.up, now: clock.now))
-        persist()
+        let actions = schedule.handle(.up, now: clock.now)
+        voidSaved(before: nil)
+        var failures = await perform(actions)
         do { try await gateway.restore() } catch { failures.append("gateway restore: \(error)") }
         if let iptables {
             do { try await blocking { try iptables.remove() } } catch { failures.append("iptables chain removal: \(error)") }
@@ -83,12 +92,17 @@ actor FaultController {
         if let server, server.runningPID() == nil, leftovers.serviceStopped {
             do { try await blocking { _ = try server.start() } } catch { failures.append("server restart: \(error)") }
         }
-        if failures.isEmpty { leftovers.clear() }
+        var unrecorded: [String] = []
+        if failures.isEmpty, let problem = leftovers.clear() { unrecorded.append(problem) }
+        if let problem = persist() { unrecorded.append(problem) }
         rearm()
         var unique: [String] = []
         for failure in failures where !unique.contains(failure) { unique.append(failure) }
         if !unique.isEmpty {
-            throw AgentFailure(status: 500, message: "network --up failed: " + unique.joined(separator: "; "))
+            throw AgentFailure(status: 500, message: "network --up failed: " + (unique + unrecorded).joined(separator: "; "))
+        }
+        if !unrecorded.isEmpty {
+            throw AgentFailure(status: 500, message: "network --up restored everything, but " + unrecorded.joined(separator: "; "))
         }
     }
 
@@ -102,6 +116,7 @@ actor FaultController {
             record, now: now, wallNow: Date().timeIntervalSince1970,
             firstWindowID: journal.lastWindowID + 1, defaultBackend: defaultBackend)
         schedule = restored.schedule
+        voidSaved(before: restored.actions)
         persist()
         var done: [String] = []
         var failures: [String] = []
@@ -133,9 +148,29 @@ actor FaultController {
         return Date().addingTimeInterval(Double(seconds) + Double(attoseconds) * 1e-18)
     }
 
-    /// Writes the schedule down (with wall-clock deadlines) for an agent that may have to take over.
-    private func persist() {
-        leftovers.record(faults: schedule.record(now: clock.now, wallNow: Date().timeIntervalSince1970))
+    /// Writes the schedule down (with wall-clock deadlines) for an agent that may have to take over;
+    /// one that cannot be written is voided (`SavedSchedule`). Returns the problem, logged and shown
+    /// in the status notes once until saving works again.
+    @discardableResult
+    private func persist() -> String? {
+        let problem = saved.save(schedule.record(now: clock.now, wallNow: Date().timeIntervalSince1970)).problem
+        if let problem, problem != saveProblem {
+            log.error("\(problem)", metadata: ["file": "\(saved.storage.url.path)"])
+            notes.append(problem)
+        } else if problem == nil, saveProblem != nil {
+            log.notice("saving the agent's schedule works again", metadata: ["file": "\(saved.storage.url.path)"])
+        }
+        saveProblem = problem
+        return problem
+    }
+
+    /// Before a change that ends a window (every change when `actions` is nil): the saved schedule
+    /// stops counting, so that if anything fails from here on no successor puts the fault back.
+    private func voidSaved(before actions: [ScheduleAction]?) {
+        guard actions?.contains(where: \.ends) ?? true else { return }
+        if let error = saved.void() {
+            log.error("cannot void the saved schedule; a restarted agent may put back a fault that ended", metadata: ["file": "\(saved.storage.url.path)", "error": "\(error)"])
+        }
     }
 
     private func check(_ spec: FaultSpec) throws {
@@ -267,8 +302,9 @@ actor FaultController {
 
     private func fire() async {
         let actions = schedule.tick(now: clock.now)
-        persist()
+        voidSaved(before: actions)
         _ = await perform(actions)
+        persist()
         rearm()
     }
 

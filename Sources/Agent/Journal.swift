@@ -22,19 +22,26 @@ public final class Journal: Sendable {
     public static let recentWindows = 20
 
     private struct State {
-        var segment: FileHandle?
+        /// The current segment, opened with O_APPEND; -1 once closed.
+        var segment: Int32
         var segmentNumber: Int
         var segmentSize: Int
         var nextSeq: UInt64
         var tail: JournalTail
         var tailSaved: UInt64?
-        var windowsFile: FileHandle?
+        var windowsFile: Int32
         var recent: [WindowReport]
         var finishedCount: Int
         var lastWindowID: Int
         var live: (seq: UInt64, reports: [WindowReport])?
         /// The files whose last write failed (logged once, until a write works again).
         var failingWrites: Set<String> = []
+        /// Events not written since the last write that worked (a full disk): journaled as a gap.
+        var loss = JournalLoss()
+        /// Finished windows' summaries not yet written to `windows.jsonl`; `tail.json` does not
+        /// move past them until they are.
+        var pendingSummaries: [[UInt8]] = []
+        var lastFailure: WholeLines.Failure?
     }
 
     public init(files: JournalDirectory, budgetBytes: Int = JournalDirectory.defaultBudgetMiB << 20,
@@ -84,36 +91,38 @@ public final class Journal: Sendable {
         if unreadable > 0 { log.warning("journal lines that cannot be read are left out", metadata: ["count": "\(unreadable)"]) }
         if numbers.isEmpty { numbers = [1] }
         let current = numbers.last!
-        let url = files.segmentURL(current)
-        // A file that could not be made fails just below, when it is opened.
-        if !FileManager.default.fileExists(atPath: url.path) {
-            _ = FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o640])
+        let segment = try Self.openAppending(files.segmentURL(current))
+        // A predecessor that wrote half a line (a full disk, a crash): the torn line is cut off, so
+        // that no event is glued onto it, and journaled as a gap below. Cutting needs no space.
+        let torn = AppendOnlyFile(descriptor: segment).cutTornLastLine()
+        let startGap = torn.map { JournalGap.tornLine($0, lastWhole: events.last?.at, foundAt: JournalEvent.timestamp(Date())) }
+        if let startGap { log.warning("the journal's last line was cut short; it is cut off", metadata: ["gap": "\(startGap)"]) }
+        let windowsFile: Int32
+        do { windowsFile = try Self.openAppending(files.windowsFile) } catch {
+            Glibc.close(segment)
+            throw error
         }
-        let segment = try FileHandle(forUpdating: url)
-        let size = try segment.seekToEnd()
-        // A crashed predecessor may have left half a line: start ours on a fresh line.
-        if size > 0 {
-            try segment.seek(toOffset: size - 1)
-            if try segment.read(upToCount: 1) != Data("\n".utf8) { segment.write(Data("\n".utf8)) }
-            _ = try segment.seekToEnd()
-        }
+        // A summary cut short is measured again from the tail.
+        _ = AppendOnlyFile(descriptor: windowsFile).cutTornLastLine()
         let windowIDs = (saved?.carried ?? []).compactMap(\.window) + events.compactMap(\.window) + Array(finishedIDs)
         state = Mutex(State(
-            segment: segment, segmentNumber: current, segmentSize: Int(segment.offsetInFile), nextSeq: max(lastSeq + 1, from),
+            segment: segment, segmentNumber: current, segmentSize: AppendOnlyFile(descriptor: segment).size() ?? 0,
+            nextSeq: max(lastSeq + 1, from),
             tail: JournalTail(carried: saved?.carried ?? [], events: events, finished: finishedIDs, grace: grace),
-            tailSaved: saved?.from, windowsFile: nil, recent: recent, finishedCount: finishedIDs.count,
+            tailSaved: saved?.from, windowsFile: windowsFile, recent: recent, finishedCount: finishedIDs.count,
             lastWindowID: windowIDs.max() ?? 0, live: nil))
-        if !FileManager.default.fileExists(atPath: files.windowsFile.path) {
-            _ = FileManager.default.createFile(atPath: files.windowsFile.path, contents: nil, attributes: [.posixPermissions: 0o640])
-        }
-        let windowsFile = try FileHandle(forWritingTo: files.windowsFile)
-        // A summary cut short by a crash is measured again from the tail; start on a fresh line.
-        if try windowsFile.seekToEnd() > 0, finishedData?.last != UInt8(ascii: "\n") { windowsFile.write(Data("\n".utf8)) }
         state.withLock { state in
-            state.windowsFile = windowsFile
             keep(state.tail.settle(), in: &state)
         }
+        if let startGap { append(startGap.event) }
         try migrateLegacyFile()
+    }
+
+    /// One of the journal's files, for appending whole lines: never through a symlink, created 0640.
+    private static func openAppending(_ url: URL) throws -> Int32 {
+        let fd = open(url.path, O_RDWR | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw ToolkitError("cannot open \(url.path): \(String(cString: strerror(errno)))") }
+        return fd
     }
 
     /// A `journal.jsonl` of an earlier version: its events become the first seqs of the
@@ -135,22 +144,44 @@ public final class Journal: Sendable {
         try FileManager.default.removeItem(at: files.legacyFile)
     }
 
+    /// Appends the event as one whole line, or not at all: an event that cannot be written (a full
+    /// disk) is left out of the tail too, so that the windows measured now are those a restarted
+    /// agent measures, and is counted; once writing works again a `gap` event says how many events
+    /// were lost and when, before the event that got written.
     public func append(_ event: JournalEvent) {
-        var event = event
         state.withLock { state in
-            event.seq = state.nextSeq
-            state.nextSeq += 1
-            do {
-                let line = try codec.encodeLine(event)
-                write(line, to: state.segment, "the journal segment", in: &state)
-                state.segmentSize += line.count
-            } catch {
-                log.error("a journal event cannot be encoded; it is not written", metadata: ["kind": "\(event.kind)", "error": "\(error)"])
-            }
             if let window = event.window { state.lastWindowID = max(state.lastWindowID, window) }
-            keep(state.tail.append(event), in: &state)
-            if state.segmentSize >= segmentBytes { rotate(&state) }
+            if let gap = state.loss.gap(now: event.at) {
+                guard write(gap.event, in: &state) else { return lost(event, in: &state) }
+                log.notice("writing the journal works again", metadata: ["gap": "\(gap)"])
+                state.loss.reset()
+            }
+            if !write(event, in: &state) { lost(event, in: &state) }
         }
+    }
+
+    /// Counts an event that could not be written, for the gap journaled once writing works again.
+    private func lost(_ event: JournalEvent, in state: inout State) {
+        let failure = state.lastFailure
+        state.loss.failed(at: event.at, diskFull: failure?.isDiskFull ?? true, error: failure.map { "\($0)" } ?? "")
+    }
+
+    /// Numbers `event`, writes it whole to the current segment and adds it to the tail; false (and
+    /// nothing numbered or kept) when it could not be written.
+    private func write(_ event: JournalEvent, in state: inout State) -> Bool {
+        var event = event
+        event.seq = state.nextSeq
+        let line: Data
+        do { line = try codec.encodeLine(event) } catch {
+            log.error("a journal event cannot be encoded; it is not written", metadata: ["kind": "\(event.kind)", "error": "\(error)"])
+            return true
+        }
+        guard write(Array(line), to: state.segment, "the journal segment", in: &state) else { return false }
+        state.nextSeq += 1
+        state.segmentSize += line.count
+        keep(state.tail.append(event), in: &state)
+        if state.segmentSize >= segmentBytes { rotate(&state) }
+        return true
     }
 
     /// Writes finished reports to `windows.jsonl`, and where the tail now starts to `tail.json`.
@@ -160,11 +191,16 @@ public final class Journal: Sendable {
         for report in finished {
             guard var line = encoded(report, encoder, "window \(report.window)'s summary") else { continue }
             line.append(UInt8(ascii: "\n"))
-            write(line, to: state.windowsFile, "windows.jsonl", in: &state)
+            state.pendingSummaries.append(Array(line))
             state.recent.append(report)
             state.finishedCount += 1
         }
+        while let line = state.pendingSummaries.first, write(line, to: state.windowsFile, "windows.jsonl", in: &state) {
+            state.pendingSummaries.removeFirst()
+        }
         if state.recent.count > 2 * Self.recentWindows { state.recent.removeFirst(state.recent.count - Self.recentWindows) }
+        // A restarted agent measures a window whose summary is not written yet from the tail again.
+        guard state.pendingSummaries.isEmpty else { return }
         let from = state.tail.firstSeq ?? state.nextSeq
         guard from != state.tailSaved else { return }
         let tail = JournalDirectory.Tail(from: from, carried: state.tail.carried)
@@ -186,16 +222,20 @@ public final class Journal: Sendable {
         }
     }
 
-    /// Appends to one of the journal's files; a failure is logged once, until a write works again.
-    private func write(_ data: Data, to handle: FileHandle?, _ what: String, in state: inout State) {
-        guard let handle else { return }
-        do {
-            try handle.write(contentsOf: data)
+    /// Appends one whole line to one of the journal's files, or nothing (`WholeLines`); a failure is
+    /// logged once, until a write works again.
+    private func write(_ line: [UInt8], to fd: Int32, _ what: String, in state: inout State) -> Bool {
+        guard fd >= 0 else { return false }
+        do throws(WholeLines.Failure) {
+            try AppendOnlyFile(descriptor: fd).append(line)
             if state.failingWrites.remove(what) != nil { log.notice("writing \(what) works again") }
+            return true
         } catch {
+            state.lastFailure = error
             if state.failingWrites.insert(what).inserted {
                 log.error("writing \(what) failed; what it should hold is lost until a write works again", metadata: ["error": "\(error)"])
             }
+            return false
         }
     }
 
@@ -204,12 +244,9 @@ public final class Journal: Sendable {
     private func rotate(_ state: inout State) {
         let next = state.segmentNumber + 1
         let url = files.segmentURL(next)
-        let handle: FileHandle
+        let handle: Int32
         do {
-            guard FileManager.default.createFile(atPath: url.path, contents: nil, attributes: [.posixPermissions: 0o640]) else {
-                throw ToolkitError(String(cString: strerror(errno)))
-            }
-            handle = try FileHandle(forWritingTo: url)
+            handle = try Self.openAppending(url)
         } catch {
             // Tried again at the next event: the current segment grows past its size meanwhile.
             log.error("cannot start the next journal segment", metadata: ["file": "\(url.path)", "error": "\(error)"])
@@ -285,16 +322,17 @@ public final class Journal: Sendable {
     public func close() {
         state.withLock { state in
             close(state.segment, "the journal segment \(state.segmentNumber)")
-            state.segment = nil
+            state.segment = -1
             close(state.windowsFile, "windows.jsonl")
-            state.windowsFile = nil
+            state.windowsFile = -1
         }
     }
 
     /// A close that fails may have lost the last writes: logged.
-    private func close(_ handle: FileHandle?, _ what: String) {
-        do { try handle?.close() } catch {
-            log.warning("closing \(what) failed", metadata: ["error": "\(error)"])
+    private func close(_ fd: Int32, _ what: String) {
+        guard fd >= 0 else { return }
+        if Glibc.close(fd) != 0 {
+            log.warning("closing \(what) failed", metadata: ["error": "\(String(cString: strerror(errno)))"])
         }
     }
 }

@@ -52,6 +52,9 @@ public enum JournalEventKind: String, Codable, Sendable, CaseIterable {
     case agentRestarted = "agent_restarted"
     /// Free text, e.g. what another command did.
     case note
+    /// Events the journal lost (`count`; `detail`: "N events lost: disk full from T1 to T2"), at
+    /// the time the loss began; see `JournalGap`.
+    case gap
 }
 
 /// One line of the agent's journal.

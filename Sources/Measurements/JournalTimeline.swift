@@ -22,6 +22,8 @@ public struct JournalTimeline: Sendable {
     private let recordOfEvent: [Int?]
     /// For each record, `clientKey`.
     private let recordKeys: [String]
+    /// Indices of the `gap` events: a window is not measured across a gap it has no end before.
+    private let gapIndices: [Int]
 
     public init(_ events: [JournalEvent]) {
         let sorted = events.enumerated()
@@ -31,6 +33,7 @@ public struct JournalTimeline: Sendable {
         (records, recordOfEvent) = Self.connectionRecords(sorted)
         recordKeys = records.map(\.clientKey)
         windows = Self.faultWindows(sorted)
+        gapIndices = sorted.indices.filter { sorted[$0].kind == .gap }
     }
 
     /// A report for every window, in the order they started.
@@ -47,12 +50,12 @@ public struct JournalTimeline: Sendable {
         let horizon = horizonIndex(after: window)
         let during = window.fault.type == .reset
             ? (start + 1)..<max(start + 1, horizon)
-            : (start + 1)..<(window.endIndex ?? events.count)
+            : (start + 1)..<(window.endIndex ?? firstGap(after: start) ?? events.count)
         let reconnect = window.endIndex.flatMap {
             firstIndex(after: $0, before: horizon, kind: .authOK, scope: window.fault.scope, openedAfter: start)
         }
         let attemptsEnd = reconnect.flatMap { recordOfEvent[$0].flatMap { records[$0].acceptedIndex } }
-        return WindowReport(
+        var report = WindowReport(
             window: window.id,
             fault: window.fault,
             started: window.started,
@@ -66,6 +69,9 @@ public struct JournalTimeline: Sendable {
                 .flatMap { firstIndex(after: $0, before: horizon, kind: .binlogFirstEvent, scope: .replication, openedAfter: start) }
                 .flatMap { index in window.ended.map { Self.seconds(from: $0, to: events[index].at) } },
             resume: resumeReports(window, horizon: horizon))
+        let gaps = gapIndices.filter { $0 > start && $0 <= horizon }.map { events[$0].detail ?? "\(events[$0].count ?? 0) events lost" }
+        report.journalGaps = gaps.isEmpty ? nil : gaps
+        return report
     }
 
     // MARK: - Measurements
@@ -298,12 +304,20 @@ public struct JournalTimeline: Sendable {
         recordOfEvent[index].map { records[$0].inScope(scope) } ?? true
     }
 
-    /// Index of the next connection fault's `fault_started`, or the journal's end.
+    /// Index of the next connection fault's `fault_started`, or of the first `gap` after the
+    /// window's end (after its start while it has none), or the journal's end: what comes after a
+    /// gap may belong to a window whose start was lost in it.
     func horizonIndex(after window: FaultWindow) -> Int {
-        windows
+        let next = windows
             .filter { $0.startIndex > window.startIndex && $0.fault.type.isConnectionFault }
             .map(\.startIndex)
             .min() ?? events.count
+        return min(next, firstGap(after: window.endIndex ?? window.startIndex) ?? events.count)
+    }
+
+    /// The first `gap` event after `index`.
+    private func firstGap(after index: Int) -> Int? {
+        gapIndices.first { $0 > index }
     }
 
     private static func faultWindows(_ events: [JournalEvent]) -> [FaultWindow] {

@@ -30,12 +30,15 @@ extension WindowReport: CustomStringConvertible {
             lines.append(Self.line("resume", entry.summary))
             if let caveat = entry.caveat { lines.append(Self.line("caveat", "\(entry.client): \(caveat)")) }
         }
+        for gap in journalGaps ?? [] { lines.append(Self.line("gap", gap)) }
         return lines.joined(separator: "\n")
     }
 
     private var headline: String {
         let head = "\(fault) window \(window)"
-        guard let duration else { return "\(head): still active" }
+        guard let duration else {
+            return "\(head): " + (journalGaps == nil ? "still active" : "still active, or ended among events the journal lost")
+        }
         return "\(head): \(Self.seconds(duration))" + (endReason.map { ", ended (\($0.rawValue))" } ?? "")
     }
 

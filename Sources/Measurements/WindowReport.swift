@@ -25,6 +25,10 @@ public struct WindowReport: Codable, Sendable, Hashable {
     public var replicationResumedAfter: Double?
     /// One entry per replication client seen around the window.
     public var resume: [ResumeReport]
+    /// The journal's gaps (`JournalGap.description`) from the window's start to its horizon; nil when
+    /// there are none. A window without an end before a gap is measured only up to the gap: its
+    /// end, if it came, is among the events lost.
+    public var journalGaps: [String]?
 
     public init(
         window: Int, fault: FaultSpec, started: Double, ended: Double?, endReason: ClearReason?,
@@ -52,6 +56,7 @@ public struct WindowReport: Codable, Sendable, Hashable {
         case reconnectedAfter = "reconnected_after"
         case replicationResumedAfter = "replication_resumed_after"
         case resume
+        case journalGaps = "journal_gaps"
     }
 }
 

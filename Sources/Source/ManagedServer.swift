@@ -89,6 +89,9 @@ public struct ManagedServer: Sendable {
     public func initializeIfNeeded() throws {
         guard !isInitialized else { return }
         let log = state.logDirectory.appendingPathComponent("install.log")
+        // The installer's server writes its errors to the error log: what it adds now is this install's.
+        var errorLogInfo = stat()
+        let errorLogStart = lstat(state.serverLog.path, &errorLogInfo) == 0 ? Int(errorLogInfo.st_size) : 0
         let status: Int32
         switch family {
         case .mariadb:
@@ -105,8 +108,30 @@ public struct ManagedServer: Sendable {
             ], log: log)
         }
         guard status == 0, isInitialized else {
-            throw ToolkitError("initializing \(state.dataDirectory.path) failed (exit \(status)); see \(log.path)")
+            let cause = OwnedPath.tail(state.serverLog).flatMap { data -> String? in
+                var size = stat()
+                let added = lstat(state.serverLog.path, &size) == 0 ? max(0, Int(size.st_size) - errorLogStart) : data.count
+                return Self.firstError(in: String(decoding: data.suffix(added), as: UTF8.self))
+            }
+            if let cause {
+                throw ToolkitError("initializing \(state.dataDirectory.path) failed (exit \(status)): the server says \"\(cause)\" "
+                    + "(\(state.serverLog.path); see also \(log.path))")
+            }
+            throw ToolkitError("initializing \(state.dataDirectory.path) failed (exit \(status)); see \(log.path) and \(state.serverLog.path)")
         }
+    }
+
+    /// The first error line of a server's error log text (later ones are mostly its consequences:
+    /// "Plugin 'InnoDB' registration ... failed", "Aborting"), as the server wrote it, without its time stamp.
+    public static func firstError(in text: String) -> String? {
+        guard let line = text.split(separator: "\n").first(where: { $0.contains("[ERROR]") }) else { return nil }
+        let message = String((line.range(of: "[ERROR]").map { line[$0.lowerBound...] } ?? line[...]).prefix(300))
+            .trimmingCharacters(in: .whitespaces)
+        // InnoDB names the system error by number only ("failed with error 28"): say what it is.
+        if let match = message.firstMatch(of: /(?:with error|errno:?|Errcode:) (\d+)$/), let code = Int32(match.1) {
+            return message + " (\(String(cString: strerror(code))))"
+        }
+        return message
     }
 
     /// The server's pid when the process we started still runs. Only our own record in `run/` counts,

@@ -16,7 +16,7 @@ enum Entry {
             }
             exit(0)
         } catch let error as ToolkitError {
-            FileHandle.standardError.write(Data("toolkit: \(error.message)\n".utf8))
+            writeStandardError("toolkit: \(error.message)\n")
             exit(error.exitCode)
         } catch let error as ExitCode {
             exit(error.rawValue)
@@ -27,7 +27,7 @@ enum Entry {
                 exit(0)
             }
             let message = oneLine(Toolkit.message(for: error))
-            FileHandle.standardError.write(Data("toolkit: \(message)\n".utf8))
+            writeStandardError("toolkit: \(message)\n")
             exit(code == .validationFailure || error is ValidationError || code.rawValue == 64 ? 2 : 1)
         }
     }

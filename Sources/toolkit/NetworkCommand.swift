@@ -226,7 +226,7 @@ struct NetworkView: Encodable, CustomStringConvertible {
 }
 
 func writeErrorInline(_ text: String) {
-    FileHandle.standardError.write(Data(text.utf8))
+    writeStandardError(text)
 }
 
 /// Runs one control API call; the agent's refusals become one-line errors (400: bad input, exit 2).

@@ -81,7 +81,20 @@ func requireFit(_ flag: String, given: Bool, fits: Bool, goesOnlyWith partner: S
 }
 
 func writeError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    writeStandardError(line + "\n")
+}
+
+/// Writes to stderr with one plain `write`: a stderr that cannot take it (a full disk under the
+/// agent's log) loses the text, where `FileHandle.write` would stop the program (SIGILL).
+func writeStandardError(_ text: String) {
+    var bytes = Array(text.utf8)
+    var done = 0
+    while done < bytes.count {
+        let written = bytes.withUnsafeMutableBytes { write(STDERR_FILENO, $0.baseAddress! + done, $0.count - done) }
+        if written < 0 && errno == EINTR { continue }
+        guard written > 0 else { return }
+        done += written
+    }
 }
 
 /// Unbuffered stdout for output that must appear line by line (watch modes, countdowns).

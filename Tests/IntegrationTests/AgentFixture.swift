@@ -14,24 +14,34 @@ final class AgentFixture: Sendable {
     let port: Int
     let serverPort: Int
     let environment: [String: String]
+    /// The state directory's own small file system, when asked for (`tmpfs`).
+    let tmpfs: ScratchTmpfs?
 
-    init(name: String, backend: String = "gateway", listen: String = "127.0.0.1", upArguments: [String] = []) throws {
+    /// - Parameter tmpfs: a size ("200m") to put the whole state directory on a tmpfs of that size.
+    init(name: String, backend: String = "gateway", listen: String = "127.0.0.1", upArguments: [String] = [],
+         tmpfs size: String? = nil) throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("toolkit-agent-\(getpid())-\(name)")
         try? FileManager.default.removeItem(at: root)
         state = StateDirectory(root: root)
+        // 0711: the server's account must be able to enter it.
+        tmpfs = try size.map { try ScratchTmpfs(at: root, size: $0, mode: "0711") }
         port = PortProbe.ephemeral()
         var env = ProcessInfo.processInfo.environment
         env["TOOLKIT_HOME"] = root.path
         for name in ["MYSQL_HOST", "MYSQL_PORT", "MYSQL_USER", "MYSQL_PWD", "MYSQL_DATABASE", "MYSQL_ROOT_PASSWORD"] { env[name] = nil }
         environment = env
         let up = try Run.toolkit(["up", "--port", String(port), "--backend", backend, "--listen", listen, "--json"] + upArguments, environment: env)
-        guard up.status == 0 else { throw FixtureError("toolkit up failed: \(up.stderr)") }
+        guard up.status == 0 else {
+            tmpfs?.unmount()
+            throw FixtureError("toolkit up failed: \(up.stderr)")
+        }
         serverPort = try #require(try SourceConfig.load(from: state.configFile)).serverPort
     }
 
     func tearDown() {
         // --force: a run a failed test left behind must not keep the source up.
         _ = try? Run.toolkit(["down", "--purge", "--force"], environment: environment)
+        tmpfs?.unmount()
         // `down --purge` removes what `up` created; the directory itself is the fixture's.
         try? FileManager.default.removeItem(at: state.root)
     }

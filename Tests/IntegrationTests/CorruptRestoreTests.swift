@@ -161,9 +161,8 @@ struct CorruptRestoreTests {
         let before = try LocalBinlog.sha256(path)
         let backups = fixture.state.backupDirectory
         try FileManager.default.createDirectory(at: backups, withIntermediateDirectories: true)
-        let mount = try Run.program("/usr/bin/mount", ["-t", "tmpfs", "-o", "size=16k,mode=0700", "tmpfs", backups.path])
-        try #require(mount.status == 0, "mount: \(mount.stderr)")
-        defer { _ = try? Run.program("/usr/bin/umount", [backups.path]) }
+        let tmpfs = try ScratchTmpfs(at: backups, size: "16k")
+        defer { tmpfs.unmount() }
 
         let run = try Run.toolkit(["corrupt", "--type", "truncate"], environment: fixture.environment)
         #expect(run.status == 1, "\(run.stdout) \(run.stderr)")

@@ -143,7 +143,7 @@ struct JournalSegmentsTests {
         journal.close()
     }
 
-    @Test("half a line left by a crash: the next start writes on a fresh line and loses nothing else")
+    @Test("half a line left by a crash: the next start cuts it off, journals it as a gap and loses nothing else")
     func halfWrittenLineIsSkipped() throws {
         let state = try Self.home()
         defer { try? FileManager.default.removeItem(at: state.root) }
@@ -157,8 +157,14 @@ struct JournalSegmentsTests {
         try handle.close()
         journal = try Journal(files: files)
         journal.record(.note) { $0.detail = "two" }
-        #expect(files.lastEvents(0).map(\.detail) == ["one", "two"])
-        #expect(files.lastEvents(0).map(\.seq) == [1, 2])
+        let events = files.lastEvents(0)
+        #expect(events.map(\.kind) == [.note, .gap, .note])
+        #expect(events.first?.detail == "one" && events.last?.detail == "two")
+        #expect(events[1].count == 1 && events[1].at == 1)
+        #expect(events[1].detail?.hasPrefix("1 event lost: a line cut short from 1970-01-01T00:00:01.000Z to ") == true, "\(events[1])")
+        #expect(events.map(\.seq) == [1, 2, 3])
+        let text = try String(contentsOf: files.segmentURL(1), encoding: .utf8)
+        #expect(!text.contains(#"{"at":1,"kind":"no"#), "the torn line is cut off, not kept beside the next event")
         journal.close()
     }
 

@@ -85,6 +85,25 @@ struct ReplicaAccessTests {
         #expect(denied.status != 0 && denied.stderr.contains("Access denied"), "\(denied.stdout) \(denied.stderr)")
     }
 
+    @Test("pipeline up with no room for the replica's data quotes the server's own error, not only install.log")
+    func pipelineUpOnAFullDiskQuotesTheServer() throws {
+        let fixture = try AgentFixture(name: "replica-no-room")
+        defer {
+            _ = try? Run.toolkit(["pipeline", "down", "--purge"], environment: fixture.environment, timeout: 180)
+            fixture.tearDown()
+        }
+        let replica = ReplicaPipeline(home: fixture.state)
+        // Far too small for InnoDB's files: the installer's server fails writing them.
+        let tmpfs = try ScratchTmpfs(at: replica.state.dataDirectory, size: "24m", mode: "0750")
+        defer { tmpfs.unmount() }
+        let up = try Run.toolkit(["pipeline", "up"], environment: fixture.environment, timeout: 180)
+        #expect(up.status == 1, "\(up.stdout) \(up.stderr)")
+        #expect(up.stderr.contains("the server says \"[ERROR]"), "\(up.stderr)")
+        #expect(up.stderr.contains(replica.state.serverLog.path), "\(up.stderr)")
+        #expect(up.stderr.split(separator: "\n").count == 1, "\(up.stderr)")
+        print("pipeline-full-disk: \(up.stderr)")
+    }
+
     @Test("pipeline status of a replica waiting for disk space ends within its bound, saying so")
     func statusOfAReplicaOnAFullDiskIsBounded() throws {
         // A replica of its own (not the shared one) whose data directory is a small tmpfs, mounted in
