@@ -95,7 +95,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "FlavorTests", dependencies: ["Flavor"]),
-        .testTarget(name: "AgentAPITests", dependencies: ["AgentAPI", "Faults"]),
+        .testTarget(name: "AgentAPITests", dependencies: ["AgentAPI", "Faults", "Measurements"]),
         .testTarget(name: "TunnelsTests", dependencies: ["Tunnels"]),
         .testTarget(name: "FaultsTests", dependencies: ["Faults"]),
         .testTarget(name: "MeasurementsTests", dependencies: ["Measurements", "Faults"]),

@@ -52,4 +52,68 @@ struct SilentGiveUpTests {
         #expect(decoded.lastSeen == nil)
         #expect(decoded.kind == .clientGaveUp)
     }
+
+    @Test("detection is the bound: after the last SYN retransmission, at the next attempt; after is the latest")
+    func detectionIsABound() throws {
+        let report = try #require(JournalTimeline(Self.pymysqlJournal()).reports().first)
+        let detection = try #require(report.detection)
+        #expect(detection.event == .clientGaveUp)
+        #expect(detection.isBounded)
+        #expect(isClose(detection.earliest, 3.1))
+        #expect(isClose(detection.latest, 5.1))
+        #expect(isClose(detection.after, 5.1))
+        #expect(detection.bound == "after its last SYN retransmission; its next attempt came at 5.1 s")
+        #expect(report.description.contains("detected     gave up between 3.1 s and 5.1 s (after its last SYN retransmission; its next attempt came at 5.1 s)"),
+                "\(report.description)")
+        // The window's JSON carries both ends.
+        let json = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(report)) as? [String: Any])
+        let object = try #require(json["detection"] as? [String: Any])
+        #expect(object["earliest"] as? Double == 3.1)
+        #expect(object["latest"] as? Double == 5.1)
+        #expect(object["after"] as? Double == 5.1)
+        #expect(try JSONDecoder().decode(WindowReport.self, from: JSONEncoder().encode(report)) == report)
+    }
+
+    @Test("each abandoned attempt has its own bound; intervals and the pattern use the attempts' first SYNs")
+    func perAttemptBoundsAndExactIntervals() throws {
+        let report = try #require(JournalTimeline(Self.pymysqlJournal()).reports().first)
+        let attempts = report.attempts.attempts
+        #expect(attempts.map(\.outcome) == [.gaveUp, .gaveUp, .dropped])
+        #expect(areClose(attempts.map(\.after), [0.1, 5.1, 10.1]))
+        #expect(areClose(attempts.compactMap(\.gaveUpEarliest), [3.1, 8.1]))
+        #expect(areClose(attempts.compactMap(\.gaveUpLatest), [5.1, 10.1]))
+        #expect(attempts[2].gaveUpEarliest == nil && attempts[2].gaveUpLatest == nil)
+        #expect(areClose(report.attempts.intervals, [5, 5]))
+        #expect(report.attempts.pattern == .fixed)
+    }
+
+    @Test("a journal from before last_seen bounds the moment by the attempt's first SYN, and says so")
+    func oldJournalBoundsByTheFirstSYN() throws {
+        var script = JournalScript()
+        script.faultStarted(0, window: 1, Self.fault)
+        script.add(0.7, .connDropped, window: 1, client: "10.0.0.5:41000")
+        script.add(10.7, .clientGaveUp, window: 1, client: "10.0.0.5:41000", detail: "new attempt from 10.0.0.5:41001")
+        script.add(10.7, .connDropped, window: 1, client: "10.0.0.5:41001")
+        script.faultEnded(15, window: 1, Self.fault)
+        let detection = try #require(script.reports().first?.detection)
+        #expect(isClose(detection.earliest, 0.7) && isClose(detection.latest, 10.7) && isClose(detection.after, 10.7))
+        #expect(detection.bound?.hasPrefix("after its first SYN (this journal does not record its retransmissions)") == true)
+    }
+
+    @Test("a client's FIN or RST dates its giving up exactly: no bound")
+    func finIsExact() throws {
+        var script = JournalScript()
+        script.faultStarted(0, window: 1, Self.fault)
+        script.add(0.5, .connDropped, window: 1, client: "10.0.0.5:41000")
+        script.add(2.4, .clientGaveUp, window: 1, client: "10.0.0.5:41000", detail: "RST")
+        script.faultEnded(5, window: 1, Self.fault)
+        let report = try #require(script.reports().first)
+        let detection = try #require(report.detection)
+        #expect(!detection.isBounded)
+        #expect(detection.earliest == nil && detection.latest == nil && detection.bound == nil)
+        #expect(isClose(detection.after, 2.4))
+        #expect(isClose(report.attempts.attempts.first?.gaveUpEarliest, 2.4))
+        #expect(isClose(report.attempts.attempts.first?.gaveUpLatest, 2.4))
+        #expect(report.description.contains("detected     after 2.4 s (client_gave_up RST)"), "\(report.description)")
+    }
 }
