@@ -116,4 +116,40 @@ struct SilentGiveUpTests {
         #expect(isClose(report.attempts.attempts.first?.gaveUpLatest, 2.4))
         #expect(report.description.contains("detected     after 2.4 s (client_gave_up RST)"), "\(report.description)")
     }
+
+    @Test("the client's log line inside the bound dates the detection; lines outside it do not")
+    func logDatesTheDetection() throws {
+        let start = 1_796_292_000.0 // 2026-12-03 10:00:00 UTC
+        let report = try #require(JournalTimeline(Self.pymysqlJournal(start: start)).reports().first)
+        let utc = try #require(TimeZone(identifier: "UTC"))
+        let lines = [
+            "2026-12-03 10:00:01,000 WARNING slow start",                       // before the bound
+            "2026-12-03 10:00:04,105 ERROR (2003, \"Can't connect to MySQL server (timed out)\")",
+            "2026-12-03 10:00:09,105 ERROR (2003, \"Can't connect to MySQL server (timed out)\")",
+        ]
+        let dated = report.datingDetection(byLog: lines, source: "etl log /tmp/client.log", timeZone: utc)
+        let detection = try #require(dated.detection)
+        #expect(detection.logLine == lines[1])
+        #expect(detection.logSource == "etl log /tmp/client.log")
+        #expect(isClose(detection.after, 4.105))
+        #expect(isClose(detection.earliest, 4.105) && isClose(detection.latest, 4.106))
+        #expect(detection.bound?.contains("its own log, to the millisecond, within what the wire shows: between 3.1 s and 5.1 s") == true,
+                "\(detection.bound ?? "")")
+        #expect(dated.description.contains("gave up after 4.1 s, dated by its own log"), "\(dated.description)")
+
+        // To the second (pg_chameleon's stamps): what is left of the bound is that second.
+        let coarse = report.datingDetection(byLog: ["2026-12-03 10:00:04 MainProcess WARNING: Couldn't connect"],
+                                            source: "etl log x", timeZone: utc).detection
+        #expect(isClose(coarse?.earliest, 4) && isClose(coarse?.latest, 5) && isClose(coarse?.after, 4))
+        // A second that straddles the bound's start is cut at it.
+        let straddling = report.datingDetection(byLog: ["2026-12-03 10:00:03 MainProcess WARNING: Couldn't connect"],
+                                                source: "etl log x", timeZone: utc).detection
+        #expect(isClose(straddling?.earliest, 3.1) && isClose(straddling?.latest, 4))
+
+        // No line inside the bound, or another zone that moves it out: unchanged.
+        #expect(report.datingDetection(byLog: [lines[0], lines[2]], source: "x", timeZone: utc) == report)
+        let paris = try #require(TimeZone(secondsFromGMT: 3600))
+        #expect(report.datingDetection(byLog: [lines[1]], source: "x", timeZone: paris) == report)
+        #expect(report.datingDetection(byLog: ["2026-12-03T11:00:04.105+01:00 error"], source: "x", timeZone: utc).detection?.logLine != nil)
+    }
 }
