@@ -198,6 +198,30 @@ public enum Checklist {
 
     private static func seconds(_ value: Double) -> String { String(format: "%.2f s", value) }
 
+    /// A detection the wire only bounds (a client that abandoned a dropped connect sends nothing):
+    /// within N s passes when even the latest moment is, fails when even the earliest is not, and
+    /// is not observed in between — the evidence says which side cannot be told, and why.
+    private static func judgeBounded(_ detection: Detection, earliest: Double, latest: Double, within limit: Double?) -> (ItemVerdict, String) {
+        var evidence: String
+        if let line = detection.logLine {
+            evidence = "the client gave up \(seconds(detection.after)) after the fault started, dated by its own log line \"\(line)\""
+                + (detection.logSource.map { " (\($0))" } ?? "")
+            if latest - earliest >= 0.01 { evidence += " between \(seconds(earliest)) and \(seconds(latest))" }
+            evidence += " (\(detection.event.rawValue)" + (detection.bound.map { "; \($0)" } ?? "") + ")"
+        } else {
+            evidence = "the client gave up between \(seconds(earliest)) and \(seconds(latest)) after the fault started ("
+                + detection.event.rawValue + (detection.bound.map { ": \($0)" } ?? "") + ")"
+        }
+        guard let limit else { return (.pass, evidence) }
+        if latest < limit { return (.pass, evidence + " < \(Int(limit)) s") }
+        if earliest >= limit { return (.fail, evidence + ", not < \(Int(limit)) s") }
+        let why = detection.logLine == nil
+            ? "a client that abandons a dropped connect sends nothing, so the wire cannot tell which side of \(Int(limit)) s it was"
+                + " (give --etl-log with the client's log, whose timestamps can)"
+            : "its log's timestamps are too coarse to tell which side of \(Int(limit)) s it was"
+        return (.notObserved, evidence + ": \(why)")
+    }
+
     private static func judge(_ item: ChecklistItem, _ observations: RunObservations) -> (ItemVerdict, String) {
         var windows = observations.windows
         if let index = item.window {
@@ -212,6 +236,9 @@ public enum Checklist {
             guard let detection = window.detection else {
                 return (.notObserved, "the client made no failed attempt while the fault lasted"
                     + (window.duration.map { " (\(seconds($0)))" } ?? ""))
+            }
+            if detection.isBounded, let earliest = detection.earliest, let latest = detection.latest {
+                return judgeBounded(detection, earliest: earliest, latest: latest, within: item.within)
             }
             var evidence = "first failed attempt \(seconds(detection.after)) after the fault started (\(detection.event.rawValue)"
             if let code = detection.code { evidence += ", error \(code)" }
