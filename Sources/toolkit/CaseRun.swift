@@ -124,7 +124,14 @@ final class CaseRun {
         sampler.stop()
         report.samples = sampler.samples
         report.observations.windows = runWindows()
-        let messages = etlLogMessages() ?? sampler.errors
+        let logged = etlLogMessages()
+        let messages = logged ?? sampler.errors
+        if let logged, let path = context.etlLog {
+            // Where the wire only bounds when the client gave up, its own log dates it.
+            report.observations.windows = report.observations.windows.map {
+                $0.datingDetection(byLog: logged.map(\.text), source: "etl log \(path)", timeZone: .current)
+            }
+        }
         report.observations.message = messages.first
         report.observations.laterMessages = Array(messages.dropFirst())
         if report.observations.pipeline == nil, report.verdict != .blocked { report.observations.pipeline = pipelineState() }
