@@ -234,6 +234,12 @@ public enum Checklist {
         case .detection:
             guard let window = windows.first else { return (.notObserved, "no fault window was opened") }
             guard let detection = window.detection else {
+                let waiting = window.attempts.attempts.filter { $0.kind == .dropped && $0.outcome == .dropped }
+                if let last = waiting.last {
+                    // Under DROP a client that abandons a connect sends nothing: with no attempt after it, nothing shows it.
+                    return (.notObserved, "no giving up was seen on the wire: \(waiting.count) dropped connect(s), the last \(seconds(last.after))"
+                        + " after the fault started, none followed by another while the fault lasted; a client that abandons a dropped connect sends nothing")
+                }
                 return (.notObserved, "the client made no failed attempt while the fault lasted"
                     + (window.duration.map { " (\(seconds($0)))" } ?? ""))
             }

@@ -97,6 +97,18 @@ struct BoundedDetectionTests {
         #expect(text(Detection(after: 0.25, event: .connRefused)) == "0.25 seconds (conn_refused)")
     }
 
+    @Test("no detection while a dropped connect was never followed by another: NOT OBSERVED, saying the wire cannot show it")
+    func droppedNeverFollowed() {
+        var observations = Self.observations(Self.bounded(1, 2))
+        observations.windows[0].detection = nil
+        observations.windows[0].attempts = AttemptSeries(attempts: [
+            ConnectionAttempt(after: 0.4, kind: .dropped, client: "10.0.0.2:7000", outcome: .dropped)])
+        let result = Checklist.evaluate(Self.item, observations)
+        #expect(result.verdict == .notObserved)
+        #expect(result.evidence == "no giving up was seen on the wire: 1 dropped connect(s), the last 0.40 s after the fault started,"
+                + " none followed by another while the fault lasted; a client that abandons a dropped connect sends nothing", "\(result.evidence)")
+    }
+
     @Test("an exact detection is judged as before")
     func exact() {
         let result = Self.judge(Detection(after: 2.4, event: .clientGaveUp, detail: "FIN"))
