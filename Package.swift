@@ -103,7 +103,7 @@ let package = Package(
         ),
         .testTarget(name: "FlavorTests", dependencies: ["Flavor"]),
         .testTarget(name: "InfrastructureTests", dependencies: ["Infrastructure"]),
-        .testTarget(name: "AgentAPITests", dependencies: ["AgentAPI", "Faults"]),
+        .testTarget(name: "AgentAPITests", dependencies: ["AgentAPI", "Faults", "Measurements"]),
         .testTarget(name: "TunnelsTests", dependencies: ["Tunnels"]),
         .testTarget(name: "FaultsTests", dependencies: ["Faults"]),
         .testTarget(name: "MeasurementsTests", dependencies: ["Measurements", "Faults"]),

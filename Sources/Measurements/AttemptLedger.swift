@@ -8,8 +8,9 @@
 ///   by the kernel with RST: `conn_reset` with detail `kernelResetDetail`, once per client.
 /// - `drop` (iptables DROP): a connect is `conn_dropped`; its retransmissions (same address
 ///   and port) are not new attempts. The client gives up (`client_gave_up`) when it sends FIN
-///   or RST, or when the same host tries again from a new port (the kernel sends nothing when
-///   a client abandons a connect).
+///   or RST (exact), or when the same host tries again from a new port: the kernel sends nothing
+///   when a client abandons a connect, so that event is dated by the next attempt and carries
+///   `last_seen`, the abandoned attempt's last SYN or retransmission — the moment lies between.
 public struct AttemptLedger: Sendable {
     public enum Verdict: String, Sendable {
         case refuse, drop
@@ -25,6 +26,8 @@ public struct AttemptLedger: Sendable {
     /// The latest attempt of each host still waiting for an answer (drop only).
     private var pending: [String: String] = [:]
     private var finished: Set<String> = []
+    /// The time of each client's latest SYN (first or retransmitted), drop only.
+    private var lastSYN: [String: Double] = [:]
 
     public init(window: Int, verdict: Verdict) {
         self.window = window
@@ -33,7 +36,11 @@ public struct AttemptLedger: Sendable {
 
     /// A packet from `client` with these TCP flags, sent at `at` (seconds since 1970).
     public mutating func observe(client: String, syn: Bool, ack: Bool, fin: Bool, rst: Bool, at: Double) -> [JournalEvent] {
-        if syn && !ack { return connect(client: client, at: at) }
+        if syn && !ack {
+            let events = connect(client: client, at: at)
+            if verdict == .drop && !finished.contains(client) { lastSYN[client] = at }
+            return events
+        }
         switch verdict {
         case .refuse:
             guard !syn, !rst, finished.insert(client).inserted else { return [] }
@@ -42,6 +49,7 @@ public struct AttemptLedger: Sendable {
             guard fin || rst, finished.insert(client).inserted else { return [] }
             let host = ClientAddress.host(of: client)
             if pending[host] == client { pending[host] = nil }
+            lastSYN[client] = nil
             return [event(.clientGaveUp, client: client, at: at) { $0.detail = rst ? "RST" : "FIN" }]
         }
     }
@@ -56,7 +64,11 @@ public struct AttemptLedger: Sendable {
             var events: [JournalEvent] = []
             let host = ClientAddress.host(of: client)
             if let previous = pending[host], finished.insert(previous).inserted {
-                events.append(event(.clientGaveUp, client: previous, at: at) { $0.detail = "new attempt from \(client)" })
+                let lastSeen = lastSYN.removeValue(forKey: previous)
+                events.append(event(.clientGaveUp, client: previous, at: at) {
+                    $0.detail = "new attempt from \(client)"
+                    $0.lastSeen = lastSeen.map { JournalEvent.timestamp($0) }
+                })
             }
             pending[host] = client
             events.append(event(.connDropped, client: client, at: at))

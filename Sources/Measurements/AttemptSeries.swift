@@ -5,7 +5,8 @@ public struct AttemptSeries: Codable, Sendable, Hashable {
     public var attempts: [ConnectionAttempt]
     /// Attempts in all, refused counts included.
     public var total: Int
-    /// Seconds between successive attempts.
+    /// Seconds between successive attempts' starts (a dropped attempt's first SYN: exact even
+    /// when the moment its client gave up on it is only bounded).
     public var intervals: [Double]
     public var medianInterval: Double?
     public var pattern: RetryPattern
@@ -77,10 +78,15 @@ public struct ConnectionAttempt: Codable, Sendable, Hashable {
     public var client: String?
     /// What became of an accepted connection or a dropped attempt.
     public var outcome: AttemptOutcome?
+    /// A dropped attempt the client gave up on: seconds from the fault start between which it
+    /// gave up (equal when a FIN or RST dated it; else after its last SYN, at or before its next attempt).
+    public var gaveUpEarliest: Double?
+    public var gaveUpLatest: Double?
 
     public init(
         after: Double, kind: Kind, count: Int = 1, conn: UInt64? = nil,
-        client: String? = nil, outcome: AttemptOutcome? = nil
+        client: String? = nil, outcome: AttemptOutcome? = nil,
+        gaveUpEarliest: Double? = nil, gaveUpLatest: Double? = nil
     ) {
         self.after = after
         self.kind = kind
@@ -88,6 +94,14 @@ public struct ConnectionAttempt: Codable, Sendable, Hashable {
         self.conn = conn
         self.client = client
         self.outcome = outcome
+        self.gaveUpEarliest = gaveUpEarliest
+        self.gaveUpLatest = gaveUpLatest
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case after, kind, count, conn, client, outcome
+        case gaveUpEarliest = "gave_up_earliest"
+        case gaveUpLatest = "gave_up_latest"
     }
 }
 

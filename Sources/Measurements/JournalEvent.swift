@@ -18,6 +18,9 @@ public enum JournalEventKind: String, Codable, Sendable, CaseIterable {
     case connDropped = "conn_dropped"
     /// A client gave up on a dropped attempt or a frozen connection (`client`, `conn` when it
     /// was a gateway connection; `detail`: "FIN", "RST", or "new attempt from ip:port").
+    /// A FIN or RST dates the moment exactly. A connect abandoned in SYN_SENT sends nothing: the
+    /// event is then dated by the client's next attempt, and `last_seen` is the time of the
+    /// abandoned attempt's last SYN (first or retransmitted) — the client gave up between the two.
     case clientGaveUp = "client_gave_up"
     /// A fault reset an established connection (`conn`; `detail`: "reject", "reset", or
     /// "kernel reset (iptables reject)" when the kernel answered the client's packet with RST
@@ -91,6 +94,9 @@ public struct JournalEvent: Codable, Sendable, Hashable {
     public var detail: String?
     /// `fault_command` while a run held the source: true when the holder sent it.
     public var holder: Bool?
+    /// `client_gave_up` dated by a next attempt: seconds since 1970 of the last SYN (or SYN
+    /// retransmission) of the attempt given up. Nil in journals written before it existed.
+    public var lastSeen: Double?
 
     public init(
         at: Double,
@@ -108,7 +114,8 @@ public struct JournalEvent: Codable, Sendable, Hashable {
         code: Int? = nil,
         message: String? = nil,
         detail: String? = nil,
-        holder: Bool? = nil
+        holder: Bool? = nil,
+        lastSeen: Double? = nil
     ) {
         self.at = Self.timestamp(at)
         self.kind = kind
@@ -126,6 +133,7 @@ public struct JournalEvent: Codable, Sendable, Hashable {
         self.message = message
         self.detail = detail
         self.holder = holder
+        self.lastSeen = lastSeen.map { Self.timestamp($0) }
     }
 
     /// Seconds since 1970 rounded to the microsecond, the journal's time format.
@@ -144,5 +152,6 @@ public struct JournalEvent: Codable, Sendable, Hashable {
         case seq, at, kind, window, conn, client, user, fault, file, position, gtid
         case serverID = "server_id"
         case count, code, message, detail, holder
+        case lastSeen = "last_seen"
     }
 }

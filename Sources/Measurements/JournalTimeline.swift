@@ -104,12 +104,41 @@ public struct JournalTimeline: Sendable {
                 counts = false
             }
             if counts {
-                return Detection(
+                var detection = Detection(
                     after: Self.seconds(from: window.started, to: event.at), event: event.kind, conn: event.conn,
                     detail: event.detail, code: event.code, message: event.message)
+                if let bound = giveUpBound(index, window: window), bound.earliest < bound.latest {
+                    detection.earliest = bound.earliest
+                    detection.latest = bound.latest
+                    detection.bound = bound.words
+                }
+                return detection
             }
         }
         return nil
+    }
+
+    /// When the client of the `client_gave_up` at `index` gave up, in seconds from the window's
+    /// start: exactly at a FIN or RST; else after the abandoned attempt's last SYN (`last_seen`;
+    /// its first SYN in journals from before it) and at or before the next attempt (the event's time).
+    private func giveUpBound(_ index: Int, window: FaultWindow) -> (earliest: Double, latest: Double, words: String?)? {
+        let event = events[index]
+        guard event.kind == .clientGaveUp else { return nil }
+        let latest = Self.seconds(from: window.started, to: event.at)
+        guard event.detail?.hasPrefix("new attempt") == true else { return (latest, latest, nil) }
+        let firstSYN = (window.startIndex..<index).last { events[$0].kind == .connDropped && events[$0].client == event.client }
+            .map { events[$0].at }
+        guard let seen = event.lastSeen ?? firstSYN else { return nil }
+        let earliest = min(Self.seconds(from: window.started, to: seen), latest)
+        let which: String
+        if event.lastSeen == nil {
+            which = "after its first SYN (this journal does not record its retransmissions)"
+        } else if let firstSYN, seen > firstSYN {
+            which = "after its last SYN retransmission"
+        } else {
+            which = "after its SYN, never retransmitted"
+        }
+        return (earliest, latest, "\(which); its next attempt came at \(WindowReport.seconds(latest))")
     }
 
     private static func closedByClient(_ event: JournalEvent) -> Bool {
@@ -127,10 +156,19 @@ public struct JournalTimeline: Sendable {
                     after: Self.seconds(from: window.started, to: event.at), kind: .accepted, conn: event.conn,
                     client: event.client, outcome: recordOfEvent[index].map { records[$0].outcome() }))
             case .connRefused, .connDropped:
-                attempts.append(ConnectionAttempt(
+                var attempt = ConnectionAttempt(
                     after: Self.seconds(from: window.started, to: event.at),
                     kind: event.kind == .connRefused ? .refused : .dropped, count: max(event.count ?? 1, 1),
-                    client: event.client, outcome: event.kind == .connDropped ? gaveUp(event, within: window) : nil))
+                    client: event.client)
+                if event.kind == .connDropped {
+                    let given = gaveUp(event, within: window)
+                    attempt.outcome = given == nil ? .dropped : .gaveUp
+                    if let given, let bound = giveUpBound(given, window: window) {
+                        attempt.gaveUpEarliest = bound.earliest
+                        attempt.gaveUpLatest = bound.latest
+                    }
+                }
+                attempts.append(attempt)
             default:
                 continue
             }
@@ -141,13 +179,12 @@ public struct JournalTimeline: Sendable {
         return AttemptSeries(attempts: attempts, unobserved: unobserved ? "the agent cannot log packets (needs root or CAP_NET_ADMIN)" : nil)
     }
 
-    /// A dropped attempt's client gave up, if the journal says so before the window's horizon.
-    private func gaveUp(_ attempt: JournalEvent, within window: FaultWindow) -> AttemptOutcome? {
+    /// The index of the `client_gave_up` of a dropped attempt, if the journal has one before the window's horizon.
+    private func gaveUp(_ attempt: JournalEvent, within window: FaultWindow) -> Int? {
         let horizon = horizonIndex(after: window)
-        let given = ((window.startIndex + 1)..<horizon).contains { index in
+        return ((window.startIndex + 1)..<horizon).first { index in
             events[index].kind == .clientGaveUp && events[index].client == attempt.client && events[index].window == attempt.window
         }
-        return given ? .gaveUp : .dropped
     }
 
     /// Connections open at the start, and those the client lost while the fault lasted —

@@ -46,6 +46,13 @@ extension WindowReport: CustomStringConvertible {
         guard let detection else {
             return ended == nil ? "not yet" : "not while the fault lasted"
         }
+        if detection.isBounded, let earliest = detection.earliest, let latest = detection.latest {
+            if let line = detection.logLine {
+                return "gave up after \(Self.seconds(detection.after)), dated by \(detection.bound ?? "its own log"): \"\(line)\""
+                    + (detection.logSource.map { " (\($0))" } ?? "")
+            }
+            return "gave up between \(Self.seconds(earliest)) and \(Self.seconds(latest))" + (detection.bound.map { " (\($0))" } ?? "")
+        }
         var text = "after \(Self.seconds(detection.after)) (\(detection.event.rawValue)"
         if let code = detection.code { text += " \(code)" }
         if let detail = detection.detail { text += " \(detail)" }

@@ -61,8 +61,16 @@ public struct WindowReport: Codable, Sendable, Hashable {
 }
 
 /// The client's first failed attempt after a fault started.
+///
+/// Most failures are seen on the wire at the moment they happen (a reset, a refusal, a FIN).
+/// A client that abandons a connect under a DROP sends nothing: the wire only bounds the moment,
+/// after the abandoned attempt's last SYN and at or before the client's next attempt. Then
+/// `earliest` and `latest` give that bound, `bound` says what its ends are, and `after` is
+/// `latest` (a reader of `after` alone stays conservative). The client's own log can date it
+/// further (`WindowReport.datingDetection(byLog:source:timeZone:)`): `log_line` is then the line, and `earliest` and
+/// `latest` the part of the wire's bound that the line's timestamp allows.
 public struct Detection: Codable, Sendable, Hashable {
-    /// Seconds from the fault start.
+    /// Seconds from the fault start; `latest` when the moment is bounded.
     public var after: Double
     /// conn_reset, conn_closed, conn_refused, auth_failed or server_error; for a timeout,
     /// conn_closed by the client, client_gave_up, or conn_accepted of a replica that gave up.
@@ -71,10 +79,22 @@ public struct Detection: Codable, Sendable, Hashable {
     public var detail: String?
     public var code: Int?
     public var message: String?
+    /// Seconds from the fault start: the earliest the moment can be. Nil when it is exact.
+    public var earliest: Double?
+    /// Seconds from the fault start: the latest the moment can be (= `after`). Nil when it is exact.
+    public var latest: Double?
+    /// What the bound's ends are, e.g. "after its last SYN retransmission at 3.0 s; its next attempt came at 5.4 s".
+    public var bound: String?
+    /// The client's own log line that dated the moment (its first failure line inside the bound).
+    public var logLine: String?
+    /// Where that line was read, e.g. "etl log /var/log/etl.log".
+    public var logSource: String?
 
     public init(
         after: Double, event: JournalEventKind, conn: UInt64? = nil,
-        detail: String? = nil, code: Int? = nil, message: String? = nil
+        detail: String? = nil, code: Int? = nil, message: String? = nil,
+        earliest: Double? = nil, latest: Double? = nil, bound: String? = nil,
+        logLine: String? = nil, logSource: String? = nil
     ) {
         self.after = after
         self.event = event
@@ -82,6 +102,23 @@ public struct Detection: Codable, Sendable, Hashable {
         self.detail = detail
         self.code = code
         self.message = message
+        self.earliest = earliest
+        self.latest = latest
+        self.bound = bound
+        self.logLine = logLine
+        self.logSource = logSource
+    }
+
+    /// The moment is known only within `earliest`…`latest`, not exactly.
+    public var isBounded: Bool {
+        guard let earliest, let latest else { return false }
+        return earliest < latest
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case after, event, conn, detail, code, message, earliest, latest, bound
+        case logLine = "log_line"
+        case logSource = "log_source"
     }
 }
 

@@ -123,6 +123,12 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         report.observations.message = messages.first
         report.observations.laterMessages = Array(messages.dropFirst())
         report.observations.toolStopped = log?.stopped
+        if let log, let path = world.etlLog?.path {
+            // Where the wire only bounds when the client gave up, its own log dates it.
+            report.observations.windows = report.observations.windows.map {
+                $0.datingDetection(byLog: log.messages.map(\.text), source: "etl log \(path)", timeZone: .current)
+            }
+        }
         if let path = world.etlLog?.path { report.observations.etlLogSearched = "\(path), for /\(plan.etlLogPattern)/" }
         if report.observations.pipeline == nil, report.verdict != .blocked { report.observations.pipeline = await pipelineState() }
         report.finished = environment.epoch()

@@ -149,6 +149,30 @@ public enum Checklist {
 
     private static func seconds(_ value: Double) -> String { String(format: "%.2f s", value) }
 
+    /// A detection the wire only bounds (a client that abandoned a dropped connect sends nothing):
+    /// within N s passes when even the latest moment is, fails when even the earliest is not, and
+    /// is not observed in between — the evidence says which side cannot be told, and why.
+    private static func judgeBounded(_ detection: Detection, earliest: Double, latest: Double, within limit: Double?) -> (ItemVerdict, String) {
+        var evidence: String
+        if let line = detection.logLine {
+            evidence = "the client gave up \(seconds(detection.after)) after the fault started, dated by its own log line \"\(line)\""
+                + (detection.logSource.map { " (\($0))" } ?? "")
+            if latest - earliest >= 0.01 { evidence += " between \(seconds(earliest)) and \(seconds(latest))" }
+            evidence += " (\(detection.event.rawValue)" + (detection.bound.map { "; \($0)" } ?? "") + ")"
+        } else {
+            evidence = "the client gave up between \(seconds(earliest)) and \(seconds(latest)) after the fault started ("
+                + detection.event.rawValue + (detection.bound.map { ": \($0)" } ?? "") + ")"
+        }
+        guard let limit else { return (.pass, evidence) }
+        if latest < limit { return (.pass, evidence + " < \(Int(limit)) s") }
+        if earliest >= limit { return (.fail, evidence + ", not < \(Int(limit)) s") }
+        let why = detection.logLine == nil
+            ? "a client that abandons a dropped connect sends nothing, so the wire cannot tell which side of \(Int(limit)) s it was"
+                + " (give --etl-log with the client's log, whose timestamps can)"
+            : "its log's timestamps are too coarse to tell which side of \(Int(limit)) s it was"
+        return (.notObserved, evidence + ": \(why)")
+    }
+
     private static func judge(_ item: ChecklistItem, _ observations: RunObservations) -> (ItemVerdict, String) {
         var windows = observations.windows
         if let index = item.window {
@@ -161,12 +185,21 @@ public enum Checklist {
         case .detection:
             guard let window = windows.first else { return (.notObserved, "no fault window was opened") }
             guard let detection = window.detection else {
+                let waiting = window.attempts.attempts.filter { $0.kind == .dropped && $0.outcome == .dropped }
+                if let last = waiting.last {
+                    // Under DROP a client that abandons a connect sends nothing: with no attempt after it, nothing shows it.
+                    return (.notObserved, "no giving up was seen on the wire: \(waiting.count) dropped connect(s), the last \(seconds(last.after))"
+                        + " after the fault started, none followed by another while the fault lasted; a client that abandons a dropped connect sends nothing")
+                }
                 // A client whose rhythm is slower than the fault never met it.
                 if let duration = window.duration, !window.attempts.attempts.contains(where: { $0.after < duration }) {
                     return (.notObserved, "the fault ended before the client noticed: it tried no connection in the fault's \(seconds(duration))")
                 }
                 return (.notObserved, "the client made no failed attempt while the fault lasted"
                     + (window.duration.map { " (\(seconds($0)))" } ?? ""))
+            }
+            if detection.isBounded, let earliest = detection.earliest, let latest = detection.latest {
+                return judgeBounded(detection, earliest: earliest, latest: latest, within: item.within)
             }
             var evidence = "first failed attempt \(seconds(detection.after)) after the fault started (\(detection.event.rawValue)"
             if let code = detection.code { evidence += ", error \(code)" }

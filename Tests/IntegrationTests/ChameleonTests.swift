@@ -14,11 +14,22 @@ final class ChameleonFixture {
     static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: program) && getpwnam("nobody") != nil }
 
     let home: URL
+    /// The network namespace pg_chameleon runs in; nil for the test's own.
+    let namespace: String?
     private var replica: pid_t?
 
     /// Writes the configuration: the source through the toolkit's gateway, the destination cluster,
     /// `testdb.users` replicated into the schema `testdb_replica`.
-    init(name: String, gatewayPort: Int, postgres: PostgresFixture) throws {
+    convenience init(name: String, gatewayPort: Int, postgres: PostgresFixture) throws {
+        try self.init(name: name, sourceHost: "127.0.0.1", gatewayPort: gatewayPort, postgresPort: postgres.port,
+                      postgresDatabase: postgres.database)
+    }
+
+    /// The same, with the source's gateway at `sourceHost` and pg_chameleon run in `namespace`
+    /// (its destination cluster on that namespace's loopback).
+    init(name: String, sourceHost: String, gatewayPort: Int, postgresPort: Int, postgresDatabase: String,
+         namespace: String? = nil) throws {
+        self.namespace = namespace
         home = FileManager.default.temporaryDirectory.appendingPathComponent("toolkit-chameleon-\(getpid())-\(name)")
         try? FileManager.default.removeItem(at: home)
         let configuration = home.appendingPathComponent(".pg_chameleon/configuration")
@@ -38,15 +49,15 @@ final class ChameleonFixture {
         type_override: {}
         pg_conn:
           host: "127.0.0.1"
-          port: "\(postgres.port)"
+          port: "\(postgresPort)"
           user: "postgres"
           password: "unused-trust-authentication"
-          database: "\(postgres.database)"
+          database: "\(postgresDatabase)"
           charset: "utf8"
         sources:
           mysql:
             db_conn:
-              host: "127.0.0.1"
+              host: "\(sourceHost)"
               port: "\(gatewayPort)"
               user: "hevo"
               password: "hevopassword"
@@ -83,13 +94,16 @@ final class ChameleonFixture {
         guard chown.status == 0 else { throw FixtureError("chown: \(chown.stderr)") }
     }
 
+    /// setpriv, and its arguments up to pg_chameleon's own (through `ip netns exec` in a namespace).
+    private var launcher: String { namespace == nil ? "/usr/bin/setpriv" : NamespacePair.ipPath }
     private var arguments: [String] {
-        ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/env", "HOME=\(home.path)", Self.program]
+        (namespace.map { ["netns", "exec", $0, "/usr/bin/setpriv"] } ?? [])
+            + ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/env", "HOME=\(home.path)", Self.program]
     }
 
     /// Runs one chameleon command to completion.
     func run(_ command: String, source: Bool = true) throws {
-        let run = try Run.program("/usr/bin/setpriv", arguments + [command, "--config", "toolkit"] + (source ? ["--source", "mysql"] : []),
+        let run = try Run.program(launcher, arguments + [command, "--config", "toolkit"] + (source ? ["--source", "mysql"] : []),
                                   timeout: 120)
         guard run.status == 0, !run.stdout.contains(" ERROR") else {
             throw FixtureError("chameleon \(command) failed (\(run.status)): \(run.stdout.suffix(2000)) \(run.stderr.suffix(2000))")
@@ -99,7 +113,7 @@ final class ChameleonFixture {
     /// `start_replica` in the foreground, in a session of its own so that its read and replay
     /// daemons are stopped with it.
     func startReplica() throws {
-        replica = try ChildProcess.spawn("/usr/bin/setpriv", arguments + ["start_replica", "--config", "toolkit", "--source", "mysql"],
+        replica = try ChildProcess.spawn(launcher, arguments + ["start_replica", "--config", "toolkit", "--source", "mysql"],
                                          log: home.appendingPathComponent("replica.log"), detached: true)
     }
 
