@@ -17,10 +17,17 @@ public enum Blocking {
         let once = Once<T>()
         return try await withCheckedThrowingContinuation { continuation in
             once.set(continuation)
-            Thread.detachNewThread { once.resume(Result { try work() }) }
+            let finished = DispatchSemaphore(value: 0)
+            Thread.detachNewThread {
+                once.resume(Result { try work() })
+                finished.signal()
+            }
+            // The limit is kept by a thread of its own, not a global queue that busy blocking work can starve.
             if let limit {
                 let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
-                DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { once.resume(.failure(TimedOut(limit: limit))) }
+                Thread.detachNewThread {
+                    if finished.wait(timeout: .now() + seconds) == .timedOut { once.resume(.failure(TimedOut(limit: limit))) }
+                }
             }
         }
     }
