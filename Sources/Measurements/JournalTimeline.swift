@@ -98,8 +98,12 @@ public struct JournalTimeline: Sendable {
                 counts = isTimeout && recordOfEvent[index].flatMap { records[$0].serverID }.map(streamingAtStart.contains) == true
             case .clientGaveUp:
                 counts = isTimeout
-            case .connRefused, .connReset, .authFailed, .serverError:
+            case .connRefused, .connReset, .authFailed:
                 counts = !isTimeout
+            case .serverError:
+                // Only a server the fault stopped answers with an error because of it; under a network
+                // fault an error is the client's own query's (pg_chameleon's 1305 on a poll).
+                counts = window.fault.type == .service
             default:
                 counts = false
             }

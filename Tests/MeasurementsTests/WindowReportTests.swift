@@ -290,6 +290,20 @@ struct WindowReportTests {
             after: 0.6, event: .serverError, conn: 1, code: 2013, message: "Lost connection to server"))
     }
 
+    /// Under a network fault the server itself is untouched: an error it sends is the client's
+    /// own query's, not the fault's. The refused connect after it is the detection.
+    @Test func aServerErrorUnderANetworkFaultIsNotDetection() throws {
+        var script = JournalScript()
+        script.connect(0.5, conn: 1)
+        script.faultStarted(1, window: 1, FaultSpec(type: .reject))
+        script.add(1.03, .serverError, conn: 1, code: 1305, message: "FUNCTION testdb.f does not exist")
+        script.add(1.9, .connRefused, client: "10.0.0.5")
+        script.faultEnded(3, window: 1, FaultSpec(type: .reject))
+        let report = try #require(script.reports().first)
+        #expect(report.detection?.event == .connRefused)
+        #expect(report.detection?.after == 0.9)
+    }
+
     @Test func reportsRoundTripThroughJSON() throws {
         let reports = Self.rejectWithFixedRetry().reports()
         let data = try JSONEncoder().encode(reports)
