@@ -28,6 +28,8 @@ public struct SourceConfig: Codable, Sendable, Hashable {
     public var tlsMode: TLSMode { tls ?? .terminate }
     /// MiB the agent's journal segments may take before the oldest are deleted (nil: 512).
     public var journalBudgetMiB: Int?
+    /// Options added to the server's `[mysqld]` section (`up --server-option`); nil or empty: none.
+    public var serverOptions: [ServerOption]?
 
     enum CodingKeys: String, CodingKey {
         case flavor, host, database, backend, control, tls
@@ -36,6 +38,7 @@ public struct SourceConfig: Codable, Sendable, Hashable {
         case etlUser = "etl_user", etlPassword = "etl_password"
         case listenHost = "listen_host", isManaged = "managed"
         case journalBudgetMiB = "journal_budget_mib"
+        case serverOptions = "server_options"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -55,6 +58,7 @@ public struct SourceConfig: Codable, Sendable, Hashable {
         control = try container.decodeIfPresent(String.self, forKey: .control)
         tls = try container.decodeIfPresent(TLSMode.self, forKey: .tls)
         journalBudgetMiB = try container.decodeIfPresent(Int.self, forKey: .journalBudgetMiB)
+        serverOptions = try container.decodeIfPresent([ServerOption].self, forKey: .serverOptions)
     }
 
     public init(flavor: String, publicPort: Int, serverPort: Int, host: String = "127.0.0.1", database: String,

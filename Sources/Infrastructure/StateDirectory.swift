@@ -19,6 +19,8 @@ public struct StateDirectory: Sendable, Hashable {
 
     public var configFile: URL { root.appendingPathComponent("toolkit.json") }
     public var serverOptionFile: URL { root.appendingPathComponent("my.cnf") }
+    /// Option files the user adds (`*.cnf`), read by the server after the toolkit's own options.
+    public var includeDirectory: URL { root.appendingPathComponent("conf.d") }
     public var dataDirectory: URL { root.appendingPathComponent("data") }
     public var backupDirectory: URL { root.appendingPathComponent("backups") }
     /// The agent's journal: segments, window summaries (see `JournalDirectory`).

@@ -45,7 +45,24 @@ public struct ManagedServer: Sendable {
 
     /// Writes the option file for a CDC-ready source listening on loopback `port`, serving TLS
     /// with the toolkit's certificate when `tls` is given.
-    public func writeOptionFile(port: Int, flavor: ServerFlavor, serverID: Int = 1, tls: ToolkitCA? = nil) throws {
+    /// `options` (`up --server-option`) follow the toolkit's own, then `conf.d/` is included when it exists.
+    public func writeOptionFile(port: Int, flavor: ServerFlavor, serverID: Int = 1, tls: ToolkitCA? = nil,
+                                options: [ServerOption] = []) throws {
+        if hasIncludeDirectory { try requireTrustedIncludeDirectory() }
+        try optionFileText(port: port, flavor: flavor, serverID: serverID, tls: tls, options: options)
+            .write(to: state.serverOptionFile, atomically: true, encoding: .utf8)
+        chmod(state.serverOptionFile.path, 0o644)
+    }
+
+    /// True when `conf.d/` exists (as a directory or anything else: `requireTrustedIncludeDirectory` judges it).
+    public var hasIncludeDirectory: Bool {
+        var info = stat()
+        return lstat(state.includeDirectory.path, &info) == 0
+    }
+
+    /// What `writeOptionFile` writes; an `up` on a running server compares it with the file the server started with.
+    public func optionFileText(port: Int, flavor: ServerFlavor, serverID: Int = 1, tls: ToolkitCA? = nil,
+                               options: [ServerOption] = []) -> String {
         var lines = [
             "# Written by toolkit up. Changes are overwritten on the next up.",
             "[mysqld]",
@@ -70,9 +87,29 @@ public struct ManagedServer: Sendable {
             lines += ["ssl_ca = \(tls.caCertificate.path)", "ssl_cert = \(tls.serverCertificate.path)",
                       "ssl_key = \(tls.serverKey.path)"]
         }
+        lines += ServerOption.optionFileLines(options, includeDirectory: hasIncludeDirectory ? state.includeDirectory : nil)
         lines += ["", "[client]", "socket = \(state.socketFile.path)", ""]
-        try lines.joined(separator: "\n").write(to: state.serverOptionFile, atomically: true, encoding: .utf8)
-        chmod(state.serverOptionFile.path, 0o644)
+        return lines.joined(separator: "\n")
+    }
+
+    /// Refuses (one line naming the file, its owner and mode) a `conf.d/` that is not a directory of this
+    /// account's that no one else can write, or that holds a `.cnf` file that is not a regular file of this
+    /// account's that no one else can write: the server (started by root) reads them all.
+    public func requireTrustedIncludeDirectory() throws {
+        let directory = state.includeDirectory
+        try OwnedPath.requireTrusted(directory: directory)
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        for name in names where name.hasSuffix(".cnf") {
+            let path = directory.appendingPathComponent(name).path
+            var info = stat()
+            guard lstat(path, &info) == 0 else { continue }
+            let mode = String(info.st_mode & 0o7777, radix: 8)
+            let owner = getpwuid(info.st_uid).map { String(cString: $0.pointee.pw_name) } ?? "uid \(info.st_uid)"
+            guard info.st_mode & S_IFMT == S_IFREG, info.st_uid == geteuid(), info.st_mode & 0o022 == 0 else {
+                throw ToolkitError("refusing \(path) (owner \(owner), mode \(mode)): conf.d files must be regular files owned by "
+                    + "the account running up (uid \(geteuid())) that no one else can write")
+            }
+        }
     }
 
     /// Creates the state directories: the toolkit's own (`run/`, `log/`) stay with this account; the
@@ -153,6 +190,12 @@ public struct ManagedServer: Sendable {
     /// Starts the server in a session of its own, records which process it is, and waits until it accepts connections.
     public func start(timeout: Duration = .seconds(90)) throws -> pid_t {
         try state.prepareOwnDirectories()
+        // my.cnf includes conf.d: checked at every start (the agent restarts the server after a service fault).
+        if hasIncludeDirectory { try requireTrustedIncludeDirectory() }
+        let logStarts = [state.serverLog, state.serverOutput].map { url -> (URL, Int) in
+            var info = stat()
+            return (url, lstat(url.path, &info) == 0 ? Int(info.st_size) : 0)
+        }
         let pid = try ChildProcess.spawn(serverBinary, ["--defaults-file=\(state.serverOptionFile.path)"],
                                          log: state.serverOutput, detached: true)
         if let identity = ProcessIdentity.of(pid) {
@@ -162,7 +205,14 @@ public struct ManagedServer: Sendable {
         let deadline = clock.now.advanced(by: timeout)
         while clock.now < deadline {
             guard ChildProcess.isAlive(pid) else {
-                throw ToolkitError("the server exited during start-up: \(lastErrorLine())")
+                // The server's own first error of this start (an unknown option is reported before the error log opens).
+                let cause = logStarts.lazy.compactMap { url, start -> String? in
+                    guard let data = OwnedPath.tail(url) else { return nil }
+                    var info = stat()
+                    let added = lstat(url.path, &info) == 0 ? max(0, Int(info.st_size) - start) : data.count
+                    return Self.firstError(in: String(decoding: data.suffix(added), as: UTF8.self))
+                }.first
+                throw ToolkitError("the server exited during start-up: \(cause ?? lastErrorLine())")
             }
             if answers() { return pid }
             Thread.sleep(forTimeInterval: 0.1)

@@ -25,6 +25,10 @@ public struct ManagedSource: Sendable {
         public var publicPortHeldByAgent = false
         /// TLS (`up --tls`); nil keeps the recorded choice, else `terminate` (a fronted server: `passthrough`).
         public var tls: TLSMode?
+        /// Options for the server's `[mysqld]` (`up --server-option`); nil keeps the recorded ones.
+        public var serverOptions: [ServerOption]?
+        /// Restart a running server so that changed options take effect (`up --restart`).
+        public var restart = false
         public init(publicPort: Int, database: String, adminPassword: String, etlUser: String, etlPassword: String,
                     listenHost: String = "127.0.0.1", backend: String? = nil, privateServerPort: Bool = false) {
             self.publicPort = publicPort
@@ -43,7 +47,14 @@ public struct ManagedSource: Sendable {
         let server = try ManagedServer.locate(state: state)
         var config = try SourceConfig.load(from: state.configFile)
         let tlsMode = request.tls ?? config?.tls ?? .terminate
-        let alreadyRunning = server.runningPID() != nil
+        let serverOptions = request.serverOptions ?? config?.serverOptions ?? []
+        var alreadyRunning = server.runningPID() != nil
+        if alreadyRunning && request.restart {
+            // Checked before the server stops: a refused conf.d must not leave the source down.
+            if server.hasIncludeDirectory { try server.requireTrustedIncludeDirectory() }
+            try server.stop()
+            alreadyRunning = false
+        }
         if !alreadyRunning { try server.requireReachableState() }
         if let existing = config, alreadyRunning, existing.publicPort != request.publicPort {
             throw ToolkitError("the source in \(state.root.path) already runs on port \(existing.publicPort); run `toolkit down` first to move it to --port \(request.publicPort)")
@@ -65,14 +76,21 @@ public struct ManagedSource: Sendable {
                               listenHost: request.listenHost, isManaged: true, backend: request.backend,
                               control: request.control ?? config?.control)
         config?.tls = tlsMode
+        config?.serverOptions = serverOptions.isEmpty ? nil : serverOptions
         let ca = ToolkitCA(state: state)
         try ca.generateIfNeeded(serverGroup: server.serverGroup)
         if alreadyRunning, let previous = try SourceConfig.load(from: state.configFile) { serverPort = previous.serverPort }
         config?.serverPort = serverPort
         var startedPID: pid_t? = nil
+        // A running server keeps the option file it started with (rewriting it would change nothing it
+        // runs with): what this `up` would write differs when options or conf.d changed.
+        let restartNeeded = alreadyRunning && (try? String(contentsOf: state.serverOptionFile, encoding: .utf8))
+            != server.optionFileText(port: serverPort, flavor: guessedFlavor, tls: tlsMode.serverServesTLS ? ca : nil,
+                                     options: serverOptions)
         if !alreadyRunning {
             try server.prepareDirectories()
-            try server.writeOptionFile(port: serverPort, flavor: guessedFlavor, tls: tlsMode.serverServesTLS ? ca : nil)
+            try server.writeOptionFile(port: serverPort, flavor: guessedFlavor, tls: tlsMode.serverServesTLS ? ca : nil,
+                                       options: serverOptions)
             try server.initializeIfNeeded()
             startedPID = try server.start()
         }
@@ -85,13 +103,16 @@ public struct ManagedSource: Sendable {
                       etlUser: request.etlUser, etlPassword: request.etlPassword)
             .apply(on: connection, flavor: flavor)
         try config!.save(to: state.configFile)
-        return UpResult(stateDirectory: state.root.path, flavor: flavor.family.rawValue, version: flavor.version,
+        var result = UpResult(stateDirectory: state.root.path, flavor: flavor.family.rawValue, version: flavor.version,
                         host: request.listenHost == "0.0.0.0" ? "127.0.0.1" : request.listenHost, port: request.publicPort, serverPort: serverPort,
                         pid: Int(startedPID ?? server.runningPID() ?? 0), alreadyRunning: alreadyRunning,
                         database: request.database,
                         admin: .admin(request.adminPassword),
                         etl: .etl(request.etlUser, request.etlPassword),
                         tls: tlsMode, caCertificate: ca.caCertificate.path)
+        result.serverOptions = (config?.serverOptions ?? []).map(\.description)
+        if restartNeeded { result.restartNeeded = true }
+        return result
     }
 
     /// Records a server the toolkit did not start, for the agent to front (`up --upstream`).
@@ -191,8 +212,13 @@ public struct UpResult: Codable, Sendable {
     /// What the toolkit does with TLS, and the CA clients verify the server (and the gateway) with.
     public var tls: TLSMode?
     public var caCertificate: String?
+    /// The options added to the server's configuration (`up --server-option`).
+    public var serverOptions: [String]?
+    /// Set when the recorded server options differ from what the running server started with.
+    public var restartNeeded: Bool?
 
     enum CodingKeys: String, CodingKey {
+        case serverOptions = "server_options", restartNeeded = "restart_needed"
         case flavor, version, host, port, pid, database, admin, etl, upstream, backend, tls
         case caCertificate = "ca_certificate"
         case agentPID = "agent_pid"
@@ -238,10 +264,22 @@ extension UpResult: CustomStringConvertible {
           database  \(database)
           ETL user  \(etl.user) / \(etl.shown); replication privileges granted
           admin     \(admin.user) / \(admin.shown)
-          TLS       \(tlsLine)
+          TLS       \(tlsLine)\(optionsLine)
 
-          mysql -h \(host) -P \(port) -u \(etl.user) -p \(database)
+          mysql -h \(host) -P \(port) -u \(etl.user) -p \(database)\(restartLine)
         """
+    }
+
+    private var optionsLine: String {
+        guard let serverOptions, !serverOptions.isEmpty else { return "" }
+        return "\n  options   " + serverOptions.joined(separator: " ")
+    }
+
+    private var restartLine: String {
+        restartNeeded == true
+            ? "\n\nThe server's options changed (--server-option, conf.d or --tls) but it still runs with the old ones: "
+                + "a restart is needed, `toolkit up --restart` does it."
+            : ""
     }
 }
 

@@ -46,12 +46,23 @@ struct UpCommand: ParsableCommand {
             help: "MiB the agent's journal segments may take before the oldest are deleted (16 to 1048576, default 512; window summaries are kept for ever). Kept in the source's config; a running agent takes it at its next start.")
     var journalBudget: Int?
 
+    @Option(name: .customLong("server-option"), parsing: .unconditionalSingleValue,
+            help: "KEY=VALUE added to the server's [mysqld] options (repeatable; kept in toolkit.json, replacing the recorded ones; options the toolkit owns are refused). $TOOLKIT_HOME/conf.d/*.cnf is read after them. A running server takes them at --restart.")
+    var serverOption: [String] = []
+
+    @Flag(help: "Restart a running server so that changed options (--server-option, conf.d, --tls) take effect. Refused while a fault is active.")
+    var restart = false
+
     @Option(help: "State directory (env TOOLKIT_HOME).")
     var home: String?
 
     @OptionGroup var output: OutputFlags
 
     func validate() throws {
+        do { _ = try ServerOption.parseAll(serverOption) } catch { throw ValidationError("\(error)") }
+        if upstream != nil, !serverOption.isEmpty || restart {
+            throw ValidationError("--server-option and --restart are for the server up starts; with --upstream the server is not ours")
+        }
         // Checked before anything starts: the agent would refuse it only after the server is up.
         do { _ = try AgentLog.level() } catch { throw ValidationError("\(error)") }
         if let journalBudget, !(16...1_048_576).contains(journalBudget) {
@@ -96,6 +107,18 @@ struct UpCommand: ParsableCommand {
         request.control = control
         request.publicPortHeldByAgent = agentRunning
         request.tls = tls
+        request.serverOptions = serverOption.isEmpty ? nil : try ServerOption.parseAll(serverOption)
+        request.restart = restart
+        if restart, agentRunning {
+            let status: AgentStatus
+            do { status = try AgentDiscovery.client(state: state).status() } catch {
+                throw ToolkitError("cannot ask the agent whether a fault is active before restarting the server: \(error)")
+            }
+            if !status.faults.isEmpty {
+                throw ToolkitError.blocked("a fault is active (\(status.faults.map(\.fault.type.rawValue).joined(separator: ", "))): "
+                    + "run `toolkit network --up` first, then `toolkit up --restart`")
+            }
+        }
         let source = ManagedSource(state: state)
         var result: UpResult
         if let upstream, let (host, upstreamPort) = Self.hostPort(upstream) {
