@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "MeasurementsTests", dependencies: ["Measurements", "Faults"]),
         .testTarget(name: "BreakageTests", dependencies: ["Breakage"]),
         .testTarget(name: "TestCasesTests", dependencies: ["TestCases", "Faults", "Measurements", "Verification"], exclude: ["Seed"]),
-        .testTarget(name: "RunnerTests", dependencies: ["Runner", "TestCases", "AgentAPI", "Faults", "Measurements", "Verification", "Pipeline"]),
+        .testTarget(name: "RunnerTests", dependencies: ["Runner", "TestCases", "AgentAPI", "Faults", "Measurements", "Verification", "Pipeline", "Source"]),
         .testTarget(name: "MySQLProtocolTests", dependencies: ["MySQLProtocol"]),
         .testTarget(name: "NetfilterLogTests", dependencies: ["NetfilterLog"]),
         .testTarget(name: "GatewayTests", dependencies: [

@@ -1,4 +1,5 @@
 import Foundation
+import Source
 import Synchronization
 
 /// Blocking calls (the agent's socket, libmariadb, libpq, child processes) made from async code:
@@ -24,9 +25,8 @@ public enum Blocking {
             }
             // The limit is kept by a thread of its own, not a global queue that busy blocking work can starve.
             if let limit {
-                let seconds = Double(limit.components.seconds) + Double(limit.components.attoseconds) / 1e18
                 Thread.detachNewThread {
-                    if finished.wait(timeout: .now() + seconds) == .timedOut { once.resume(.failure(TimedOut(limit: limit))) }
+                    if finished.wait(timeout: .now() + limit.seconds) == .timedOut { once.resume(.failure(TimedOut(limit: limit))) }
                 }
             }
         }
@@ -58,6 +58,37 @@ public enum Blocking {
                 return state.continuation
             }
             continuation?.resume(with: result)
+        }
+    }
+}
+
+/// A loop that blocks (libmariadb), on a thread of its own: `run(_:)` starts it and returns when
+/// it has ended, `stop()` or the task's cancellation ends it, and `stop()` returns once it has.
+/// The loop's body checks `isStopping` between its steps.
+final class ThreadLoop: Sendable {
+    private let stopping = Atomic<Bool>(false)
+    private let running = Atomic<Bool>(false)
+    private let done = DispatchSemaphore(value: 0)
+
+    var isStopping: Bool { stopping.load(ordering: .relaxed) }
+
+    /// Runs `body` once, unless the loop was stopped first or is already running.
+    func run(_ body: @escaping @Sendable () -> Void) async {
+        guard !isStopping, !running.exchange(true, ordering: .relaxed) else { return }
+        await withTaskCancellationHandler {
+            await Blocking.run { [done] in
+                body()
+                done.signal()
+            }
+        } onCancel: {
+            stopping.store(true, ordering: .relaxed)
+        }
+    }
+
+    /// Ends the loop and waits for it; idempotent.
+    func stop() async {
+        if !stopping.exchange(true, ordering: .relaxed), running.load(ordering: .relaxed) {
+            await Blocking.run { [done] in done.wait() }
         }
     }
 }

@@ -3,6 +3,7 @@ import Faults
 import Foundation
 import Measurements
 import Pipeline
+import Source
 import TestCases
 import Verification
 
@@ -345,7 +346,7 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         while now < deadline, await !shouldStop() {
             last = (try? await call { world.replicaStatus() }) ?? nil
             if let last, last.replicating, last.lastIOErrno ?? 0 == 0 {
-                return String(format: "replica replicating again (IO Yes, SQL Yes), %.1f s into the wait", start.duration(to: now).secondsValue)
+                return String(format: "replica replicating again (IO Yes, SQL Yes), %.1f s into the wait", start.duration(to: now).seconds)
             }
             // A stopped thread does not come back by itself: no use waiting.
             if let last, last.ioRunning == "No" || last.sqlRunning == "No" { break }
@@ -470,8 +471,4 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
                     reading.stopped.map { ObservedMessage(text: $0, source: source) })
         }
     }
-}
-
-extension Duration {
-    var secondsValue: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -13,9 +13,7 @@ public final class RunSampler: RunSampling, @unchecked Sendable {
     private let replica: ReplicaPipeline?
     private let table: String
     private let state = Mutex<(samples: [Sample], errors: [ObservedMessage], faultStarted: Bool)>(([], [], false))
-    private let stopping = Atomic<Bool>(false)
-    private let running = Atomic<Bool>(false)
-    private let done = DispatchSemaphore(value: 0)
+    private let loop = ThreadLoop()
 
     public init(target: Target, replica: ReplicaPipeline?, table: String) {
         self.target = target
@@ -28,20 +26,12 @@ public final class RunSampler: RunSampling, @unchecked Sendable {
 
     public func faultStarted() { state.withLock { $0.faultStarted = true } }
 
-    public func run() async {
-        guard !stopping.load(ordering: .relaxed), !running.exchange(true, ordering: .relaxed) else { return }
-        await withTaskCancellationHandler {
-            await Blocking.run { [self] in sample() }
-        } onCancel: {
-            stopping.store(true, ordering: .relaxed)
-        }
-    }
+    public func run() async { await loop.run { [self] in sample() } }
 
     private func sample() {
-        defer { done.signal() }
         var sourceConnection: MariaDBConnection?
         var tick = 0
-        while !stopping.load(ordering: .relaxed) {
+        while !loop.isStopping {
             tick += 1
             if state.withLock({ $0.faultStarted && $0.errors.count < 20 }), let values = try? replica?.replicationStatus() {
                 for thread in ["IO", "SQL"] {
@@ -68,9 +58,5 @@ public final class RunSampler: RunSampling, @unchecked Sendable {
         sourceConnection?.close()
     }
 
-    public func stop() async {
-        if !stopping.exchange(true, ordering: .relaxed), running.load(ordering: .relaxed) {
-            await Blocking.run { [done] in done.wait() }
-        }
-    }
+    public func stop() async { await loop.stop() }
 }

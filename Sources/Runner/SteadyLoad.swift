@@ -11,12 +11,10 @@ public final class SteadyLoad: RunLoad, @unchecked Sendable {
     private let target: Target
     private let table: String
     private let counts = Mutex(LoadSummary(inserted: 0, updated: 0, deleted: 0, table: ""))
-    private let stopping = Atomic<Bool>(false)
+    private let loop = ThreadLoop()
     private let paused = Atomic<Bool>(false)
     /// Held while a tick writes, so that `pause()` returns with no write in flight.
     private let writing = Mutex(())
-    private let running = Atomic<Bool>(false)
-    private let done = DispatchSemaphore(value: 0)
 
     public init(target: Target, table: String) {
         self.target = target
@@ -24,21 +22,13 @@ public final class SteadyLoad: RunLoad, @unchecked Sendable {
         counts.withLock { $0.table = table }
     }
 
-    public func run() async {
-        guard !stopping.load(ordering: .relaxed), !running.exchange(true, ordering: .relaxed) else { return }
-        await withTaskCancellationHandler {
-            await Blocking.run { [self] in write() }
-        } onCancel: {
-            stopping.store(true, ordering: .relaxed)
-        }
-    }
+    public func run() async { await loop.run { [self] in write() } }
 
     private func write() {
-        defer { done.signal() }
         var connection: MariaDBConnection?
         var tick = 0
         let run = UUID().uuidString.prefix(8)
-        while !stopping.load(ordering: .relaxed) {
+        while !loop.isStopping {
             if paused.load(ordering: .relaxed) {
                 Thread.sleep(forTimeInterval: 0.05)
                 continue
@@ -84,9 +74,7 @@ public final class SteadyLoad: RunLoad, @unchecked Sendable {
 
     /// Stops the writes (waits for the one in flight); idempotent.
     public func stop() async -> LoadSummary {
-        if !stopping.exchange(true, ordering: .relaxed), running.load(ordering: .relaxed) {
-            await Blocking.run { [done] in done.wait() }
-        }
+        await loop.stop()
         return counts.withLock { $0 }
     }
 }

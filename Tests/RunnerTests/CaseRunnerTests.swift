@@ -4,6 +4,7 @@ import Foundation
 import Measurements
 import Pipeline
 import Runner
+import Source
 import Synchronization
 import TestCases
 import Testing
@@ -109,10 +110,6 @@ import Verification
         let report = await runner.execute()
         return (report, clock.now.offset)
     }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// A clock whose time moves only when someone sleeps on it: a sleep returns at once, its deadline reached.
