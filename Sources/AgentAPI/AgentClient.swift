@@ -33,6 +33,10 @@ public struct AgentClient: Sendable {
         case refused(AgentFailure)
         case malformed(String)
 
+        /// Nothing (or only part of an answer) came back: whether a request took effect, only
+        /// the agent's status and journal can tell.
+        public var isUnreachable: Bool { if case .unreachable = self { true } else { false } }
+
         public var description: String {
             switch self {
             case .unreachable(let reason): "the agent does not answer: \(reason)"
@@ -113,7 +117,10 @@ public struct AgentClient: Sendable {
             if count == 0 { break }
             response.append(contentsOf: buffer[0..<count])
         }
-        guard let split = response.range(of: Data("\r\n\r\n".utf8)) else { throw .malformed("no HTTP header") }
+        // Closed before a whole header: the agent went away while answering (killed, restarting).
+        guard let split = response.range(of: Data("\r\n\r\n".utf8)) else {
+            throw .unreachable(response.isEmpty ? "it closed the connection without answering" : "it closed the connection in the middle of its answer")
+        }
         let header = String(decoding: response[..<split.lowerBound], as: UTF8.self)
         let parts = header.split(separator: " ", maxSplits: 2)
         guard parts.count >= 2, let status = Int(parts[1]) else { throw .malformed("bad status line") }

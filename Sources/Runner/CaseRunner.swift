@@ -104,7 +104,7 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         let sourceStopped = tooling.contains { $0.kind == .sourceDown }
         if startedFault {
             do {
-                let after = try await call { try world.restoreAll() }
+                let after = try await finalRestore()
                 if !after.faults.isEmpty {
                     report.markInconclusive(.restoreFailed("still active: " + after.faults.map(\.fault.description).joined(separator: ", ")))
                 }
@@ -154,6 +154,54 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         let end = now.advanced(by: duration)
         while environment.interruption() == nil, now < end {
             try? await environment.clock.sleep(for: min(.milliseconds(50), now.duration(to: end)))
+        }
+    }
+
+    /// A call to the agent; nil when it went away before answering (killed, restarting): that is
+    /// silence, which `checkInterrupt` bounds, not an error of the run. Whether the request took
+    /// effect, the agent's status and journal tell once it answers again.
+    private func agentCall<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T? {
+        do {
+            let answer = try await call(work)
+            agentSilentSince = nil
+            return answer
+        } catch let failure as AgentClient.Failure where failure.isUnreachable {
+            agentSilentSince = agentSilentSince ?? (environment.epoch(), now)
+            return nil
+        }
+    }
+
+    /// The case's restore: `network --up` while a fault is still active (one that ended by
+    /// itself is already cleaned up). An agent that does not answer is waited for, up to the
+    /// silence limit, and never taken for a network that is up.
+    private func restoreNetwork() async throws -> String {
+        let world = self.world
+        while true {
+            try checkInterrupt()
+            guard let status = await agentStatus() else {
+                await pause(.milliseconds(200))
+                continue
+            }
+            if status.faults.isEmpty { return "the fault ended; network up" }
+            do {
+                if try await agentCall({ try world.restoreAll() }) != nil { return "network up (toolkit network --up)" }
+            } catch {
+                if let still = await agentStatus(), still.faults.isEmpty { return "network up; the agent reported: \(error)" }
+                throw error
+            }
+        }
+    }
+
+    /// The final `network --up`; an agent that is being restarted gets the silence limit to answer.
+    private func finalRestore() async throws -> AgentStatus {
+        let world = self.world
+        let deadline = now.advanced(by: Self.agentSilenceLimit)
+        while true {
+            do {
+                return try await call { try world.restoreAll() }
+            } catch let failure as AgentClient.Failure where failure.isUnreachable && now < deadline {
+                try? await environment.clock.sleep(for: .milliseconds(200))
+            }
         }
     }
 
@@ -242,30 +290,16 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         if let fault = step.fault {
             let command = Self.command(for: fault, in: testCase)
             faultStarting()
-            _ = try await call { try world.apply(command) }
+            let applied = try await agentCall { try world.apply(command) }
             let lasting = command.durationSeconds.map { " for \($0) s" } ?? " (one-shot)"
             record(step.text, "\(command.action.rawValue) \(fault.type)\(fault.crash == true ? " (crash)" : "")\(lasting)"
-                + (command.intervalSeconds.map { ", toggling every \($0) s" } ?? ""))
+                + (command.intervalSeconds.map { ", toggling every \($0) s" } ?? "")
+                + (applied == nil ? "; the agent went away before it answered (its journal tells whether the fault began)" : ""))
             // Latency phases follow each other: wait out this one before the next step.
             if fault.type == "latency" { try await waitForFaultsToEnd(extra: .seconds(15)) }
         } else if step.restore == true {
             try await waitForFaultsToEnd(extra: .seconds(30))
-            // Only what is still active needs an `up`; a fault that ended by itself is already cleaned up.
-            var outcome = "the fault ended; network up"
-            guard let status = await agentStatus() else {
-                throw AgentLost(since: agentSilentSince?.epoch ?? environment.epoch(), detail: "it did not answer when the run came to restore the network")
-            }
-            if !status.faults.isEmpty {
-                do {
-                    _ = try await call { try world.restoreAll() }
-                    outcome = "network up (toolkit network --up)"
-                } catch {
-                    let still = await agentStatus()?.faults ?? []
-                    guard still.isEmpty else { throw error }
-                    outcome = "network up; the agent reported: \(error)"
-                }
-            }
-            record(step.text, outcome)
+            record(step.text, try await restoreNetwork())
         } else if let arguments = step.toolkit {
             let expanded = testCase.expanded(arguments)
             faultStarting() // a step's command may change the network (network --down)

@@ -32,6 +32,21 @@ import Verification
         #expect(elapsed < .seconds(8))
     }
 
+    /// The agent killed while it answered the run's fault command (it had applied it) and
+    /// restarted by its supervisor: the run waits for it as for silence, and the journal's
+    /// restart makes it INCONCLUSIVE — not an internal error, and the final restore is made.
+    @Test func anAgentThatDiesWhileAnsweringTheFaultIsWaitedFor() async {
+        let world = ScriptedWorld()
+        world.applyAnswerLost = true
+        world.journalEvents = [JournalEvent(at: 1_800_000_000.5, kind: .agentRestarted, detail: "the previous agent (pid 41) was killed by signal 9")]
+        let (report, _) = await execute(Self.tc004, in: world)
+        #expect(report.verdict == .inconclusive)
+        #expect(report.inconclusive.map(\.kind) == [.agentRestarted], "\(report.inconclusive)")
+        #expect(report.steps.contains { $0.outcome.hasPrefix("down reject for 10 s; the agent went away before it answered") })
+        #expect(report.steps.contains { $0.outcome == "the fault ended; network up" })
+        #expect(world.restores == 1)
+    }
+
     @Test func aBlockedRunLeavesTheUsersFaultAlone() async {
         let world = ScriptedWorld()
         world.userFault = FaultSpec(type: .reject)
@@ -148,6 +163,9 @@ final class ScriptedWorld: RunWorld, @unchecked Sendable {
     private var _restoredAt: Duration?
     var userFault: FaultSpec?
     var dataCheckHangs = false
+    /// The next `apply` takes effect but its answer is lost (the agent died while answering).
+    var applyAnswerLost = false
+    var journalEvents: [JournalEvent] = []
     let etlLog: ETLLog? = nil
 
     var now: Duration { get { lock.withLock { _now } } set { lock.withLock { _now = newValue } } }
@@ -174,6 +192,10 @@ final class ScriptedWorld: RunWorld, @unchecked Sendable {
 
     func apply(_ command: FaultCommand) throws -> AgentStatus {
         lock.withLock { _applied.append((command, _now)) }
+        if applyAnswerLost {
+            applyAnswerLost = false
+            throw AgentClient.Failure.unreachable("it closed the connection without answering")
+        }
         return try agentStatus()
     }
 
@@ -186,7 +208,7 @@ final class ScriptedWorld: RunWorld, @unchecked Sendable {
     }
 
     func window(_ id: Int) throws -> WindowReport { throw Silent() }
-    func journal(from start: Double) -> [JournalEvent] { [] }
+    func journal(from start: Double) -> [JournalEvent] { journalEvents }
     func journalSummary(window id: Int) -> WindowReport? { nil }
     func binlogDumps(user: String) -> Int? { 1 }
     func sourceGTIDPosition() -> String? { "0-1-10" }
