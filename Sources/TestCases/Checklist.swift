@@ -223,6 +223,15 @@ public enum Checklist {
                 return (.pass, "\"\(later.text)\" (\(later.source)), after a first error \(quoted)")
             }
             let others = observations.laterMessages.isEmpty ? "" : " (nor do \(observations.laterMessages.count) later ones)"
+            // A reject refuses new connections and resets open ones: a client that only had its
+            // open connection reset, and tried no new one while the fault lasted, was never refused.
+            if let window = windows.last, window.fault.type == .reject, window.attempts.unobserved == nil,
+               let duration = window.duration, !window.attempts.attempts.contains(where: { $0.after < duration }) {
+                let reset = window.connections.lost.first.map { "its open connection ended \(seconds($0.after)) after the fault started (\($0.how)), " } ?? ""
+                let next = window.attempts.attempts.first.map { "; its next connect came \(seconds($0.after - duration)) after the restore" } ?? ""
+                return (.notObserved, "not tested: \(reset)and it tried no new connection in the fault's \(seconds(duration)), "
+                    + "so nothing refused it\(next); its error: \(quoted)")
+            }
             return (.fail, "\(quoted) does not match /\(pattern)/\(others)")
         case .recovery:
             guard let window = windows.last else { return (.notObserved, "no fault window was opened") }

@@ -260,6 +260,25 @@ extension ChecklistTests {
 }
 
 extension ChecklistTests {
+    /// A reject resets open connections and refuses new ones. A client (Debezium waiting out its
+    /// 10 s restart delay) whose connection was reset and who tried nothing new before the fault
+    /// ended was never refused: its "Connection reset" is not a message that failed to say so.
+    /// One that was refused and still did not say so fails.
+    @Test func aClientThatWasNeverRefusedIsNotFailedForNotSayingSo() {
+        let reset = ObservedMessage(text: "Producer failure — caused by: java.net.SocketException: Connection reset", source: "etl log dbz.log")
+        var resetOnly = window(detectedAfter: 0.11)
+        resetOnly.attempts = AttemptSeries(attempts: [ConnectionAttempt(after: 11.64, kind: .accepted)])
+        resetOnly.connections.lost = [LostConnection(conn: 5, client: "127.0.0.1:40636", replication: true, after: 0.11,
+                                                     how: "conn_reset: kernel reset (iptables reject)")]
+        let item = Checklist.evaluate(tc004.checklist, RunObservations(windows: [resetOnly], message: reset, data: match))[1]
+        #expect(item.verdict == .notObserved)
+        #expect(item.evidence == "not tested: its open connection ended 0.11 s after the fault started (conn_reset: kernel reset (iptables reject)), "
+            + "and it tried no new connection in the fault's 10.00 s, so nothing refused it; its next connect came 1.64 s after the restore; "
+            + "its error: \"\(reset.text)\" (etl log dbz.log)")
+        let refusedToo = Checklist.evaluate(tc004.checklist, RunObservations(windows: [window()], message: reset, data: match))[1]
+        #expect(refusedToo.verdict == .fail)
+    }
+
     /// --etl-log given and nothing in it: say that, not "give --etl-log"; an engine that stopped
     /// for good is why replication never resumed.
     @Test func whatTheETLLogSaidAndDidNotSay() {
