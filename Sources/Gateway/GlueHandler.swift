@@ -109,19 +109,28 @@ extension GlueHandler {
         }
     }
 
-    /// Close the socket with a TCP RST (SO_LINGER {1, 0}), discarding anything unwritten.
+    /// Close the socket with a TCP RST (SO_LINGER {1, 0}), discarding anything unwritten. The close
+    /// starts at the head of the pipeline: through a TLS handler it would send a close_notify
+    /// first, and a client that reads a clean TLS close sees an orderly end (Debezium's binlog
+    /// client then waits a minute for its keepalive), not the reset a firewall sends.
     func resetConnection() {
         closeQueued = true
         outbound.removeAll()
         cancelReleaseTimer()
         guard let context else { return }
         let channel = context.channel
-        if let options = channel as? any SocketOptionProvider {
-            options.setSoLinger(NIOLinger(l_onoff: 1, l_linger: 0)).whenComplete { _ in
-                channel.close(promise: nil)
-            }
-        } else {
+        let closer = SocketCloser()
+        do {
+            try channel.pipeline.syncOperations.addHandler(closer, position: .first)
+        } catch {
             context.close(promise: nil)
+            return
+        }
+        if let options = channel as? any SocketOptionProvider {
+            let bound = NIOLoopBound(closer, eventLoop: channel.eventLoop)
+            options.setSoLinger(NIOLinger(l_onoff: 1, l_linger: 0)).whenComplete { _ in bound.value.close() }
+        } else {
+            closer.close()
         }
     }
 
@@ -345,4 +354,16 @@ extension GlueHandler: ChannelDuplexHandler {
             pendingRead = true
         }
     }
+}
+
+/// First in a pipeline: a close from here reaches the socket without passing the handlers behind
+/// it (a TLS handler's close_notify).
+private final class SocketCloser: ChannelOutboundHandler {
+    typealias OutboundIn = NIOAny
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func close() { context?.close(promise: nil) }
 }
