@@ -9,6 +9,9 @@ import Faults
 ///   `reset`, whose window has no length, until the horizon instead.
 /// - *horizon*: the next connection-fault window's start (or the journal's end). A
 ///   reconnect or resume later than that belongs to the next window.
+/// - *attempts*: from the start to the reconnect (the connects less than
+///   `AttemptSeries.groupingGap` after it included: one attempt), or to `recoveryWithin` after
+///   the restore when there was none; never past the horizon.
 /// - *scope*: for a `replication` (`queries`) fault only connections that did (did not)
 ///   issue a binlog dump count; `conn_refused` and `conn_dropped` (not tied to a connection)
 ///   always count.
@@ -24,8 +27,14 @@ public struct JournalTimeline: Sendable {
     private let recordKeys: [String]
     /// Indices of the `gap` events: a window is not measured across a gap it has no end before.
     private let gapIndices: [Int]
+    /// Seconds after the restore that a window's attempts can still come (a case's `recovery_within`).
+    public let recoveryWithin: Double
 
-    public init(_ events: [JournalEvent]) {
+    /// A case's `recovery_within` when nothing says otherwise.
+    public static let defaultRecoveryWithin = 300.0
+
+    public init(_ events: [JournalEvent], recoveryWithin: Double = Self.defaultRecoveryWithin) {
+        self.recoveryWithin = recoveryWithin
         let sorted = events.enumerated()
             .sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }
             .map(\.element)
@@ -62,7 +71,7 @@ public struct JournalTimeline: Sendable {
             ended: window.ended,
             endReason: window.endReason,
             detection: detection(window, during: during),
-            attempts: attempts(window, through: attemptsEnd ?? horizon - 1),
+            attempts: attempts(window, through: attemptsEnd ?? horizon - 1, before: horizon),
             connections: survival(window, during: during),
             reconnectedAfter: reconnect.flatMap { index in window.ended.map { Self.seconds(from: $0, to: events[index].at) } },
             replicationResumedAfter: window.endIndex
@@ -71,7 +80,7 @@ public struct JournalTimeline: Sendable {
             resume: resumeReports(window, horizon: horizon))
         let gaps = gapIndices.filter { $0 > start && $0 <= horizon }.map { events[$0].detail ?? "\(events[$0].count ?? 0) events lost" }
         report.journalGaps = gaps.isEmpty ? nil : gaps
-        return report
+        return report.boundingAttempts(recoveryWithin: recoveryWithin)
     }
 
     // MARK: - Measurements
@@ -150,10 +159,16 @@ public struct JournalTimeline: Sendable {
         return detail == "client" || detail.hasPrefix("error")
     }
 
-    private func attempts(_ window: FaultWindow, through last: Int) -> AttemptSeries {
+    /// The connects from the window's start through `last`, and after it those less than
+    /// `AttemptSeries.groupingGap` after the previous one (the rest of the same attempt), before `limit`.
+    private func attempts(_ window: FaultWindow, through last: Int, before limit: Int) -> AttemptSeries {
         var attempts: [ConnectionAttempt] = []
-        for index in (window.startIndex + 1)..<max(window.startIndex + 1, last + 1) {
+        for index in (window.startIndex + 1)..<max(window.startIndex + 1, limit) {
             let event = events[index]
+            if index > last {
+                guard let previous = attempts.last,
+                      Self.seconds(from: window.started, to: event.at) - previous.after < AttemptSeries.groupingGap else { break }
+            }
             switch event.kind {
             case .connAccepted where inScope(index, window.fault.scope):
                 attempts.append(ConnectionAttempt(

@@ -15,7 +15,8 @@ public struct WindowReport: Codable, Sendable, Hashable {
     public var endReason: ClearReason?
     /// The client's first failed attempt; nil if it noticed nothing while the fault lasted.
     public var detection: Detection?
-    /// Connection attempts from the fault start until the first successful reconnect after it.
+    /// Connection attempts from the fault start until the first successful reconnect after it
+    /// (that attempt's connections included), or until the case's `recovery_within` after the restore.
     public var attempts: AttemptSeries
     /// Client connections open when the fault started, and how many of them outlived it.
     public var connections: ConnectionSurvival
@@ -57,6 +58,17 @@ public struct WindowReport: Codable, Sendable, Hashable {
         case replicationResumedAfter = "replication_resumed_after"
         case resume
         case journalGaps = "journal_gaps"
+    }
+}
+
+extension WindowReport {
+    /// The report with the attempts that started later than `recoveryWithin` after the restore left out: a
+    /// connect after that is not the client's reaction to this fault (a manual restart minutes later).
+    public func boundingAttempts(recoveryWithin: Double) -> WindowReport {
+        guard let duration else { return self }
+        var report = self
+        report.attempts = attempts.ending(at: duration + recoveryWithin)
+        return report
     }
 }
 

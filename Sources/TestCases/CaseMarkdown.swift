@@ -195,11 +195,7 @@ public enum CaseMarkdown {
         let windows = run.observations.windows
         guard !windows.isEmpty else { return "NOT OBSERVED (no fault window)" }
         return windows.map { window in
-            let attempts = window.attempts
-            var text = "window \(window.window): \(attempts.total) attempts"
-            if let median = attempts.medianInterval { text += String(format: ", median interval %.2f s", median) }
-            text += ", \(attempts.pattern.rawValue) pattern"
-            if attempts.estimatedTimes { text += " (intervals estimated from refused-connection counts)" }
+            var text = "window \(window.window): \(window.attempts.summary)"
             if let reconnected = window.reconnectedAfter { text += String(format: "; reconnected %.2f s after the restore", reconnected) }
             return text
         }.joined(separator: "; ")

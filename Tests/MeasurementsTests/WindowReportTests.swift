@@ -63,7 +63,7 @@ struct WindowReportTests {
         #expect(report.description == """
             reject window 3: 6.5 s, ended (up)
               detected     after 0.002 s (conn_reset)
-              attempts     7, fixed every ~1.0 s
+              attempts     7 attempts at 1.00 s, 2.00 s, 3.00 s, 4.00 s, 5.00 s, 6.00 s, 7.00 s, fixed every ~1.00 s
               connections  0 of 1 open at start survived
               lost         conn 1 (10.0.0.5:40000) after 0.002 s (conn_reset)
               reconnected  0.5 s after restore
@@ -88,7 +88,7 @@ struct WindowReportTests {
         #expect(areClose(report.attempts.intervals, [1, 2, 4, 8, 16]))
         #expect(report.attempts.pattern == .backoff)
         #expect(isClose(report.reconnectedAfter, 12.02))
-        #expect(report.description.contains("attempts     6, backoff 1.0 s → 16.0 s"))
+        #expect(report.description.contains("attempts     6 attempts at 1.00 s, 2.00 s, 4.00 s, 8.00 s, 16.00 s, 32.00 s, backoff 1.00 s → 16.00 s"))
         // No binlog client: nothing to resume.
         #expect(report.resume.isEmpty)
         #expect(report.replicationResumedAfter == nil)
