@@ -80,6 +80,7 @@ public struct JournalTimeline: Sendable {
             resume: resumeReports(window, horizon: horizon))
         let gaps = gapIndices.filter { $0 > start && $0 <= horizon }.map { events[$0].detail ?? "\(events[$0].count ?? 0) events lost" }
         report.journalGaps = gaps.isEmpty ? nil : gaps
+        report.serverClosed = serverClosed(window, during: during)
         return report.boundingAttempts(recoveryWithin: recoveryWithin)
     }
 
@@ -91,8 +92,13 @@ public struct JournalTimeline: Sendable {
     /// In a timeout, a frozen gateway cannot see a client close its old connection until the
     /// network is back; a new connection that turns out to be the same replica (same server id)
     /// as one streaming when the fault began shows that the replica gave up on the old one.
+    /// A server error is never detection: under a network fault it answers the client's own query
+    /// (pg_chameleon's 1305 on a poll), under `service` it is the stopping server's goodbye, and the
+    /// client's next connect (or its own close) is its reaction.
     private func detection(_ window: FaultWindow, during: Range<Int>) -> Detection? {
         let isTimeout = window.fault.type == .timeout
+        // A stopped server closes the connections itself (`serverClosed`).
+        let isService = window.fault.type == .service
         let streamingAtStart = Set(records.filter { record in
             record.isOpen(at: window.startIndex) && (record.firstDumpIndex ?? .max) < window.startIndex
         }.compactMap(\.serverID).filter { $0 != 0 })
@@ -102,17 +108,14 @@ public struct JournalTimeline: Sendable {
             let counts: Bool
             switch event.kind {
             case .connClosed:
-                counts = !isTimeout || Self.closedByClient(event)
+                counts = !(isTimeout || isService) || Self.closedByClient(event)
             case .connAccepted:
-                counts = isTimeout && recordOfEvent[index].flatMap { records[$0].serverID }.map(streamingAtStart.contains) == true
+                counts = isService
+                    || isTimeout && recordOfEvent[index].flatMap { records[$0].serverID }.map(streamingAtStart.contains) == true
             case .clientGaveUp:
                 counts = isTimeout
             case .connRefused, .connReset, .authFailed:
                 counts = !isTimeout
-            case .serverError:
-                // Only a server the fault stopped answers with an error because of it; under a network
-                // fault an error is the client's own query's (pg_chameleon's 1305 on a poll).
-                counts = window.fault.type == .service
             default:
                 counts = false
             }
@@ -129,6 +132,18 @@ public struct JournalTimeline: Sendable {
             }
         }
         return nil
+    }
+
+    /// Under a `service` fault, the first time the stopping server closed a client's connection
+    /// (`conn_closed` by the server, or an error packet it sent as it went).
+    private func serverClosed(_ window: FaultWindow, during: Range<Int>) -> ServerClose? {
+        guard window.fault.type == .service else { return nil }
+        guard let index = during.first(where: { index in
+            guard inScope(index, window.fault.scope) else { return false }
+            return events[index].kind == .serverError || events[index].kind == .connClosed && events[index].detail == "server"
+        }) else { return nil }
+        let event = events[index]
+        return ServerClose(after: Self.seconds(from: window.started, to: event.at), conn: event.conn, code: event.code, message: event.message)
     }
 
     /// When the client of the `client_gave_up` at `index` gave up, in seconds from the window's

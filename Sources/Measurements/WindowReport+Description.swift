@@ -11,7 +11,7 @@ extension WindowReport: CustomStringConvertible {
     ///       resume       server_id 2: maintained (mysql-bin.000003:1234)
     public var description: String {
         var lines = [headline]
-        lines.append(Self.line("detected", detectionText))
+        lines.append(Self.line("detected", detectionText + (serverClosed.map { "; \($0)" } ?? "")))
         lines.append(Self.line("attempts", attempts.summary))
         if connections.openAtStart > 0 {
             lines.append(Self.line(

@@ -172,7 +172,8 @@ public enum CaseMarkdown {
 
     static func detectionText(_ run: RunReport) -> String {
         guard let window = run.observations.windows.first else { return "NOT OBSERVED (no fault window)" }
-        guard let detection = window.detection else { return "NOT OBSERVED (no failed attempt while the fault lasted)" }
+        let closed = window.serverClosed.map { "; \($0)" } ?? ""
+        guard let detection = window.detection else { return "NOT OBSERVED (no failed attempt while the fault lasted\(closed))" }
         if detection.isBounded, let earliest = detection.earliest, let latest = detection.latest {
             if detection.logLine != nil {
                 return String(format: "%.2f seconds", detection.after) + " (\(detection.event.rawValue), dated by the client's own log"
@@ -181,7 +182,7 @@ public enum CaseMarkdown {
             return String(format: "between %.2f and %.2f seconds", earliest, latest) + " (\(detection.event.rawValue)"
                 + (detection.bound.map { ": \($0)" } ?? "") + ")"
         }
-        return String(format: "%.2f seconds", detection.after) + " (\(detection.event.rawValue))"
+        return String(format: "%.2f seconds", detection.after) + " (\(detection.event.rawValue)\(closed))"
     }
 
     static func messageText(_ run: RunReport) -> String {

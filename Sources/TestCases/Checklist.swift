@@ -196,12 +196,17 @@ public enum Checklist {
                     return (.notObserved, "the fault ended before the client noticed: it tried no connection in the fault's \(seconds(duration))")
                 }
                 return (.notObserved, "the client made no failed attempt while the fault lasted"
-                    + (window.duration.map { " (\(seconds($0)))" } ?? ""))
+                    + (window.duration.map { " (\(seconds($0)))" } ?? "") + (window.serverClosed.map { "; \($0)" } ?? ""))
             }
             if detection.isBounded, let earliest = detection.earliest, let latest = detection.latest {
                 return judgeBounded(detection, earliest: earliest, latest: latest, within: item.within)
             }
-            var evidence = "first failed attempt \(seconds(detection.after)) after the fault started (\(detection.event.rawValue)"
+            var evidence: String
+            if let closed = window.serverClosed {
+                evidence = "\(closed); the client's first reaction \(seconds(detection.after)) after the fault started (\(detection.event.rawValue)"
+            } else {
+                evidence = "first failed attempt \(seconds(detection.after)) after the fault started (\(detection.event.rawValue)"
+            }
             if let code = detection.code { evidence += ", error \(code)" }
             evidence += ")"
             guard let limit = item.within else { return (.pass, evidence) }

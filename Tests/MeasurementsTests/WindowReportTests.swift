@@ -279,15 +279,36 @@ struct WindowReportTests {
         #expect(report.description.contains("attempts     none"))
     }
 
-    @Test func serverErrorsAndAuthFailuresCountAsDetection() throws {
+    /// A stopped server closes the connection itself: that is not the client noticing. Its next
+    /// connect is.
+    @Test func aServiceFaultTellsTheServersCloseFromTheClientsReaction() throws {
         var script = JournalScript()
-        let fault = FaultSpec(type: .service)
-        script.faultStarted(0, window: 1, fault)
-        script.add(0.5, .connAccepted, conn: 1, client: "10.0.0.5:40000")
-        script.add(0.6, .serverError, conn: 1, code: 2013, message: "Lost connection to server")
+        script.connect(0, conn: 1)
+        script.add(0.1, .binlogDump, conn: 1, file: "mysql-bin.000001", position: 4, serverID: 2)
+        script.faultStarted(1, window: 1, service)
+        script.add(1.02, .serverError, conn: 1, code: 1053, message: "Server shutdown in progress")
+        script.add(1.03, .connClosed, conn: 1, file: "mysql-bin.000001", position: 900, detail: "server")
+        script.add(11.98, .connAccepted, conn: 2, client: "10.0.0.5:41000")
+        script.add(11.99, .connClosed, conn: 2, detail: "error: upstream connect failed")
+        script.faultEnded(20, window: 1, service)
         let report = try #require(script.reports().first)
-        #expect(report.detection == Detection(
-            after: 0.6, event: .serverError, conn: 1, code: 2013, message: "Lost connection to server"))
+        #expect(report.serverClosed == ServerClose(after: 0.02, conn: 1, code: 1053, message: "Server shutdown in progress"))
+        #expect(report.detection?.event == .connAccepted)
+        #expect(isClose(report.detection?.after, 10.98))
+        #expect(report.description.contains(
+            "detected     after 11.0 s (conn_accepted); the server closed the connection at 0.02 s (1053 Server shutdown in progress)"))
+    }
+
+    @Test func aServiceFaultTheClientDidNotReactToHasNoDetection() throws {
+        var script = JournalScript()
+        script.connect(0, conn: 1)
+        script.faultStarted(1, window: 1, service)
+        script.add(1.05, .connClosed, conn: 1, detail: "server")
+        script.faultEnded(5, window: 1, service)
+        let report = try #require(script.reports().first)
+        #expect(report.detection == nil)
+        #expect(report.serverClosed == ServerClose(after: 0.05, conn: 1))
+        #expect(report.description.contains("detected     not while the fault lasted; the server closed the connection at 0.05 s"))
     }
 
     /// Under a network fault the server itself is untouched: an error it sends is the client's

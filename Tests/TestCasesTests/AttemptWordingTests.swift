@@ -3,7 +3,7 @@ import Measurements
 import Testing
 @testable import TestCases
 
-/// What the Markdown log says about reconnect attempts.
+/// What the verdict and the Markdown log say about reconnect attempts and a stopped server.
 extension ChecklistTests {
     @Test func theLogGivesEveryAttemptWithItsTime() {
         var restart = window()
@@ -13,5 +13,26 @@ extension ChecklistTests {
 
         let single = CaseMarkdown.appending(report(RunObservations(windows: [window()], data: match)), to: CaseMarkdown.document(tc004))
         #expect(single.contains("- Retry behavior: window 1: 2 attempts at 0.20 s, 1.20 s; reconnected"))
+    }
+
+    /// Under a service fault the server closing the connection is the server's doing: detection is
+    /// the client's reaction, and both are said.
+    @Test func aStoppedServerClosingTheConnectionIsNotTheClientsDetection() throws {
+        let tc005 = try #require(BuiltinCases.named("TC-005"))
+        var stopped = window()
+        stopped.fault = FaultSpec(type: .service)
+        stopped.detection = Detection(after: 10.98, event: .connAccepted, conn: 2)
+        stopped.serverClosed = ServerClose(after: 0.02, conn: 1, code: 1053, message: "Server shutdown in progress")
+        let results = Checklist.evaluate(tc005.checklist, RunObservations(windows: [stopped], data: match))
+        #expect(results[0].verdict == .pass)
+        #expect(results[0].evidence == "the server closed the connection at 0.02 s (1053 Server shutdown in progress);"
+            + " the client's first reaction 10.98 s after the fault started (conn_accepted) < 60 s")
+        #expect(CaseMarkdown.detectionText(report(RunObservations(windows: [stopped], data: match)))
+            == "10.98 seconds (conn_accepted; the server closed the connection at 0.02 s (1053 Server shutdown in progress))")
+
+        stopped.detection = nil
+        let unseen = Checklist.evaluate(tc005.checklist, RunObservations(windows: [stopped], data: match))
+        #expect(unseen[0].verdict == .notObserved)
+        #expect(unseen[0].evidence.hasSuffix("; the server closed the connection at 0.02 s (1053 Server shutdown in progress)"))
     }
 }
