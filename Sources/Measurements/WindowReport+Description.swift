@@ -48,7 +48,7 @@ extension WindowReport: CustomStringConvertible {
         }
         if detection.isBounded, let earliest = detection.earliest, let latest = detection.latest {
             if let line = detection.logLine {
-                return "gave up after \(Self.seconds(detection.after)), dated by \(detection.bound ?? "its own log"): \"\(line)\""
+                return (serverClosed == nil ? "gave up" : "reacted") + " after \(Self.seconds(detection.after)), dated by \(detection.bound ?? "its own log"): \"\(line)\""
                     + (detection.logSource.map { " (\($0))" } ?? "")
             }
             return "gave up between \(Self.seconds(earliest)) and \(Self.seconds(latest))" + (detection.bound.map { " (\($0))" } ?? "")
@@ -94,7 +94,7 @@ extension AttemptSeries {
     static let listed = 10
 
     /// "none", "1 attempt at 2.00 s", "1 attempt (3 connections) at 10.98 s", "2 attempts at 2.00 s, 5.00 s",
-    /// "3 attempts at 0.04 s, 1.05 s, 3.10 s, irregular (median 1.53 s)", "5 attempts at …, backoff 1.00 s → 8.00 s",
+    /// "3 attempts at 0.04 s, 1.05 s, 3.10 s, backoff 1.01 s → 2.05 s", "6 attempts at …, irregular (median 2.30 s)",
     /// "7 attempts at …, fixed every ~1.00 s"; times from the fault start.
     public var summary: String {
         let estimated = estimatedTimes ? " (estimated from refused counts)" : ""

@@ -117,7 +117,8 @@ public struct Detection: Codable, Sendable, Hashable {
     public var after: Double
     /// conn_reset, conn_closed, conn_refused or auth_failed; for a timeout, conn_closed by the
     /// client, client_gave_up, or conn_accepted of a replica that gave up; for a service fault,
-    /// conn_closed by the client or its next connect (conn_accepted, conn_refused).
+    /// conn_closed by the client or its next connect (conn_accepted, conn_refused), or, dated by
+    /// the client's log line, the server's conn_closed it answered.
     public var event: JournalEventKind
     public var conn: UInt64?
     public var detail: String?

@@ -177,7 +177,7 @@ public enum CaseMarkdown {
         if detection.isBounded, let earliest = detection.earliest, let latest = detection.latest {
             if detection.logLine != nil {
                 return String(format: "%.2f seconds", detection.after) + " (\(detection.event.rawValue), dated by the client's own log"
-                    + (detection.logSource.map { ": \($0)" } ?? "") + ")"
+                    + (detection.logSource.map { ": \($0)" } ?? "") + "\(closed))"
             }
             return String(format: "between %.2f and %.2f seconds", earliest, latest) + " (\(detection.event.rawValue)"
                 + (detection.bound.map { ": \($0)" } ?? "") + ")"

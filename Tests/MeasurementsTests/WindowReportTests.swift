@@ -299,6 +299,36 @@ struct WindowReportTests {
             "detected     after 11.0 s (conn_accepted); the server closed the connection at 0.02 s (1053 Server shutdown in progress)"))
     }
 
+    /// Debezium logs the lost connection the moment the server closes it and connects again
+    /// seconds later: its log line is its first reaction.
+    @Test func underAServiceFaultTheClientsLogLineCanBeItsReaction() throws {
+        let start = 1_796_292_000.0 // 2026-12-03 10:00:00 UTC
+        let events = [
+            JournalEvent(at: start - 5, kind: .connAccepted, conn: 1, client: "10.0.0.5:40000"),
+            JournalEvent(at: start, kind: .faultStarted, window: 1, fault: service),
+            JournalEvent(at: start + 0.02, kind: .connClosed, conn: 1, detail: "server"),
+            JournalEvent(at: start + 10.98, kind: .connAccepted, conn: 2, client: "10.0.0.5:41000"),
+            JournalEvent(at: start + 20, kind: .faultEnded, window: 1, fault: service, detail: ClearReason.up.rawValue),
+        ]
+        let report = try #require(JournalTimeline(events).reports().first)
+        #expect(report.detection?.event == .connAccepted)
+        let utc = try #require(TimeZone(identifier: "UTC"))
+        let lines = [
+            "2026-12-03 10:00:00,031 ERROR Error during binlog processing. Last offset stored = null",
+            "2026-12-03 10:00:12,000 ERROR Connector error",
+        ]
+        let dated = report.datingDetection(byLog: lines, source: "etl log /tmp/debezium.log", timeZone: utc)
+        let detection = try #require(dated.detection)
+        #expect(detection.logLine == lines[0])
+        #expect(detection.event == .connClosed && detection.conn == 1)
+        #expect(isClose(detection.after, 0.031) && isClose(detection.latest, 0.032))
+        #expect(dated.description.contains("detected     reacted after 0.031 s, dated by its own log, to the millisecond,"
+            + " after the server closed the connection: \"\(lines[0])\" (etl log /tmp/debezium.log); the server closed the connection at 0.02 s"),
+            "\(dated.description)")
+        // A line before the server's close, or after the client's next connect, is not its reaction.
+        #expect(report.datingDetection(byLog: ["2026-12-03 09:59:59,500 ERROR earlier", lines[1]], source: "x", timeZone: utc) == report)
+    }
+
     @Test func aServiceFaultTheClientDidNotReactToHasNoDetection() throws {
         var script = JournalScript()
         script.connect(0, conn: 1)

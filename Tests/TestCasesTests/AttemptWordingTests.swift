@@ -30,6 +30,15 @@ extension ChecklistTests {
         #expect(CaseMarkdown.detectionText(report(RunObservations(windows: [stopped], data: match)))
             == "10.98 seconds (conn_accepted; the server closed the connection at 0.02 s (1053 Server shutdown in progress))")
 
+        // Dated by the client's own log line: it reacted then.
+        stopped.detection = Detection(after: 0.031, event: .connClosed, conn: 1, earliest: 0.031, latest: 0.032,
+                                      bound: "its own log, to the millisecond, after the server closed the connection",
+                                      logLine: "10:00:00,031 ERROR Error during binlog processing", logSource: "etl log d.log")
+        let logged = Checklist.evaluate(tc005.checklist, RunObservations(windows: [stopped], data: match))
+        #expect(logged[0].verdict == .pass)
+        #expect(logged[0].evidence.hasPrefix("the server closed the connection at 0.02 s (1053 Server shutdown in progress);"
+            + " the client reacted 0.03 s after the fault started, dated by its own log line"), "\(logged[0].evidence)")
+
         stopped.detection = nil
         let unseen = Checklist.evaluate(tc005.checklist, RunObservations(windows: [stopped], data: match))
         #expect(unseen[0].verdict == .notObserved)
