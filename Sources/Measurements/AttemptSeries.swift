@@ -1,12 +1,19 @@
 /// Connection attempts around one fault window and how they were spaced.
+///
+/// The journal keeps one event per client connect; a client that reconnects often opens several
+/// connections at once (a JDBC connection, then its binlog connection): connects less than
+/// `groupingGap` after the previous connect of the same group are one reconnect attempt. Intervals
+/// and the pattern are between attempts.
 public struct AttemptSeries: Codable, Sendable, Hashable {
     /// One entry per `conn_accepted`, `conn_refused` and `conn_dropped` (old journals: one per
     /// refused sample, with its count).
     public var attempts: [ConnectionAttempt]
-    /// Attempts in all, refused counts included.
+    /// Connections in all, refused counts included.
     public var total: Int
-    /// Seconds between successive attempts' starts (a dropped attempt's first SYN: exact even
-    /// when the moment its client gave up on it is only bounded).
+    /// Reconnect attempts: the connections grouped, in order.
+    public var groups: [AttemptGroup]
+    /// Seconds between successive reconnect attempts' starts (a dropped connect's first SYN:
+    /// exact even when the moment its client gave up on it is only bounded).
     public var intervals: [Double]
     public var medianInterval: Double?
     public var pattern: RetryPattern
@@ -21,27 +28,54 @@ public struct AttemptSeries: Codable, Sendable, Hashable {
     public static let unobservedNote =
         "refused connection attempts are not observed: logging packets needs root (or CAP_NET_ADMIN) and iptables"
 
+    /// A connect less than this many seconds after the previous one belongs to the same attempt.
+    public static let groupingGap = 1.0
+
     public init(attempts: [ConnectionAttempt], unobserved: String? = nil) {
         self.attempts = attempts
         self.unobserved = unobserved
-        var times: [Double] = []
+        var times: [(at: Double, entry: Int)] = []
         var estimated = false
-        for attempt in attempts {
+        for (entry, attempt) in attempts.enumerated() {
             let count = max(attempt.count, 1)
             if count > 1 {
                 estimated = true
-                let previous = times.last ?? 0
+                let previous = times.last?.at ?? 0
                 let step = (attempt.after - previous) / Double(count)
-                times += (1...count).map { previous + step * Double($0) }
+                times += (1...count).map { (previous + step * Double($0), entry) }
             } else {
-                times.append(attempt.after)
+                times.append((attempt.after, entry))
+            }
+        }
+        var groups: [AttemptGroup] = []
+        for (index, time) in times.enumerated() {
+            if index > 0, time.at - times[index - 1].at < Self.groupingGap {
+                groups[groups.count - 1].connections += 1
+                if groups[groups.count - 1].entries.last != time.entry { groups[groups.count - 1].entries.append(time.entry) }
+            } else {
+                groups.append(AttemptGroup(after: JournalEvent.timestamp(time.at), connections: 1, entries: [time.entry]))
             }
         }
         total = times.count
-        intervals = zip(times, times.dropFirst()).map { JournalEvent.timestamp($1 - $0) }
+        self.groups = groups
+        intervals = zip(groups, groups.dropFirst()).map { JournalEvent.timestamp($1.after - $0.after) }
         medianInterval = Self.median(intervals)
-        pattern = RetryPattern(intervals: intervals, attempts: times.count)
+        pattern = RetryPattern(intervals: intervals, attempts: groups.count)
         estimatedTimes = estimated
+    }
+
+    /// Everything but `attempts` and `unobserved` is computed from them (older summaries lack `groups`).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(
+            attempts: container.decode([ConnectionAttempt].self, forKey: .attempts),
+            unobserved: container.decodeIfPresent(String.self, forKey: .unobserved))
+    }
+
+    /// The series without the attempts that started later than `seconds` from the fault start.
+    public func ending(at seconds: Double) -> AttemptSeries {
+        let kept = Set(groups.filter { $0.after <= seconds }.flatMap(\.entries))
+        return AttemptSeries(attempts: attempts.indices.filter(kept.contains).map { attempts[$0] }, unobserved: unobserved)
     }
 
     static func median(_ values: [Double]) -> Double? {
@@ -52,11 +86,27 @@ public struct AttemptSeries: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case attempts, total, intervals
+        case attempts, total, groups, intervals
         case medianInterval = "median_interval"
         case pattern
         case estimatedTimes = "estimated_times"
         case unobserved
+    }
+}
+
+/// One reconnect attempt: connections each less than `AttemptSeries.groupingGap` after the previous.
+public struct AttemptGroup: Codable, Sendable, Hashable {
+    /// Seconds from the fault start to its first connect.
+    public var after: Double
+    /// Connections it opened (refused counts included).
+    public var connections: Int
+    /// Its entries in `AttemptSeries.attempts`, by index.
+    public var entries: [Int]
+
+    public init(after: Double, connections: Int, entries: [Int]) {
+        self.after = after
+        self.connections = connections
+        self.entries = entries
     }
 }
 

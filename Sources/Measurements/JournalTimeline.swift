@@ -9,6 +9,9 @@ import Faults
 ///   `reset`, whose window has no length, until the horizon instead.
 /// - *horizon*: the next connection-fault window's start (or the journal's end). A
 ///   reconnect or resume later than that belongs to the next window.
+/// - *attempts*: from the start to the reconnect (the connects less than
+///   `AttemptSeries.groupingGap` after it included: one attempt), or to `recoveryWithin` after
+///   the restore when there was none; never past the horizon.
 /// - *scope*: for a `replication` (`queries`) fault only connections that did (did not)
 ///   issue a binlog dump count; `conn_refused` and `conn_dropped` (not tied to a connection)
 ///   always count.
@@ -24,8 +27,14 @@ public struct JournalTimeline: Sendable {
     private let recordKeys: [String]
     /// Indices of the `gap` events: a window is not measured across a gap it has no end before.
     private let gapIndices: [Int]
+    /// Seconds after the restore that a window's attempts can still come (a case's `recovery_within`).
+    public let recoveryWithin: Double
 
-    public init(_ events: [JournalEvent]) {
+    /// A case's `recovery_within` when nothing says otherwise.
+    public static let defaultRecoveryWithin = 300.0
+
+    public init(_ events: [JournalEvent], recoveryWithin: Double = Self.defaultRecoveryWithin) {
+        self.recoveryWithin = recoveryWithin
         let sorted = events.enumerated()
             .sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }
             .map(\.element)
@@ -62,7 +71,7 @@ public struct JournalTimeline: Sendable {
             ended: window.ended,
             endReason: window.endReason,
             detection: detection(window, during: during),
-            attempts: attempts(window, through: attemptsEnd ?? horizon - 1),
+            attempts: attempts(window, through: attemptsEnd ?? horizon - 1, before: horizon),
             connections: survival(window, during: during),
             reconnectedAfter: reconnect.flatMap { index in window.ended.map { Self.seconds(from: $0, to: events[index].at) } },
             replicationResumedAfter: window.endIndex
@@ -71,7 +80,8 @@ public struct JournalTimeline: Sendable {
             resume: resumeReports(window, horizon: horizon))
         let gaps = gapIndices.filter { $0 > start && $0 <= horizon }.map { events[$0].detail ?? "\(events[$0].count ?? 0) events lost" }
         report.journalGaps = gaps.isEmpty ? nil : gaps
-        return report
+        report.serverClosed = serverClosed(window, during: during)
+        return report.boundingAttempts(recoveryWithin: recoveryWithin)
     }
 
     // MARK: - Measurements
@@ -82,8 +92,13 @@ public struct JournalTimeline: Sendable {
     /// In a timeout, a frozen gateway cannot see a client close its old connection until the
     /// network is back; a new connection that turns out to be the same replica (same server id)
     /// as one streaming when the fault began shows that the replica gave up on the old one.
+    /// A server error is never detection: under a network fault it answers the client's own query
+    /// (pg_chameleon's 1305 on a poll), under `service` it is the stopping server's goodbye, and the
+    /// client's next connect (or its own close) is its reaction.
     private func detection(_ window: FaultWindow, during: Range<Int>) -> Detection? {
         let isTimeout = window.fault.type == .timeout
+        // A stopped server closes the connections itself (`serverClosed`).
+        let isService = window.fault.type == .service
         let streamingAtStart = Set(records.filter { record in
             record.isOpen(at: window.startIndex) && (record.firstDumpIndex ?? .max) < window.startIndex
         }.compactMap(\.serverID).filter { $0 != 0 })
@@ -93,17 +108,14 @@ public struct JournalTimeline: Sendable {
             let counts: Bool
             switch event.kind {
             case .connClosed:
-                counts = !isTimeout || Self.closedByClient(event)
+                counts = !(isTimeout || isService) || Self.closedByClient(event)
             case .connAccepted:
-                counts = isTimeout && recordOfEvent[index].flatMap { records[$0].serverID }.map(streamingAtStart.contains) == true
+                counts = isService
+                    || isTimeout && recordOfEvent[index].flatMap { records[$0].serverID }.map(streamingAtStart.contains) == true
             case .clientGaveUp:
                 counts = isTimeout
             case .connRefused, .connReset, .authFailed:
                 counts = !isTimeout
-            case .serverError:
-                // Only a server the fault stopped answers with an error because of it; under a network
-                // fault an error is the client's own query's (pg_chameleon's 1305 on a poll).
-                counts = window.fault.type == .service
             default:
                 counts = false
             }
@@ -120,6 +132,18 @@ public struct JournalTimeline: Sendable {
             }
         }
         return nil
+    }
+
+    /// Under a `service` fault, the first time the stopping server closed a client's connection
+    /// (`conn_closed` by the server, or an error packet it sent as it went).
+    private func serverClosed(_ window: FaultWindow, during: Range<Int>) -> ServerClose? {
+        guard window.fault.type == .service else { return nil }
+        guard let index = during.first(where: { index in
+            guard inScope(index, window.fault.scope) else { return false }
+            return events[index].kind == .serverError || events[index].kind == .connClosed && events[index].detail == "server"
+        }) else { return nil }
+        let event = events[index]
+        return ServerClose(after: Self.seconds(from: window.started, to: event.at), conn: event.conn, code: event.code, message: event.message)
     }
 
     /// When the client of the `client_gave_up` at `index` gave up, in seconds from the window's
@@ -150,10 +174,16 @@ public struct JournalTimeline: Sendable {
         return detail == "client" || detail.hasPrefix("error")
     }
 
-    private func attempts(_ window: FaultWindow, through last: Int) -> AttemptSeries {
+    /// The connects from the window's start through `last`, and after it those less than
+    /// `AttemptSeries.groupingGap` after the previous one (the rest of the same attempt), before `limit`.
+    private func attempts(_ window: FaultWindow, through last: Int, before limit: Int) -> AttemptSeries {
         var attempts: [ConnectionAttempt] = []
-        for index in (window.startIndex + 1)..<max(window.startIndex + 1, last + 1) {
+        for index in (window.startIndex + 1)..<max(window.startIndex + 1, limit) {
             let event = events[index]
+            if index > last {
+                guard let previous = attempts.last,
+                      Self.seconds(from: window.started, to: event.at) - previous.after < AttemptSeries.groupingGap else { break }
+            }
             switch event.kind {
             case .connAccepted where inScope(index, window.fault.scope):
                 attempts.append(ConnectionAttempt(

@@ -124,7 +124,12 @@ extension WindowReport {
     /// detection (`log_line`, `log_source`), `after` its time, and `earliest`/`latest` the part
     /// of the bound the stamp's resolution leaves (a stamp to the second leaves up to a second).
     /// Unchanged when the detection is exact, already dated, or no line falls inside.
+    /// Under `service`, the client's reaction to the server closing its connection can be its log
+    /// line: the first one stamped after the close and before its next reaction on the wire (or the restore).
     public func datingDetection(byLog lines: [String], source: String, timeZone: TimeZone) -> WindowReport {
+        if let serverClosed, detection?.logLine == nil {
+            return datingReaction(to: serverClosed, byLog: lines, source: source, timeZone: timeZone)
+        }
         guard var detection, detection.isBounded, detection.logLine == nil,
               let earliest = detection.earliest, let latest = detection.latest else { return self }
         for line in lines {
@@ -144,6 +149,25 @@ extension WindowReport {
             detection.logSource = source
             var report = self
             report.detection = detection
+            return report
+        }
+        return self
+    }
+
+    private func datingReaction(to closed: ServerClose, byLog lines: [String], source: String, timeZone: TimeZone) -> WindowReport {
+        let latest = detection?.after ?? duration ?? .infinity
+        for line in lines {
+            guard let stamp = LogTimestamp(line: line, timeZone: timeZone) else { continue }
+            let from = stamp.seconds - started
+            let to = from + stamp.resolution
+            guard from <= latest, to > closed.after else { continue }
+            let low = JournalEvent.timestamp(max(from, closed.after))
+            let high = JournalEvent.timestamp(min(to, latest))
+            var report = self
+            report.detection = Detection(
+                after: low, event: .connClosed, conn: closed.conn, earliest: low, latest: high,
+                bound: "its own log, \(Self.precision(stamp.resolution)), after the server closed the connection",
+                logLine: line, logSource: source)
             return report
         }
         return self

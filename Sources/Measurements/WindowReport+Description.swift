@@ -5,13 +5,13 @@ extension WindowReport: CustomStringConvertible {
     ///
     ///     reject window 3: 60.0 s, ended (up)
     ///       detected     after 0.002 s (conn_reset)
-    ///       attempts     7, fixed every ~1.0 s
+    ///       attempts     3 attempts at 1.00 s, 2.00 s, 3.00 s, fixed every ~1.00 s
     ///       reconnected  0.8 s after restore
     ///       replication  resumed 0.9 s after restore
     ///       resume       server_id 2: maintained (mysql-bin.000003:1234)
     public var description: String {
         var lines = [headline]
-        lines.append(Self.line("detected", detectionText))
+        lines.append(Self.line("detected", detectionText + (serverClosed.map { "; \($0)" } ?? "")))
         lines.append(Self.line("attempts", attempts.summary))
         if connections.openAtStart > 0 {
             lines.append(Self.line(
@@ -48,7 +48,7 @@ extension WindowReport: CustomStringConvertible {
         }
         if detection.isBounded, let earliest = detection.earliest, let latest = detection.latest {
             if let line = detection.logLine {
-                return "gave up after \(Self.seconds(detection.after)), dated by \(detection.bound ?? "its own log"): \"\(line)\""
+                return (serverClosed == nil ? "gave up" : "reacted") + " after \(Self.seconds(detection.after)), dated by \(detection.bound ?? "its own log"): \"\(line)\""
                     + (detection.logSource.map { " (\($0))" } ?? "")
             }
             return "gave up between \(Self.seconds(earliest)) and \(Self.seconds(latest))" + (detection.bound.map { " (\($0))" } ?? "")
@@ -90,27 +90,36 @@ extension WindowReport: CustomStringConvertible {
 }
 
 extension AttemptSeries {
-    /// "none", "1 (at 2.0 s)", "7, fixed every ~1.0 s", "5, backoff 1.0 s → 16.0 s",
-    /// "6, irregular (median 2.3 s)".
-    var summary: String {
+    /// Attempts whose times the text lists; JSON has them all.
+    static let listed = 10
+
+    /// "none", "1 attempt at 2.00 s", "1 attempt (3 connections) at 10.98 s", "2 attempts at 2.00 s, 5.00 s",
+    /// "3 attempts at 0.04 s, 1.05 s, 3.10 s, backoff 1.01 s → 2.05 s", "6 attempts at …, irregular (median 2.30 s)",
+    /// "7 attempts at …, fixed every ~1.00 s"; times from the fault start.
+    public var summary: String {
         let estimated = estimatedTimes ? " (estimated from refused counts)" : ""
         let unseen = unobserved.map { "; refused connects not observed: \($0)" } ?? ""
         return plainSummary(estimated: estimated) + unseen
     }
 
     private func plainSummary(estimated: String) -> String {
+        guard !groups.isEmpty else { return "none" }
+        func seconds(_ value: Double) -> String { String(format: "%.2f s", value) }
+        var text = groups.count == 1 ? "1 attempt" : "\(groups.count) attempts"
+        if total > groups.count { text += " (\(total) connections)" }
+        text += " at " + groups.prefix(Self.listed).map { seconds($0.after) }.joined(separator: ", ")
+        if groups.count > Self.listed { text += ", … (\(groups.count - Self.listed) more)" }
+        // One interval is no pattern.
+        guard intervals.count > 1 else { return text + estimated }
         switch pattern {
-        case .none:
-            return "none"
-        case .single:
-            return "1 (at \(WindowReport.seconds(attempts.first?.after ?? 0)) after start)"
+        case .none, .single:
+            return text + estimated
         case .fixed:
-            return "\(total), fixed every ~\(WindowReport.seconds(medianInterval ?? 0))" + estimated
+            return text + ", fixed every ~\(seconds(medianInterval ?? 0))" + estimated
         case .backoff:
-            return "\(total), backoff \(WindowReport.seconds(intervals.first ?? 0)) → \(WindowReport.seconds(intervals.last ?? 0))"
-                + estimated
+            return text + ", backoff \(seconds(intervals.first ?? 0)) → \(seconds(intervals.last ?? 0))" + estimated
         case .irregular:
-            return "\(total), irregular (median \(WindowReport.seconds(medianInterval ?? 0)))" + estimated
+            return text + ", irregular (median \(seconds(medianInterval ?? 0)))" + estimated
         }
     }
 }

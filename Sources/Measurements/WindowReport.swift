@@ -13,9 +13,13 @@ public struct WindowReport: Codable, Sendable, Hashable {
     public var duration: Double?
     /// Why the window ended (the `detail` of `fault_ended`), when known.
     public var endReason: ClearReason?
-    /// The client's first failed attempt; nil if it noticed nothing while the fault lasted.
+    /// The client's first failed attempt (under `service`, its first reaction: the server closing
+    /// its connection is `serverClosed`); nil if it noticed nothing while the fault lasted.
     public var detection: Detection?
-    /// Connection attempts from the fault start until the first successful reconnect after it.
+    /// Under a `service` fault: when the stopping server closed a client's connection.
+    public var serverClosed: ServerClose?
+    /// Connection attempts from the fault start until the first successful reconnect after it
+    /// (that attempt's connections included), or until the case's `recovery_within` after the restore.
     public var attempts: AttemptSeries
     /// Client connections open when the fault started, and how many of them outlived it.
     public var connections: ConnectionSurvival
@@ -52,11 +56,50 @@ public struct WindowReport: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case window, fault, started, ended, duration
         case endReason = "end_reason"
-        case detection, attempts, connections
+        case detection
+        case serverClosed = "server_closed"
+        case attempts, connections
         case reconnectedAfter = "reconnected_after"
         case replicationResumedAfter = "replication_resumed_after"
         case resume
         case journalGaps = "journal_gaps"
+    }
+}
+
+extension WindowReport {
+    /// The report with the attempts that started later than `recoveryWithin` after the restore left out: a
+    /// connect after that is not the client's reaction to this fault (a manual restart minutes later).
+    public func boundingAttempts(recoveryWithin: Double) -> WindowReport {
+        guard let duration else { return self }
+        var report = self
+        report.attempts = attempts.ending(at: duration + recoveryWithin)
+        return report
+    }
+}
+
+/// The stopping server closing a client's connection (a `service` fault): the server's doing, not
+/// the client's detection.
+public struct ServerClose: Codable, Sendable, Hashable, CustomStringConvertible {
+    /// Seconds from the fault start.
+    public var after: Double
+    public var conn: UInt64?
+    /// The error packet it sent as it went, if any.
+    public var code: Int?
+    public var message: String?
+
+    public init(after: Double, conn: UInt64? = nil, code: Int? = nil, message: String? = nil) {
+        self.after = after
+        self.conn = conn
+        self.code = code
+        self.message = message
+    }
+
+    /// "the server closed the connection at 0.02 s (1053 Server shutdown in progress)".
+    public var description: String {
+        var text = String(format: "the server closed the connection at %.2f s", after)
+        let error = [code.map(String.init), message].compactMap { $0 }.joined(separator: " ")
+        if !error.isEmpty { text += " (\(error))" }
+        return text
     }
 }
 
@@ -72,8 +115,10 @@ public struct WindowReport: Codable, Sendable, Hashable {
 public struct Detection: Codable, Sendable, Hashable {
     /// Seconds from the fault start; `latest` when the moment is bounded.
     public var after: Double
-    /// conn_reset, conn_closed, conn_refused, auth_failed or server_error; for a timeout,
-    /// conn_closed by the client, client_gave_up, or conn_accepted of a replica that gave up.
+    /// conn_reset, conn_closed, conn_refused or auth_failed; for a timeout, conn_closed by the
+    /// client, client_gave_up, or conn_accepted of a replica that gave up; for a service fault,
+    /// conn_closed by the client or its next connect (conn_accepted, conn_refused), or, dated by
+    /// the client's log line, the server's conn_closed it answered.
     public var event: JournalEventKind
     public var conn: UInt64?
     public var detail: String?

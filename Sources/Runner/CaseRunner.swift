@@ -117,7 +117,8 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         if sourceStopped { report.inconclusive.removeAll { $0.kind == .agentDown } }
         report.load = await environment.load.stop()
         report.samples = environment.sampler.samples
-        report.observations.windows = await runWindows()
+        // The agent bounds attempts at the default recovery_within; the case may give less.
+        report.observations.windows = await runWindows().map { $0.boundingAttempts(recoveryWithin: testCase.recoveryWithin) }
         report.observations.recoveryWithin = testCase.recoveryWithin
         let log = await etlLogMessages()
         let messages = log?.messages ?? environment.sampler.errors

@@ -172,16 +172,17 @@ public enum CaseMarkdown {
 
     static func detectionText(_ run: RunReport) -> String {
         guard let window = run.observations.windows.first else { return "NOT OBSERVED (no fault window)" }
-        guard let detection = window.detection else { return "NOT OBSERVED (no failed attempt while the fault lasted)" }
+        let closed = window.serverClosed.map { "; \($0)" } ?? ""
+        guard let detection = window.detection else { return "NOT OBSERVED (no failed attempt while the fault lasted\(closed))" }
         if detection.isBounded, let earliest = detection.earliest, let latest = detection.latest {
             if detection.logLine != nil {
                 return String(format: "%.2f seconds", detection.after) + " (\(detection.event.rawValue), dated by the client's own log"
-                    + (detection.logSource.map { ": \($0)" } ?? "") + ")"
+                    + (detection.logSource.map { ": \($0)" } ?? "") + "\(closed))"
             }
             return String(format: "between %.2f and %.2f seconds", earliest, latest) + " (\(detection.event.rawValue)"
                 + (detection.bound.map { ": \($0)" } ?? "") + ")"
         }
-        return String(format: "%.2f seconds", detection.after) + " (\(detection.event.rawValue))"
+        return String(format: "%.2f seconds", detection.after) + " (\(detection.event.rawValue)\(closed))"
     }
 
     static func messageText(_ run: RunReport) -> String {
@@ -195,11 +196,7 @@ public enum CaseMarkdown {
         let windows = run.observations.windows
         guard !windows.isEmpty else { return "NOT OBSERVED (no fault window)" }
         return windows.map { window in
-            let attempts = window.attempts
-            var text = "window \(window.window): \(attempts.total) attempts"
-            if let median = attempts.medianInterval { text += String(format: ", median interval %.2f s", median) }
-            text += ", \(attempts.pattern.rawValue) pattern"
-            if attempts.estimatedTimes { text += " (intervals estimated from refused-connection counts)" }
+            var text = "window \(window.window): \(window.attempts.summary)"
             if let reconnected = window.reconnectedAfter { text += String(format: "; reconnected %.2f s after the restore", reconnected) }
             return text
         }.joined(separator: "; ")

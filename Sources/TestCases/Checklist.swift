@@ -149,13 +149,16 @@ public enum Checklist {
 
     private static func seconds(_ value: Double) -> String { String(format: "%.2f s", value) }
 
-    /// A detection the wire only bounds (a client that abandoned a dropped connect sends nothing):
+    /// A detection the wire only bounds (a client that abandoned a dropped connect sends nothing),
+    /// or a reaction to a stopped server dated by the client's log line to its stamp's resolution:
     /// within N s passes when even the latest moment is, fails when even the earliest is not, and
     /// is not observed in between — the evidence says which side cannot be told, and why.
-    private static func judgeBounded(_ detection: Detection, earliest: Double, latest: Double, within limit: Double?) -> (ItemVerdict, String) {
+    private static func judgeBounded(_ detection: Detection, earliest: Double, latest: Double, within limit: Double?,
+                                     serverClosed: ServerClose?) -> (ItemVerdict, String) {
         var evidence: String
         if let line = detection.logLine {
-            evidence = "the client gave up \(seconds(detection.after)) after the fault started, dated by its own log line \"\(line)\""
+            evidence = (serverClosed.map { "\($0); " } ?? "")
+                + "the client \(serverClosed == nil ? "gave up" : "reacted") \(seconds(detection.after)) after the fault started, dated by its own log line \"\(line)\""
                 + (detection.logSource.map { " (\($0))" } ?? "")
             if latest - earliest >= 0.01 { evidence += " between \(seconds(earliest)) and \(seconds(latest))" }
             evidence += " (\(detection.event.rawValue)" + (detection.bound.map { "; \($0)" } ?? "") + ")"
@@ -196,12 +199,17 @@ public enum Checklist {
                     return (.notObserved, "the fault ended before the client noticed: it tried no connection in the fault's \(seconds(duration))")
                 }
                 return (.notObserved, "the client made no failed attempt while the fault lasted"
-                    + (window.duration.map { " (\(seconds($0)))" } ?? ""))
+                    + (window.duration.map { " (\(seconds($0)))" } ?? "") + (window.serverClosed.map { "; \($0)" } ?? ""))
             }
             if detection.isBounded, let earliest = detection.earliest, let latest = detection.latest {
-                return judgeBounded(detection, earliest: earliest, latest: latest, within: item.within)
+                return judgeBounded(detection, earliest: earliest, latest: latest, within: item.within, serverClosed: window.serverClosed)
             }
-            var evidence = "first failed attempt \(seconds(detection.after)) after the fault started (\(detection.event.rawValue)"
+            var evidence: String
+            if let closed = window.serverClosed {
+                evidence = "\(closed); the client's first reaction \(seconds(detection.after)) after the fault started (\(detection.event.rawValue)"
+            } else {
+                evidence = "first failed attempt \(seconds(detection.after)) after the fault started (\(detection.event.rawValue)"
+            }
             if let code = detection.code { evidence += ", error \(code)" }
             evidence += ")"
             guard let limit = item.within else { return (.pass, evidence) }

@@ -1,4 +1,5 @@
 import Foundation
+import Measurements
 import Yams
 
 /// A test case as a team writes it: the seed document's sections, with each step that the
@@ -92,7 +93,7 @@ public struct TestCase: Codable, Sendable, Hashable {
     /// minutes here (a binlog client that comes back through a 60 s keepalive, retries after 10,
     /// 30, 90 and 270 s).
     public static let reserved: [(name: String, seconds: Double, help: String)] = [
-        ("recovery_within", 300, "Seconds after the restore the pipeline has to replicate again (a later resume FAILs recovery)."),
+        ("recovery_within", JournalTimeline.defaultRecoveryWithin, "Seconds after the restore the pipeline has to replicate again (a later resume FAILs recovery)."),
         ("catch_up_within", 120, "Seconds after recovery the destination has to hold the source's rows before they are compared."),
     ]
 
@@ -102,7 +103,7 @@ public struct TestCase: Codable, Sendable, Hashable {
     }
 
     /// `recovery_within`, in seconds.
-    public var recoveryWithin: Double { parameter("recovery_within") ?? 300 }
+    public var recoveryWithin: Double { parameter("recovery_within") ?? JournalTimeline.defaultRecoveryWithin }
     /// `catch_up_within`, in seconds.
     public var catchUpWithin: Double { parameter("catch_up_within") ?? 120 }
 

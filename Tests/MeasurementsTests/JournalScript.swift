@@ -88,3 +88,4 @@ func areClose(_ values: [Double], _ expected: [Double]) -> Bool {
 let reject = FaultSpec(type: .reject)
 let timeout = FaultSpec(type: .timeout)
 let resetSpec = FaultSpec(type: .reset)
+let service = FaultSpec(type: .service)

@@ -63,7 +63,7 @@ struct WindowReportTests {
         #expect(report.description == """
             reject window 3: 6.5 s, ended (up)
               detected     after 0.002 s (conn_reset)
-              attempts     7, fixed every ~1.0 s
+              attempts     7 attempts at 1.00 s, 2.00 s, 3.00 s, 4.00 s, 5.00 s, 6.00 s, 7.00 s, fixed every ~1.00 s
               connections  0 of 1 open at start survived
               lost         conn 1 (10.0.0.5:40000) after 0.002 s (conn_reset)
               reconnected  0.5 s after restore
@@ -88,7 +88,7 @@ struct WindowReportTests {
         #expect(areClose(report.attempts.intervals, [1, 2, 4, 8, 16]))
         #expect(report.attempts.pattern == .backoff)
         #expect(isClose(report.reconnectedAfter, 12.02))
-        #expect(report.description.contains("attempts     6, backoff 1.0 s → 16.0 s"))
+        #expect(report.description.contains("attempts     6 attempts at 1.00 s, 2.00 s, 4.00 s, 8.00 s, 16.00 s, 32.00 s, backoff 1.00 s → 16.00 s"))
         // No binlog client: nothing to resume.
         #expect(report.resume.isEmpty)
         #expect(report.replicationResumedAfter == nil)
@@ -279,15 +279,66 @@ struct WindowReportTests {
         #expect(report.description.contains("attempts     none"))
     }
 
-    @Test func serverErrorsAndAuthFailuresCountAsDetection() throws {
+    /// A stopped server closes the connection itself: that is not the client noticing. Its next
+    /// connect is.
+    @Test func aServiceFaultTellsTheServersCloseFromTheClientsReaction() throws {
         var script = JournalScript()
-        let fault = FaultSpec(type: .service)
-        script.faultStarted(0, window: 1, fault)
-        script.add(0.5, .connAccepted, conn: 1, client: "10.0.0.5:40000")
-        script.add(0.6, .serverError, conn: 1, code: 2013, message: "Lost connection to server")
+        script.connect(0, conn: 1)
+        script.add(0.1, .binlogDump, conn: 1, file: "mysql-bin.000001", position: 4, serverID: 2)
+        script.faultStarted(1, window: 1, service)
+        script.add(1.02, .serverError, conn: 1, code: 1053, message: "Server shutdown in progress")
+        script.add(1.03, .connClosed, conn: 1, file: "mysql-bin.000001", position: 900, detail: "server")
+        script.add(11.98, .connAccepted, conn: 2, client: "10.0.0.5:41000")
+        script.add(11.99, .connClosed, conn: 2, detail: "error: upstream connect failed")
+        script.faultEnded(20, window: 1, service)
         let report = try #require(script.reports().first)
-        #expect(report.detection == Detection(
-            after: 0.6, event: .serverError, conn: 1, code: 2013, message: "Lost connection to server"))
+        #expect(report.serverClosed == ServerClose(after: 0.02, conn: 1, code: 1053, message: "Server shutdown in progress"))
+        #expect(report.detection?.event == .connAccepted)
+        #expect(isClose(report.detection?.after, 10.98))
+        #expect(report.description.contains(
+            "detected     after 11.0 s (conn_accepted); the server closed the connection at 0.02 s (1053 Server shutdown in progress)"))
+    }
+
+    /// Debezium logs the lost connection the moment the server closes it and connects again
+    /// seconds later: its log line is its first reaction.
+    @Test func underAServiceFaultTheClientsLogLineCanBeItsReaction() throws {
+        let start = 1_796_292_000.0 // 2026-12-03 10:00:00 UTC
+        let events = [
+            JournalEvent(at: start - 5, kind: .connAccepted, conn: 1, client: "10.0.0.5:40000"),
+            JournalEvent(at: start, kind: .faultStarted, window: 1, fault: service),
+            JournalEvent(at: start + 0.02, kind: .connClosed, conn: 1, detail: "server"),
+            JournalEvent(at: start + 10.98, kind: .connAccepted, conn: 2, client: "10.0.0.5:41000"),
+            JournalEvent(at: start + 20, kind: .faultEnded, window: 1, fault: service, detail: ClearReason.up.rawValue),
+        ]
+        let report = try #require(JournalTimeline(events).reports().first)
+        #expect(report.detection?.event == .connAccepted)
+        let utc = try #require(TimeZone(identifier: "UTC"))
+        let lines = [
+            "2026-12-03 10:00:00,031 ERROR Error during binlog processing. Last offset stored = null",
+            "2026-12-03 10:00:12,000 ERROR Connector error",
+        ]
+        let dated = report.datingDetection(byLog: lines, source: "etl log /tmp/debezium.log", timeZone: utc)
+        let detection = try #require(dated.detection)
+        #expect(detection.logLine == lines[0])
+        #expect(detection.event == .connClosed && detection.conn == 1)
+        #expect(isClose(detection.after, 0.031) && isClose(detection.latest, 0.032))
+        #expect(dated.description.contains("detected     reacted after 0.031 s, dated by its own log, to the millisecond,"
+            + " after the server closed the connection: \"\(lines[0])\" (etl log /tmp/debezium.log); the server closed the connection at 0.02 s"),
+            "\(dated.description)")
+        // A line before the server's close, or after the client's next connect, is not its reaction.
+        #expect(report.datingDetection(byLog: ["2026-12-03 09:59:59,500 ERROR earlier", lines[1]], source: "x", timeZone: utc) == report)
+    }
+
+    @Test func aServiceFaultTheClientDidNotReactToHasNoDetection() throws {
+        var script = JournalScript()
+        script.connect(0, conn: 1)
+        script.faultStarted(1, window: 1, service)
+        script.add(1.05, .connClosed, conn: 1, detail: "server")
+        script.faultEnded(5, window: 1, service)
+        let report = try #require(script.reports().first)
+        #expect(report.detection == nil)
+        #expect(report.serverClosed == ServerClose(after: 0.05, conn: 1))
+        #expect(report.description.contains("detected     not while the fault lasted; the server closed the connection at 0.05 s"))
     }
 
     /// Under a network fault the server itself is untouched: an error it sends is the client's
