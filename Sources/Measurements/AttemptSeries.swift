@@ -23,6 +23,9 @@ public struct AttemptSeries: Codable, Sendable, Hashable {
     /// Why refused connects could not be seen at all (an agent that may not log packets:
     /// the kernel refuses them unseen); nil when every attempt was observed.
     public var unobserved: String?
+    /// Times no agent was observing (it had died and was not yet restarted): attempts then went
+    /// unseen, so no interval is drawn across them. Nil when there were none.
+    public var agentDown: [AgentDownSpan]?
 
     /// The journal note an agent writes in a window whose refused connects it cannot see.
     public static let unobservedNote =
@@ -31,9 +34,10 @@ public struct AttemptSeries: Codable, Sendable, Hashable {
     /// A connect less than this many seconds after the previous one belongs to the same attempt.
     public static let groupingGap = 1.0
 
-    public init(attempts: [ConnectionAttempt], unobserved: String? = nil) {
+    public init(attempts: [ConnectionAttempt], unobserved: String? = nil, agentDown: [AgentDownSpan]? = nil) {
         self.attempts = attempts
         self.unobserved = unobserved
+        self.agentDown = agentDown?.isEmpty == true ? nil : agentDown
         var times: [(at: Double, entry: Int)] = []
         var estimated = false
         for (entry, attempt) in attempts.enumerated() {
@@ -58,9 +62,13 @@ public struct AttemptSeries: Codable, Sendable, Hashable {
         }
         total = times.count
         self.groups = groups
-        intervals = zip(groups, groups.dropFirst()).map { JournalEvent.timestamp($1.after - $0.after) }
+        // An interval across a time no agent observed is not the client's: attempts in it went unseen.
+        let spans = agentDown ?? []
+        intervals = zip(groups, groups.dropFirst())
+            .filter { pair in !spans.contains { $0.from < pair.1.after && $0.to > pair.0.after } }
+            .map { JournalEvent.timestamp($1.after - $0.after) }
         medianInterval = Self.median(intervals)
-        pattern = RetryPattern(intervals: intervals, attempts: groups.count)
+        pattern = RetryPattern(intervals: intervals, attempts: spans.isEmpty ? groups.count : intervals.count + 1)
         estimatedTimes = estimated
     }
 
@@ -69,13 +77,15 @@ public struct AttemptSeries: Codable, Sendable, Hashable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         try self.init(
             attempts: container.decode([ConnectionAttempt].self, forKey: .attempts),
-            unobserved: container.decodeIfPresent(String.self, forKey: .unobserved))
+            unobserved: container.decodeIfPresent(String.self, forKey: .unobserved),
+            agentDown: container.decodeIfPresent([AgentDownSpan].self, forKey: .agentDown))
     }
 
     /// The series without the attempts that started later than `seconds` from the fault start.
     public func ending(at seconds: Double) -> AttemptSeries {
         let kept = Set(groups.filter { $0.after <= seconds }.flatMap(\.entries))
-        return AttemptSeries(attempts: attempts.indices.filter(kept.contains).map { attempts[$0] }, unobserved: unobserved)
+        return AttemptSeries(attempts: attempts.indices.filter(kept.contains).map { attempts[$0] }, unobserved: unobserved,
+                             agentDown: agentDown?.filter { $0.from <= seconds })
     }
 
     static func median(_ values: [Double]) -> Double? {
@@ -91,6 +101,27 @@ public struct AttemptSeries: Codable, Sendable, Hashable {
         case pattern
         case estimatedTimes = "estimated_times"
         case unobserved
+        case agentDown = "agent_down"
+    }
+}
+
+/// A time no agent was observing, in seconds from the fault start: from the last event the dead
+/// agent journaled (it may have died any time after) to its successor's start.
+public struct AgentDownSpan: Codable, Sendable, Hashable, CustomStringConvertible {
+    public var from: Double
+    public var to: Double
+    /// Why it ended, as the restart was journaled ("the previous agent (pid 4711) was killed by signal 9").
+    public var detail: String?
+
+    public init(from: Double, to: Double, detail: String? = nil) {
+        self.from = from
+        self.to = to
+        self.detail = detail
+    }
+
+    /// "agent down from 3.20 s (its last event) to 36.90 s (the restart): attempts then were not observed".
+    public var description: String {
+        String(format: "agent down from %.2f s (its last event) to %.2f s (the restart): attempts then were not observed", from, to)
     }
 }
 

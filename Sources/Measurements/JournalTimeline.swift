@@ -210,7 +210,18 @@ public struct JournalTimeline: Sendable {
         let unobserved = events[(window.startIndex + 1)..<(window.endIndex ?? events.count)].contains {
             $0.kind == .note && $0.window == window.id && $0.detail == AttemptSeries.unobservedNote
         }
-        return AttemptSeries(attempts: attempts, unobserved: unobserved ? "the agent cannot log packets (needs root or CAP_NET_ADMIN)" : nil)
+        return AttemptSeries(attempts: attempts, unobserved: unobserved ? "the agent cannot log packets (needs root or CAP_NET_ADMIN)" : nil,
+                             agentDown: agentDown(window, before: limit))
+    }
+
+    /// Times in the window no agent observed: each restart, from the last event its predecessor
+    /// journaled (it died some time after that) to the restart.
+    private func agentDown(_ window: FaultWindow, before limit: Int) -> [AgentDownSpan] {
+        ((window.startIndex + 1)..<max(window.startIndex + 1, limit)).compactMap { index in
+            guard events[index].kind == .agentRestarted else { return nil }
+            return AgentDownSpan(from: Self.seconds(from: window.started, to: events[index - 1].at),
+                                 to: Self.seconds(from: window.started, to: events[index].at), detail: events[index].detail)
+        }
     }
 
     /// The index of the `client_gave_up` of a dropped attempt, if the journal has one before the window's horizon.

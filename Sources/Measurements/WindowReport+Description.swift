@@ -99,7 +99,8 @@ extension AttemptSeries {
     public var summary: String {
         let estimated = estimatedTimes ? " (estimated from refused counts)" : ""
         let unseen = unobserved.map { "; refused connects not observed: \($0)" } ?? ""
-        return plainSummary(estimated: estimated) + unseen
+        let down = (agentDown ?? []).map { "; \($0)" }.joined()
+        return plainSummary(estimated: estimated) + unseen + down
     }
 
     private func plainSummary(estimated: String) -> String {

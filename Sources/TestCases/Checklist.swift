@@ -194,6 +194,13 @@ public enum Checklist {
                     return (.notObserved, "no giving up was seen on the wire: \(waiting.count) dropped connect(s), the last \(seconds(last.after))"
                         + " after the fault started, none followed by another while the fault lasted; a client that abandons a dropped connect sends nothing")
                 }
+                // A stopped server closed the connection: the client met the fault, and waited (Debezium's keepalive).
+                if let closed = window.serverClosed, let duration = window.duration,
+                   !window.attempts.attempts.contains(where: { $0.after < duration }) {
+                    let log = observations.etlLogSearched != nil ? " and its log showed no failure" : ""
+                    let next = window.attempts.attempts.first.map { "; its next connect came \(seconds($0.after - duration)) after the restart" } ?? ""
+                    return (.notObserved, "\(closed); the client tried no connection while the server was down (\(seconds(duration)))\(log)\(next)")
+                }
                 // A client whose rhythm is slower than the fault never met it.
                 if let duration = window.duration, !window.attempts.attempts.contains(where: { $0.after < duration }) {
                     return (.notObserved, "the fault ended before the client noticed: it tried no connection in the fault's \(seconds(duration))")

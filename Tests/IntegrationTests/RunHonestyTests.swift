@@ -90,6 +90,11 @@ final class RunHonestyTests {
         #expect(causes(json).contains("agent_restarted"), "\(json["inconclusive"] ?? "")\nagent.log:\n\(agentLog())")
         let reason = try #require(json["reason"] as? String)
         #expect(reason.contains("after the previous agent (pid \(agent)) was killed by signal 9"), "\(reason)")
+        // The window the new agent took over says when no agent was observing its attempts.
+        let windows = (json["observations"] as? [String: Any])?["windows"] as? [[String: Any]] ?? []
+        let down = windows.compactMap { ($0["attempts"] as? [String: Any])?["agent_down"] as? [[String: Any]] }.flatMap { $0 }
+        #expect(down.count == 1, "\(windows)")
+        #expect((down.first?["detail"] as? String)?.contains("(pid \(agent)) was killed by signal 9") == true, "\(down)")
         #expect(try source.agentStatus().faults.isEmpty)
     }
 

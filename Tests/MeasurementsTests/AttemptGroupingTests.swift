@@ -28,6 +28,32 @@ struct AttemptGroupingTests {
         #expect(report.description.contains("attempts     1 attempt (3 connections) at 10.98 s\n"))
     }
 
+    /// Supervisor and agent killed during a 20 s reject of a replica retrying every second, the agent
+    /// started again by the next `up` 33 s later: the attempts before and after are not "fixed
+    /// every ~33.7 s"; the window says when no agent was observing.
+    @Test func noPatternIsDrawnAcrossTimeNoAgentObserved() throws {
+        var script = JournalScript()
+        script.faultStarted(0, window: 1, reject)
+        for time in [0.05, 1.05, 2.05] { script.add(time, .connRefused, client: "10.0.0.5:4\(Int(time * 100))") }
+        script.add(2.10, .binlogProgress, conn: 9)
+        script.add(35.80, .agentRestarted, detail: "the previous agent (pid 4711) was killed by signal 9")
+        script.add(35.85, .connRefused, client: "10.0.0.5:43585")
+        script.faultEnded(36, window: 1, reject, reason: .expired)
+        let report = try #require(script.reports().first)
+        #expect(report.attempts.agentDown == [AgentDownSpan(from: 2.10, to: 35.80, detail: "the previous agent (pid 4711) was killed by signal 9")])
+        #expect(areClose(report.attempts.intervals, [1.0, 1.0]), "\(report.attempts.intervals)")
+        #expect(report.attempts.pattern == .fixed)
+        #expect(report.attempts.summary.hasSuffix("; agent down from 2.10 s (its last event) to 35.80 s (the restart): attempts then were not observed"), "\(report.attempts.summary)")
+
+        // Only one attempt on each side: no interval, no pattern.
+        let two = AttemptSeries(attempts: [ConnectionAttempt(after: 0.05, kind: .refused), ConnectionAttempt(after: 33.75, kind: .refused)],
+                                agentDown: [AgentDownSpan(from: 0.1, to: 33.7)])
+        #expect(two.intervals.isEmpty)
+        #expect(two.summary == "2 attempts at 0.05 s, 33.75 s; agent down from 0.10 s (its last event) to 33.70 s (the restart): attempts then were not observed")
+        let data = try JSONEncoder().encode(two)
+        #expect(try JSONDecoder().decode(AttemptSeries.self, from: data) == two)
+    }
+
     @Test func everyAttemptHasItsTime() throws {
         var script = JournalScript()
         script.faultStarted(0, window: 1, reject)

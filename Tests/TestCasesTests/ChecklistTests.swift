@@ -279,6 +279,23 @@ extension ChecklistTests {
         #expect(refusedToo.verdict == .fail)
     }
 
+    /// TC-005 with Debezium: the stopping server closed its connection; it logged no failure and
+    /// tried nothing until its keepalive a minute and a half later. It met the fault: not "the
+    /// fault ended before the client noticed".
+    @Test func aClientThatWaitsOutAStoppedServerIsNotSaidToHaveMissedIt() {
+        let tc005 = BuiltinCases.named("TC-005")!
+        var waited = window(detectedAfter: nil)
+        waited.fault = FaultSpec(type: .service)
+        waited.serverClosed = ServerClose(after: 0.01)
+        waited.attempts = AttemptSeries(attempts: [ConnectionAttempt(after: 104.4, kind: .accepted)])
+        var observations = RunObservations(windows: [waited], data: match)
+        observations.etlLogSearched = "dbz.log, for /error/"
+        let item = Checklist.evaluate(tc005.checklist, observations)[0]
+        #expect(item.verdict == .notObserved)
+        #expect(item.evidence == "the server closed the connection at 0.01 s; the client tried no connection while the server was down (10.00 s) "
+            + "and its log showed no failure; its next connect came 94.40 s after the restart")
+    }
+
     /// --etl-log given and nothing in it: say that, not "give --etl-log"; an engine that stopped
     /// for good is why replication never resumed.
     @Test func whatTheETLLogSaidAndDidNotSay() {
