@@ -61,6 +61,8 @@ final class GlueHandler {
     private var random = SystemRandomNumberGenerator()
     private var releaseTimer: Scheduled<Void>?
     private var releaseTimerDeadline: NIODeadline?
+    /// Called just before this side's socket is closed, while it can still be asked about.
+    var beforeClose: (() -> Void)?
 
     private init(side: ConnectionSide) {
         self.side = side
@@ -77,6 +79,18 @@ final class GlueHandler {
 
     /// Bytes waiting in the queue (not yet handed to the channel).
     var queuedBytes: Int { outbound.byteCount }
+
+    /// This side's socket, to read its options; nil once it is gone.
+    var socketOptions: (any SocketOptionProvider)? {
+        context?.channel as? any SocketOptionProvider
+    }
+
+    /// Tells `beforeClose`, once.
+    private func willClose() {
+        let callback = beforeClose
+        beforeClose = nil
+        callback?()
+    }
 }
 
 // MARK: - Commands from the relay
@@ -111,6 +125,7 @@ extension GlueHandler {
 
     /// Close the socket with a TCP RST (SO_LINGER {1, 0}), discarding anything unwritten.
     func resetConnection() {
+        willClose()
         closeQueued = true
         outbound.removeAll()
         cancelReleaseTimer()
@@ -127,6 +142,7 @@ extension GlueHandler {
 
     /// Close the socket now, discarding anything unwritten.
     func closeNow() {
+        willClose()
         closeQueued = true
         outbound.removeAll()
         cancelReleaseTimer()
@@ -238,7 +254,8 @@ extension GlueHandler {
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(NIOAny(context.channel.allocator.buffer(capacity: 0)), promise: promise)
         let channel = context.channel
-        promise.futureResult.whenComplete { _ in
+        promise.futureResult.assumeIsolated().whenComplete { [weak self] _ in
+            if mode == .all { self?.willClose() }
             channel.close(mode: mode, promise: nil)
         }
     }
@@ -310,6 +327,8 @@ extension GlueHandler: ChannelDuplexHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, case .inputClosed = event {
+            // The peer is done: what it acknowledged from here on it will not read.
+            willClose()
             delegate?.glueInputClosed(side)
             partner?.partnerWriteEOF()
         }
@@ -328,6 +347,7 @@ extension GlueHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         delegate?.glueCaught(side, error: error)
+        willClose()
         context.close(promise: nil)
     }
 

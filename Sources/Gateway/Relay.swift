@@ -53,6 +53,8 @@ final class Relay {
     private var shaping = TrafficShaping.none
     private var closeCause: CloseCause?
     private let finished: EventLoopPromise<Void>
+    /// What the client's TCP acknowledged of the bytes written to it, for the tap.
+    private let delivery: ClientDelivery
 
     init(
         id: UInt64,
@@ -72,6 +74,9 @@ final class Relay {
         self.finished = eventLoop.makePromise()
         self.tls = tls
         (clientGlue, serverGlue) = GlueHandler.matchedPair()
+        let delivery = ClientDelivery(glue: clientGlue, eventLoop: eventLoop)
+        self.delivery = delivery
+        clientGlue.beforeClose = { delivery.socketClosing() }
         clientNegotiator = tls.map { _ in ClientTLSNegotiator() }
         upstreamNegotiator = tls.map { _ in UpstreamTLSNegotiator() }
         clientGlue.delegate = self
@@ -247,6 +252,7 @@ extension Relay: TLSUpgradeDelegate {
     func clientAskedForTLS() -> NIOSSLContext? {
         guard let tls, serverOffersTLS, let upstreamNegotiator else { return nil }
         tap?.tlsTerminated()
+        delivery.tlsTerminated()
         upstreamNegotiator.startTLS(afterNext: HandshakeSniffer.sslRequestPacketLength, context: tls.serverSide)
         return tls.clientSide
     }
@@ -258,6 +264,7 @@ extension Relay: GlueDelegate {
     func glueBecameActive(_ side: ConnectionSide) {
         guard side == .client else { return }
         clientActive = true
+        tap?.delivering(to: delivery)
         if isClosing {
             clientGlue.closeNow()
         } else {

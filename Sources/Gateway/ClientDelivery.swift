@@ -1,0 +1,118 @@
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How many of the bytes a connection's tap saw going to the client (`serverToClient`) the
+/// client's TCP has acknowledged: what it *received*, as opposed to what the gateway wrote into
+/// its socket. Read on demand, not per chunk: one `getsockopt(TCP_INFO)` per question.
+///
+/// Used on the connection's event loop only. Once the client socket is closing, the answer is
+/// the last one read before it closed.
+public final class ClientDelivery {
+    /// What the client's TCP acknowledged, or why it cannot be known.
+    public enum Acknowledged: Sendable, Hashable {
+        /// Bytes acknowledged, counted like the tap's `serverToClient` bytes, from the first.
+        case bytes(UInt64)
+        case unknown(String)
+    }
+
+    /// Runs this connection's work, e.g. a question asked from another thread.
+    public let eventLoop: any EventLoop
+    private weak var glue: GlueHandler?
+    private var unknownReason: String?
+    private var lastAcknowledged: UInt64?
+    private var watches: [(bytes: UInt64, callback: (Acknowledged) -> Void)] = []
+    private var watchTimer: Scheduled<Void>?
+
+    /// How often a `whenAcknowledged` watch reads the socket.
+    static let watchInterval = TimeAmount.milliseconds(10)
+
+    init(glue: GlueHandler, eventLoop: any EventLoop) {
+        self.glue = glue
+        self.eventLoop = eventLoop
+    }
+
+    /// The gateway terminates this connection's TLS: the client's TCP acknowledges records, not the
+    /// plaintext the tap sees, so acknowledged plaintext is not known.
+    func tlsTerminated() {
+        unknownReason = "the gateway terminates this connection's TLS; acknowledged bytes are not mapped to the plaintext"
+    }
+
+    /// The socket is about to close: keep its last count.
+    func socketClosing() {
+        _ = acknowledged()
+        stopWatching(with: lastAcknowledged.map(Acknowledged.bytes) ?? .unknown("the connection closed"))
+    }
+
+    /// Bytes the client's TCP acknowledged so far.
+    public func acknowledged() -> Acknowledged {
+        eventLoop.preconditionInEventLoop()
+        if let unknownReason { return .unknown(unknownReason) }
+        if let bytes = glue?.acknowledgedBytes() { lastAcknowledged = bytes }
+        guard let lastAcknowledged else { return .unknown("the client socket does not report acknowledged bytes (TCP_INFO)") }
+        return .bytes(lastAcknowledged)
+    }
+
+    /// Calls `callback` on the event loop once the client acknowledged `bytes` (with the count it
+    /// then acknowledged), or when that can no longer happen (closed, unknown). Reads the socket
+    /// every 10 ms while a watch is open.
+    public func whenAcknowledged(_ bytes: UInt64, _ callback: @escaping (Acknowledged) -> Void) {
+        eventLoop.preconditionInEventLoop()
+        watches.append((bytes, callback))
+        checkWatches()
+    }
+
+    private func checkWatches() {
+        watchTimer = nil
+        guard !watches.isEmpty else { return }
+        let now = acknowledged()
+        guard case .bytes(let acknowledged) = now else { return stopWatching(with: now) }
+        let due = watches.filter { $0.bytes <= acknowledged }
+        watches.removeAll { $0.bytes <= acknowledged }
+        for watch in due { watch.callback(now) }
+        guard !watches.isEmpty, glue != nil else { return stopWatching(with: now) }
+        watchTimer = eventLoop.assumeIsolated().scheduleTask(in: Self.watchInterval) { [weak self] in
+            self?.checkWatches()
+        }
+    }
+
+    private func stopWatching(with answer: Acknowledged) {
+        watchTimer?.cancel()
+        watchTimer = nil
+        let open = watches
+        watches = []
+        for watch in open { watch.callback(answer) }
+    }
+}
+
+extension GlueHandler {
+    /// `tcpi_bytes_acked` of this side's socket (Linux 4.1+): bytes written that the peer
+    /// acknowledged. Nil without a socket or on a kernel that does not report it.
+    func acknowledgedBytes() -> UInt64? {
+        #if os(Linux)
+        guard let channel = socketOptions else { return nil }
+        var answer: UInt64?
+        channel.unsafeGetSocketOption(level: .tcp, name: NIOBSDSocket.Option(rawValue: CInt(TCP_INFO)))
+            .assumeIsolated()
+            .whenSuccess { (info: TCPInfoBytes) in answer = info.bytesAcked }
+        return answer
+        #else
+        return nil
+        #endif
+    }
+}
+
+/// The leading bytes of Linux's `struct tcp_info`, as far as `tcpi_bytes_acked` and a little
+/// beyond (Glibc's header stops before it). The kernel fills what it has and zeroes nothing else.
+struct TCPInfoBytes: Sendable {
+    /// 20 × 8 = 160 bytes; `tcpi_bytes_acked` is the u64 at offset 120.
+    var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64)
+
+    var bytesAcked: UInt64? {
+        // A kernel without the field copies less than 128 bytes and leaves it zero-initialised by NIO;
+        // a connection with nothing acknowledged reads 0 too, which is then right.
+        withUnsafeBytes(of: words) { $0.load(fromByteOffset: 120, as: UInt64.self) }
+    }
+}
