@@ -228,8 +228,14 @@ public enum Checklist {
             guard let window = windows.last else { return (.notObserved, "no fault window was opened") }
             guard window.ended != nil else { return (.fail, "the fault never ended") }
             if let resumed = window.replicationResumedAfter {
-                let evidence = "replication resumed \(seconds(resumed)) after the restore"
-                    + (window.reconnectedAfter.map { " (reconnected after \(seconds($0)))" } ?? "")
+                let evidence: String
+                if let same = window.resumedOnConnection {
+                    // A connection that survived the fault and delivers again has recovered, without a reconnect.
+                    evidence = "replication resumed \(same.words), \(seconds(resumed)) after the restore"
+                } else {
+                    evidence = "replication resumed \(seconds(resumed)) after the restore"
+                        + (window.reconnectedAfter.map { " (reconnected after \(seconds($0)))" } ?? "")
+                }
                 if let limit = observations.recoveryWithin, resumed > limit {
                     return (.fail, evidence + ", later than recovery_within \(Int(limit)) s")
                 }
