@@ -263,6 +263,16 @@ public enum Checklist {
             guard !reports.isEmpty else { return (.notObserved, "no replication client asked to resume during the run's fault windows") }
             var passes: [String] = [], fails: [String] = [], unknown: [String] = []
             for report in reports {
+                let before = (passes.count, fails.count, unknown.count)
+                defer {
+                    // Judged against what was written when what the client received is not known: say so.
+                    if let receipt = report.receipt {
+                        let words = " (judged against its last position, \(receipt))"
+                        if passes.count > before.0 { passes[passes.count - 1] += words }
+                        if fails.count > before.1 { fails[fails.count - 1] += words }
+                        if unknown.count > before.2 { unknown[unknown.count - 1] += words }
+                    }
+                }
                 let label = "\(report.client): \(report.verdict.rawValue)"
                 switch report.verdict {
                 case .maintained:
