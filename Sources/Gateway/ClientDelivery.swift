@@ -7,6 +7,11 @@ import Glibc
 /// client's TCP has acknowledged: what it *received*, as opposed to what the gateway wrote into
 /// its socket. Read on demand, not per chunk: one `getsockopt(TCP_INFO)` per question.
 ///
+/// On a TLS-terminated connection the client acknowledges records, not plaintext: the gateway
+/// notes, at every flush to the socket, how many bytes went to the socket and how much plaintext
+/// had been written by then (NIOSSL encrypts everything written before a flush), so that
+/// acknowledged socket bytes map back to plaintext conservatively.
+///
 /// Used on the connection's event loop only. Once the client socket is closing, the answer is
 /// the last one read before it closed.
 public final class ClientDelivery {
@@ -20,10 +25,26 @@ public final class ClientDelivery {
     /// Runs this connection's work, e.g. a question asked from another thread.
     public let eventLoop: any EventLoop
     private weak var glue: GlueHandler?
-    private var unknownReason: String?
     private var lastAcknowledged: UInt64?
     private var watches: [(bytes: UInt64, callback: (Acknowledged) -> Void)] = []
     private var watchTimer: Scheduled<Void>?
+
+    /// Set once the gateway terminates this connection's TLS.
+    private var mapsRecords = false
+    /// Plaintext bytes written towards the client (as the tap counts them).
+    private var plaintextWritten: UInt64 = 0
+    /// Bytes written to the client's socket (records, and what went before TLS).
+    private var socketWritten: UInt64 = 0
+    /// (socket bytes, plaintext bytes) at each flush to the socket that carried new plaintext, not
+    /// yet known to be acknowledged; from `checkpointHead` on.
+    private var checkpoints: [(socket: UInt64, plaintext: UInt64)] = []
+    private var checkpointHead = 0
+    /// Plaintext known to be acknowledged so far.
+    private var plaintextAcknowledged: UInt64 = 0
+    private var lastCheckpointPlaintext: UInt64 = 0
+    /// Beyond this many checkpoints the oldest half is forgotten: an answer among them takes the
+    /// last one forgotten, which errs on the side of less received.
+    static let checkpointLimit = 1 << 16
 
     /// How often a `whenAcknowledged` watch reads the socket.
     static let watchInterval = TimeAmount.milliseconds(10)
@@ -33,10 +54,33 @@ public final class ClientDelivery {
         self.eventLoop = eventLoop
     }
 
-    /// The gateway terminates this connection's TLS: the client's TCP acknowledges records, not the
-    /// plaintext the tap sees, so acknowledged plaintext is not known.
+    /// The gateway terminates this connection's TLS from here on.
     func tlsTerminated() {
-        unknownReason = "the gateway terminates this connection's TLS; acknowledged bytes are not mapped to the plaintext"
+        mapsRecords = true
+    }
+
+    /// Plaintext about to be written towards the client.
+    func wrotePlaintext(_ count: Int) {
+        plaintextWritten += UInt64(count)
+    }
+
+    /// Bytes about to be written to the client's socket.
+    func wroteToSocket(_ count: Int) {
+        socketWritten += UInt64(count)
+    }
+
+    /// The socket is being flushed: everything written before holds the plaintext so far.
+    func flushingSocket() {
+        guard plaintextWritten != lastCheckpointPlaintext else { return }
+        lastCheckpointPlaintext = plaintextWritten
+        if checkpoints.count - checkpointHead >= Self.checkpointLimit {
+            checkpointHead += Self.checkpointLimit / 2
+        }
+        checkpoints.append((socketWritten, plaintextWritten))
+        if checkpointHead > 1024, checkpointHead * 2 > checkpoints.count {
+            checkpoints.removeFirst(checkpointHead)
+            checkpointHead = 0
+        }
     }
 
     /// The socket is about to close: keep its last count.
@@ -45,13 +89,21 @@ public final class ClientDelivery {
         stopWatching(with: lastAcknowledged.map(Acknowledged.bytes) ?? .unknown("the connection closed"))
     }
 
-    /// Bytes the client's TCP acknowledged so far.
+    /// Plaintext bytes the client's TCP acknowledged so far.
     public func acknowledged() -> Acknowledged {
         eventLoop.preconditionInEventLoop()
-        if let unknownReason { return .unknown(unknownReason) }
-        if let bytes = glue?.acknowledgedBytes() { lastAcknowledged = bytes }
+        if let bytes = glue?.acknowledgedBytes() { lastAcknowledged = mapsRecords ? plaintext(acknowledging: bytes) : bytes }
         guard let lastAcknowledged else { return .unknown("the client socket does not report acknowledged bytes (TCP_INFO)") }
         return .bytes(lastAcknowledged)
+    }
+
+    /// The plaintext carried by the first `socketBytes` bytes written to the socket.
+    private func plaintext(acknowledging socketBytes: UInt64) -> UInt64 {
+        while checkpointHead < checkpoints.count, checkpoints[checkpointHead].socket <= socketBytes {
+            plaintextAcknowledged = checkpoints[checkpointHead].plaintext
+            checkpointHead += 1
+        }
+        return plaintextAcknowledged
     }
 
     /// Calls `callback` on the event loop once the client acknowledged `bytes` (with the count it
@@ -114,5 +166,28 @@ struct TCPInfoBytes: Sendable {
         // A kernel without the field copies less than 128 bytes and leaves it zero-initialised by NIO;
         // a connection with nothing acknowledged reads 0 too, which is then right.
         withUnsafeBytes(of: words) { $0.load(fromByteOffset: 120, as: UInt64.self) }
+    }
+}
+
+/// First in a TLS-terminated client channel's pipeline: counts the bytes going to the socket and
+/// tells `ClientDelivery` when they are flushed.
+final class SocketByteCounter: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let delivery: ClientDelivery
+
+    init(_ delivery: ClientDelivery) {
+        self.delivery = delivery
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        delivery.wroteToSocket(unwrapOutboundIn(data).readableBytes)
+        context.write(data, promise: promise)
+    }
+
+    func flush(context: ChannelHandlerContext) {
+        delivery.flushingSocket()
+        context.flush()
     }
 }

@@ -87,7 +87,7 @@ final class Relay {
 
     /// The handlers to put in the accepted channel's pipeline, in order.
     var clientHandlers: [any ChannelHandler] {
-        if let clientNegotiator { [clientNegotiator, clientGlue] } else { [clientGlue] }
+        if let clientNegotiator { [SocketByteCounter(delivery), clientNegotiator, clientGlue] } else { [clientGlue] }
     }
 
     /// Completes once both sockets are closed and the tap has been told.
@@ -286,6 +286,7 @@ extension Relay: GlueDelegate {
     /// delay: what the tap sees is what the client was sent.
     func glue(_ side: ConnectionSide, willWrite bytes: ByteBuffer) {
         guard side == .client, let tap else { return }
+        if tls != nil { delivery.wrotePlaintext(bytes.readableBytes) }
         bytes.withUnsafeReadableBytes { tap.serverToClient($0) }
     }
 
