@@ -31,7 +31,7 @@ public final class ClientDelivery {
 
     /// Set once the gateway terminates this connection's TLS.
     private var mapsRecords = false
-    /// Plaintext bytes written towards the client (as the tap counts them).
+    /// Bytes written towards the client (as the tap counts them: plaintext under TLS).
     private var plaintextWritten: UInt64 = 0
     /// Bytes written to the client's socket (records, and what went before TLS).
     private var socketWritten: UInt64 = 0
@@ -83,10 +83,10 @@ public final class ClientDelivery {
         }
     }
 
-    /// The socket is about to close: keep its last count.
+    /// The socket is about to close: keep its last count, answer the watches it satisfies, and
+    /// drop the others (what is not acknowledged now never will be).
     func socketClosing() {
-        _ = acknowledged()
-        stopWatching(with: lastAcknowledged.map(Acknowledged.bytes) ?? .unknown("the connection closed"))
+        checkWatches(closing: true)
     }
 
     /// Plaintext bytes the client's TCP acknowledged so far.
@@ -107,34 +107,47 @@ public final class ClientDelivery {
     }
 
     /// Calls `callback` on the event loop once the client acknowledged `bytes` (with the count it
-    /// then acknowledged), or when that can no longer happen (closed, unknown). Reads the socket
-    /// every 10 ms while a watch is open.
+    /// then acknowledged), or with `.unknown` when that cannot be read; never when the connection
+    /// closes first. Reads the socket every 10 ms while a watch is open.
     public func whenAcknowledged(_ bytes: UInt64, _ callback: @escaping (Acknowledged) -> Void) {
         eventLoop.preconditionInEventLoop()
         watches.append((bytes, callback))
-        checkWatches()
+        checkWatches(closing: false)
     }
 
-    private func checkWatches() {
-        watchTimer = nil
-        guard !watches.isEmpty else { return }
-        let now = acknowledged()
-        guard case .bytes(let acknowledged) = now else { return stopWatching(with: now) }
-        let due = watches.filter { $0.bytes <= acknowledged }
-        watches.removeAll { $0.bytes <= acknowledged }
-        for watch in due { watch.callback(now) }
-        guard !watches.isEmpty, glue != nil else { return stopWatching(with: now) }
-        watchTimer = eventLoop.assumeIsolated().scheduleTask(in: Self.watchInterval) { [weak self] in
-            self?.checkWatches()
+    /// Calls `done` once the client acknowledged everything written so far, or after `limit`,
+    /// or at once when that cannot be read.
+    func whenAllAcknowledged(within limit: TimeAmount, _ done: @escaping () -> Void) {
+        let deadline = NIODeadline.now() + limit
+        let written = plaintextWritten
+        func check() {
+            guard case .bytes(let acknowledged) = acknowledged(), acknowledged < written, NIODeadline.now() < deadline else {
+                return done()
+            }
+            eventLoop.assumeIsolated().scheduleTask(in: Self.watchInterval) { check() }
         }
+        check()
     }
 
-    private func stopWatching(with answer: Acknowledged) {
+    private func checkWatches(closing: Bool) {
         watchTimer?.cancel()
         watchTimer = nil
-        let open = watches
-        watches = []
-        for watch in open { watch.callback(answer) }
+        let now = acknowledged()
+        guard !watches.isEmpty else { return }
+        var due = watches
+        switch now {
+        case .bytes(let acknowledged):
+            due = watches.filter { $0.bytes <= acknowledged }
+            watches.removeAll { $0.bytes <= acknowledged }
+        case .unknown:
+            watches = []
+        }
+        if closing || glue == nil { watches = [] }
+        for watch in due { watch.callback(now) }
+        guard !watches.isEmpty else { return }
+        watchTimer = eventLoop.assumeIsolated().scheduleTask(in: Self.watchInterval) { [weak self] in
+            self?.checkWatches(closing: false)
+        }
     }
 }
 
@@ -169,8 +182,9 @@ struct TCPInfoBytes: Sendable {
     }
 }
 
-/// First in a TLS-terminated client channel's pipeline: counts the bytes going to the socket and
-/// tells `ClientDelivery` when they are flushed.
+/// First in a TLS-terminated client channel's pipeline: counts the bytes going to the socket,
+/// tells `ClientDelivery` when they are flushed, and lets it read the socket one last time
+/// before any close (NIOSSL closes the channel itself on the client's close_notify or EOF).
 final class SocketByteCounter: ChannelOutboundHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
@@ -189,5 +203,10 @@ final class SocketByteCounter: ChannelOutboundHandler {
     func flush(context: ChannelHandlerContext) {
         delivery.flushingSocket()
         context.flush()
+    }
+
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        if mode != .input { delivery.socketClosing() }
+        context.close(mode: mode, promise: promise)
     }
 }

@@ -63,6 +63,9 @@ final class GlueHandler {
     private var releaseTimerDeadline: NIODeadline?
     /// Called just before this side's socket is closed, while it can still be asked about.
     var beforeClose: (() -> Void)?
+    /// Asked before a graceful close or output shutdown, with the close to carry out when it may
+    /// go ahead (after the peer acknowledged what was written, say). Nil closes at once.
+    var gracefulCloseGate: ((@escaping () -> Void) -> Void)?
 
     private init(side: ConnectionSide) {
         self.side = side
@@ -255,8 +258,12 @@ extension GlueHandler {
         context.writeAndFlush(NIOAny(context.channel.allocator.buffer(capacity: 0)), promise: promise)
         let channel = context.channel
         promise.futureResult.assumeIsolated().whenComplete { [weak self] _ in
-            if mode == .all { self?.willClose() }
-            channel.close(mode: mode, promise: nil)
+            guard let self else { return channel.close(mode: mode, promise: nil) }
+            let close = { [weak self] in
+                if mode == .all { self?.willClose() }
+                channel.close(mode: mode, promise: nil)
+            }
+            if let gate = self.gracefulCloseGate { gate(close) } else { close() }
         }
     }
 
@@ -336,6 +343,7 @@ extension GlueHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        willClose()
         isActive = false
         closeQueued = true
         outbound.removeAll()

@@ -77,6 +77,8 @@ final class Relay {
         let delivery = ClientDelivery(glue: clientGlue, eventLoop: eventLoop)
         self.delivery = delivery
         clientGlue.beforeClose = { delivery.socketClosing() }
+        // What the client received is read at the close: give its TCP a moment to acknowledge the last bytes.
+        clientGlue.gracefulCloseGate = { close in delivery.whenAllAcknowledged(within: .seconds(1), close) }
         clientNegotiator = tls.map { _ in ClientTLSNegotiator() }
         upstreamNegotiator = tls.map { _ in UpstreamTLSNegotiator() }
         clientGlue.delegate = self
@@ -286,7 +288,7 @@ extension Relay: GlueDelegate {
     /// delay: what the tap sees is what the client was sent.
     func glue(_ side: ConnectionSide, willWrite bytes: ByteBuffer) {
         guard side == .client, let tap else { return }
-        if tls != nil { delivery.wrotePlaintext(bytes.readableBytes) }
+        delivery.wrotePlaintext(bytes.readableBytes)
         bytes.withUnsafeReadableBytes { tap.serverToClient($0) }
     }
 
