@@ -59,7 +59,7 @@ public final class ClientDelivery {
         mapsRecords = true
     }
 
-    /// Plaintext about to be written towards the client.
+    /// Bytes about to be written towards the client (plaintext under TLS), as the tap sees them.
     func wrotePlaintext(_ count: Int) {
         plaintextWritten += UInt64(count)
     }
