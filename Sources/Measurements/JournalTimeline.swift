@@ -267,8 +267,8 @@ public struct JournalTimeline: Sendable {
         let requested = request.flatMap { ResumePoint(events[$0]) }
         let serverID = records.indices.first { recordKeys[$0] == client }.flatMap { records[$0].serverID }
         let verdict: (verdict: ResumeVerdict, note: String?)
-        if let requested, let lastReceived {
-            verdict = requested.verdict(after: lastReceived)
+        if let requested, let lastReceived, let lastForwarded {
+            verdict = requested.verdict(after: lastReceived, written: lastForwarded)
         } else if request == nil {
             let connected = records.indices.contains { recordKeys[$0] == client && records[$0].isOpen(at: horizon - 1) }
             verdict = (.unknown, connected

@@ -143,6 +143,19 @@ public struct ResumePoint: Codable, Sendable, Hashable, CustomStringConvertible 
         return (.reread, "requested the first binary log")
     }
 
+    /// The verdict for a client whose TCP acknowledged up to `received` of what was `written` to
+    /// it. Acknowledgements trail what a client's kernel holds (an ACK may be delayed, or in
+    /// flight when the connection ended): a request after `received` but not after `written` is
+    /// what it had when the rest was in flight, maintained; only one after `written` skips.
+    public func verdict(after received: ResumePoint, written: ResumePoint) -> (verdict: ResumeVerdict, note: String?) {
+        let byReceived = verdict(after: received)
+        guard byReceived.verdict == .skipped, received != written else { return byReceived }
+        let byWritten = verdict(after: written)
+        guard byWritten.verdict != .skipped else { return byWritten }
+        return (.maintained, "asked for more than its TCP had acknowledged (\(received)) but no more than it was written (\(written)):"
+            + " the rest was in flight")
+    }
+
     private static func verdict(_ requested: GTIDSet, after forwarded: GTIDSet) -> (ResumeVerdict, String?) {
         switch requested.compare(to: forwarded) {
         case .same:
@@ -190,8 +203,8 @@ extension ResumeReport {
             if verdict == .maintained {
                 report.rereadRowEvents = 0
                 report.rereadTables = []
-                report.note = "resumed at what it had received (\(received)); what it was sent again up to \(upTo)"
-                    + " had been written to it but never received: nothing can be duplicated"
+                report.note = "what it was sent again up to \(upTo) had been written to it but not acknowledged"
+                    + " (it had acknowledged up to \(received)): nothing it is known to have received is sent twice"
                 return report
             }
             if rowEvents > 0 {

@@ -128,10 +128,16 @@ struct ReceivedResumeTests {
         #expect(window.description.contains("it had received up to mysql-bin.000001:660107 of mysql-bin.000001:1010505 written"))
     }
 
-    @Test("asking for what was written but never received skips ahead")
-    func resumeAtWrittenSkips() throws {
-        let report = try #require(Self.reconnecting(from: 1_010_505).reports().first?.resume.first)
+    @Test("asking for more than it acknowledged but no more than was written is maintained (in flight); beyond it skips")
+    func resumeBetweenReceivedAndWritten() throws {
+        for requested in [700_000, 1_010_505] as [UInt64] {
+            let report = try #require(Self.reconnecting(from: requested).reports().first?.resume.first)
+            #expect(report.verdict == .maintained, "\(requested)")
+            #expect(report.note?.contains("the rest was in flight") == true)
+        }
+        let report = try #require(Self.reconnecting(from: 1_020_000).reports().first?.resume.first)
         #expect(report.verdict == .skipped)
+        #expect(report.note == "skips from mysql-bin.000001:1010505 to mysql-bin.000001:1020000")
     }
 
     @Test("what the gateway counted as sent again, up to what was only written, is no re-read")
