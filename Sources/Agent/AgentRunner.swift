@@ -76,12 +76,13 @@ public enum AgentRunner {
 
         let tls = try TLSTermination.forSource(config, state: state)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(2, System.coreCount))
+        let observer = JournalingObserver(journal: journal)
         let gateway = Gateway(listenHost: config.listenHost, listenPort: config.publicPort,
                               upstreamHost: config.host, upstreamPort: config.serverPort,
-                              group: group, observer: JournalingObserver(journal: journal), tls: tls)
+                              group: group, observer: observer, tls: tls)
         let backend = config.backend.flatMap(BackendKind.init(rawValue:)) ?? .gateway
         let controller = FaultController(gateway: gateway, backend: backend, iptables: iptables, server: server,
-                                         journal: journal, leftovers: leftovers, schedule: scheduleFile)
+                                         journal: journal, leftovers: leftovers, schedule: scheduleFile, taps: observer.live)
         if let reason = settings.restartedAfter {
             journal.record(.agentRestarted) { $0.detail = reason }
         }

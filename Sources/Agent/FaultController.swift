@@ -22,6 +22,8 @@ actor FaultController {
     private let journal: Journal
     private let leftovers: LeftoverFile
     private let saved: SavedSchedule<ScheduleFile>
+    /// The gateway's open connections, told when a connection-fault window opens and closes.
+    private let taps: LiveTaps?
     /// The last problem saving the schedule, logged once until saving works again.
     private var saveProblem: String?
     private var timer: Task<Void, Never>?
@@ -36,7 +38,7 @@ actor FaultController {
     /// Window ids go on from the highest one in the journal, which a restarted agent reloads:
     /// the measurements tell windows apart by id.
     init(gateway: Gateway, backend: BackendKind, iptables: IptablesBackend?, server: ManagedServer?,
-         journal: Journal, leftovers: LeftoverFile, schedule saved: ScheduleFile) {
+         journal: Journal, leftovers: LeftoverFile, schedule saved: ScheduleFile, taps: LiveTaps? = nil) {
         self.schedule = FaultSchedule(
             firstWindowID: journal.lastWindowID + 1, defaultBackend: backend)
         self.gateway = gateway
@@ -46,6 +48,7 @@ actor FaultController {
         self.journal = journal
         self.leftovers = leftovers
         self.saved = saved.saved
+        self.taps = taps
     }
 
     var backend: BackendKind { defaultBackend }
@@ -194,12 +197,15 @@ actor FaultController {
                 switch action {
                 case .apply(let spec, let window):
                     journal.record(.faultStarted) { $0.window = window; $0.fault = spec; $0.detail = (spec.backend ?? .gateway).rawValue }
+                    // Where each binlog reader stands as the fault begins, written and received.
+                    if spec.type.isConnectionFault { await taps?.windowOpened(window) }
                     log.info("applying \(spec)", metadata: ["window": "\(window)", "backend": "\((spec.backend ?? .gateway).rawValue)"])
                     try await apply(spec, window: window)
                 case .clear(let spec, let window, let reason):
                     // The window ends when the restore begins: clients held by the fault move on
                     // while it is being lifted, and their reconnects must fall after the end.
                     journal.record(.faultEnded) { $0.window = window; $0.fault = spec; $0.detail = reason.rawValue }
+                    if spec.type.isConnectionFault { await taps?.windowClosed(window) }
                     log.info("clearing \(spec)", metadata: ["window": "\(window)", "reason": "\(reason.rawValue)"])
                     try await clear(spec)
                 }

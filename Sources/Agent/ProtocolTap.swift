@@ -1,5 +1,6 @@
 import Foundation
 import Measurements
+import NIOCore
 import Logging
 import Synchronization
 import Gateway
@@ -30,13 +31,32 @@ final class ProtocolTap: ConnectionTap {
     private var reread: RereadCount?
     /// The binlog file the stream is in, from the last rotate event.
     private var streamFile: String?
+    /// What the client's TCP acknowledged; nil until the client socket is connected.
+    private var delivery: ClientDelivery?
+    /// Bytes tapped towards the client so far.
+    private var sentBytes: UInt64 = 0
+    /// Where each forwarded event ends in those bytes, until the client acknowledged it.
+    private var ledger = DeliveryLedger<BinlogCoordinates>()
+    /// Where the client asked to start: what it stands at before it received any event.
+    private var requested: ResumePoint?
+    /// Fault windows opened while this connection streamed and not yet closed.
+    private var windowsWhileStreaming: Set<Int> = []
+    /// A window closed on this streaming connection: its first event received after it is journaled.
+    private var awaitingResume: Int?
+    private let live: LiveTaps
 
-    init(journal: Journal, conn: UInt64, client: String, positions: ForwardedPositions) {
+    init(journal: Journal, conn: UInt64, client: String, positions: ForwardedPositions, live: LiveTaps) {
         observer.reportsQueryText = false
         self.journal = journal
         self.conn = conn
         self.client = client
         self.positions = positions
+        self.live = live
+    }
+
+    func delivering(to delivery: ClientDelivery) {
+        self.delivery = delivery
+        live.add(self, conn: conn, on: delivery.eventLoop)
     }
 
     var isReplication: Bool { observer.isReplication }
@@ -53,8 +73,15 @@ final class ProtocolTap: ConnectionTap {
     }
 
     func serverToClient(_ bytes: UnsafeRawBufferPointer) {
+        let start = sentBytes
+        sentBytes += UInt64(bytes.count)
         guard observer.observable else { return }
-        for observation in observer.serverToClient(bytes) { handle(observation) }
+        let observations = observer.serverToClient(bytes)
+        for (end, coordinates) in observer.forwardedInChunk {
+            ledger.wrote(endingAt: start + UInt64(end), position: coordinates)
+        }
+        for observation in observations { handle(observation) }
+        if awaitingResume != nil, !observer.forwardedInChunk.isEmpty { watchForResume() }
         if sawFirstEvent {
             chunksSinceProgressCheck += 1
             if chunksSinceProgressCheck >= 16 {
@@ -65,6 +92,7 @@ final class ProtocolTap: ConnectionTap {
     }
 
     func closed(by cause: CloseCause) {
+        live.remove(conn: conn)
         finishReread()
         // A kernel reset was journaled at the time of the client's packet (FaultController).
         if case .fault(let kind) = cause, kind != .kernelReset {
@@ -77,12 +105,64 @@ final class ProtocolTap: ConnectionTap {
         case .fault: detail = "fault"
         case .error(let message): detail = "error: \(message)"
         }
+        let receipt = self.receipt()
+        if let written = observer.lastForwarded, let received = receipt.received?.filePosition, let key = clientKey,
+           !written.file.isEmpty {
+            // A next connection of this client re-reads from what this one received, not from what it was written.
+            positions.replace(BinlogFilePosition(file: written.file, position: written.position), with: received, of: key)
+        }
         record(.connClosed) { event in
             event.detail = detail
-            if let last = self.observer.lastForwarded {
-                event.file = last.file
-                event.position = last.position
-                event.gtid = last.gtid
+            self.fillPosition(&event, receipt)
+        }
+    }
+
+    // MARK: - Fault windows
+
+    /// A fault window opened: where this dump connection's client stands, written and received.
+    func faultWindowOpened(_ window: Int) {
+        guard observer.isReplication, observer.lastForwarded != nil || requested != nil else { return }
+        windowsWhileStreaming.insert(window)
+        recordPosition(.binlogProgress, window: window)
+    }
+
+    /// A fault window closed. If this connection streamed when it opened, it stayed open through
+    /// it: the first event its client receives from now on is replication resuming on it.
+    func faultWindowClosed(_ window: Int) {
+        guard windowsWhileStreaming.remove(window) != nil else { return }
+        recordPosition(.binlogProgress, window: window)
+        awaitingResume = window
+        watchForResume()
+    }
+
+    /// Journals `binlog_resumed` for the first event written but not yet received (one held in
+    /// the socket through the fault counts), once the client's TCP acknowledges it; when that
+    /// cannot be known, at the first event written after the restore.
+    private func watchForResume() {
+        guard let window = awaitingResume, let delivery else { return }
+        let acknowledged = delivery.acknowledged()
+        guard case .bytes(let bytes) = acknowledged else {
+            // Not known when it is received: dated by the first event written from now on.
+            guard case .unknown(let reason) = acknowledged, !observer.forwardedInChunk.isEmpty,
+                  let written = observer.forwardedInChunk.first?.coordinates else { return }
+            awaitingResume = nil
+            record(.binlogResumed) { event in
+                event.window = window
+                Self.fill(&event, written)
+                event.receipt = "written, not known to be received: \(reason)"
+            }
+            return
+        }
+        _ = ledger.received(acknowledged: bytes)
+        guard let next = ledger.firstUnreceived else { return }
+        awaitingResume = nil
+        delivery.whenAcknowledged(next.end) { [self] answer in
+            record(.binlogResumed) { event in
+                event.window = window
+                Self.fill(&event, next.position)
+                if case .unknown(let reason) = answer {
+                    event.receipt = "written, not known to be received: \(reason)"
+                }
             }
         }
     }
@@ -107,16 +187,19 @@ final class ProtocolTap: ConnectionTap {
         case .binlogDump(let file, let position, let serverID):
             dumpServerID = serverID
             startCountingReread(file: file, position: position)
+            // A MariaDB replica in GTID mode asks from file "" and says where in @slave_connect_state.
+            let gtid = file.isEmpty ? slaveConnectState : nil
+            requested = ResumePoint(file: file, position: position, gtid: gtid)
             record(.binlogDump) { event in
                 event.file = file
                 event.position = position
                 event.serverID = serverID
-                // A MariaDB replica in GTID mode asks from file "" and says where in @slave_connect_state.
-                if let state = self.slaveConnectState, file.isEmpty { event.gtid = state }
+                event.gtid = gtid
             }
         case .binlogDumpGTID(let file, let position, let serverID, let gtidSet):
             dumpServerID = serverID
             startCountingReread(file: file, position: position)
+            requested = ResumePoint(file: file, position: position, gtid: gtidSet)
             record(.binlogDump) { event in
                 event.file = file
                 event.position = position
@@ -192,14 +275,46 @@ final class ProtocolTap: ConnectionTap {
         recordPosition(.binlogProgress)
     }
 
-    private func recordPosition(_ kind: JournalEventKind) {
+    private func recordPosition(_ kind: JournalEventKind, window: Int? = nil) {
+        let receipt = self.receipt()
         record(kind) { event in
-            if let last = self.observer.lastForwarded {
-                event.file = last.file
-                event.position = last.position
-                event.gtid = last.gtid
+            event.window = window
+            self.fillPosition(&event, receipt)
+        }
+    }
+
+    /// What the client received of what was written to it: `received` when behind the last
+    /// position written, `receipt` when that cannot be known. Reads the socket once.
+    private func receipt() -> (received: ResumePoint?, receipt: String?) {
+        guard let written = observer.lastForwarded else { return (nil, nil) }
+        guard let delivery else { return (nil, "written, not known to be received: the client socket was never connected") }
+        switch delivery.acknowledged() {
+        case .unknown(let reason):
+            return (nil, "written, not known to be received: \(reason)")
+        case .bytes(let bytes):
+            switch ledger.received(acknowledged: bytes) {
+            case .position(let position):
+                return (position == written ? nil : ResumePoint(file: position.file, position: position.position, gtid: position.gtid), nil)
+            case .nothing:
+                return (requested ?? ResumePoint(), nil)
+            case .unknown:
+                return (nil, "written, not known to be received: more events were unacknowledged than the gateway keeps track of")
             }
         }
+    }
+
+    /// The last position written on this connection, and what of it was received.
+    private func fillPosition(_ event: inout JournalEvent, _ receipt: (received: ResumePoint?, receipt: String?)) {
+        guard let last = observer.lastForwarded else { return }
+        Self.fill(&event, last)
+        event.received = receipt.received
+        event.receipt = receipt.receipt
+    }
+
+    private static func fill(_ event: inout JournalEvent, _ coordinates: BinlogCoordinates) {
+        event.file = coordinates.file
+        event.position = coordinates.position
+        event.gtid = coordinates.gtid
     }
 
     private func record(_ kind: JournalEventKind, _ fill: @escaping (inout JournalEvent) -> Void = { _ in }) {
@@ -217,11 +332,13 @@ final class ProtocolTap: ConnectionTap {
 struct JournalingObserver: GatewayObserver {
     let journal: Journal
     let positions = ForwardedPositions()
+    /// The taps of the connections open now, told when fault windows open and close.
+    let live = LiveTaps()
     let log = AgentLog.logger("agent.gateway")
 
     func accepted(connectionID: UInt64, client: String) -> (any ConnectionTap)? {
         journal.record(.connAccepted) { $0.conn = connectionID; $0.client = client }
-        return ProtocolTap(journal: journal, conn: connectionID, client: client, positions: positions)
+        return ProtocolTap(journal: journal, conn: connectionID, client: client, positions: positions, live: live)
     }
 
     func upstreamFailed(connectionID: UInt64, error: String) {
@@ -241,5 +358,46 @@ final class ForwardedPositions: Sendable {
 
     func record(_ position: BinlogFilePosition, of client: String) {
         positions.withLock { $0[client] = position }
+    }
+
+    /// Sets `client`'s position back to `received` unless another connection moved it from `written` since.
+    func replace(_ written: BinlogFilePosition, with received: BinlogFilePosition, of client: String) {
+        positions.withLock { if $0[client] == written { $0[client] = received } }
+    }
+}
+
+/// The taps of the gateway's open connections, each on its event loop, so that the agent can
+/// tell them that a fault window opened or closed.
+final class LiveTaps: Sendable {
+    private struct Entry: Sendable {
+        let eventLoop: any EventLoop
+        let tap: NIOLoopBound<ProtocolTap>
+    }
+
+    private let taps = Mutex<[UInt64: Entry]>([:])
+
+    func add(_ tap: ProtocolTap, conn: UInt64, on eventLoop: any EventLoop) {
+        let entry = Entry(eventLoop: eventLoop, tap: NIOLoopBound(tap, eventLoop: eventLoop))
+        taps.withLock { $0[conn] = entry }
+    }
+
+    func remove(conn: UInt64) {
+        _ = taps.withLock { $0.removeValue(forKey: conn) }
+    }
+
+    /// Each open tap samples where its client stands; waits until all have journaled it.
+    func windowOpened(_ window: Int) async {
+        await each { $0.faultWindowOpened(window) }
+    }
+
+    func windowClosed(_ window: Int) async {
+        await each { $0.faultWindowClosed(window) }
+    }
+
+    private func each(_ body: @escaping @Sendable (ProtocolTap) -> Void) async {
+        let entries = taps.withLock { Array($0.values) }
+        for entry in entries {
+            try? await entry.eventLoop.submit { body(entry.tap.value) }.get()
+        }
     }
 }

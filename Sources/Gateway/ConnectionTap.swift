@@ -20,10 +20,14 @@ public protocol ConnectionTap: AnyObject {
     /// The gateway terminates this connection's TLS: called just before the client's SSLRequest
     /// is tapped; every byte tapped after it is the decrypted session.
     func tlsTerminated()
+    /// Called once, when the client's socket is connected: how to learn what the client's TCP
+    /// acknowledged of the bytes `serverToClient` reported.
+    func delivering(to delivery: ClientDelivery)
 }
 
 extension ConnectionTap {
     public func tlsTerminated() {}
+    public func delivering(to delivery: ClientDelivery) {}
 }
 
 /// Told about every accepted connection; hands out the connection's tap.

@@ -61,6 +61,11 @@ final class GlueHandler {
     private var random = SystemRandomNumberGenerator()
     private var releaseTimer: Scheduled<Void>?
     private var releaseTimerDeadline: NIODeadline?
+    /// Called just before this side's socket is closed, while it can still be asked about.
+    var beforeClose: (() -> Void)?
+    /// Asked before a graceful close or output shutdown, with the close to carry out when it may
+    /// go ahead (after the peer acknowledged what was written, say). Nil closes at once.
+    var gracefulCloseGate: ((@escaping () -> Void) -> Void)?
 
     private init(side: ConnectionSide) {
         self.side = side
@@ -77,6 +82,18 @@ final class GlueHandler {
 
     /// Bytes waiting in the queue (not yet handed to the channel).
     var queuedBytes: Int { outbound.byteCount }
+
+    /// This side's socket, to read its options; nil once it is gone.
+    var socketOptions: (any SocketOptionProvider)? {
+        context?.channel as? any SocketOptionProvider
+    }
+
+    /// Tells `beforeClose`, once.
+    private func willClose() {
+        let callback = beforeClose
+        beforeClose = nil
+        callback?()
+    }
 }
 
 // MARK: - Commands from the relay
@@ -114,6 +131,7 @@ extension GlueHandler {
     /// first, and a client that reads a clean TLS close sees an orderly end (Debezium's binlog
     /// client then waits a minute for its keepalive), not the reset a firewall sends.
     func resetConnection() {
+        willClose()
         closeQueued = true
         outbound.removeAll()
         cancelReleaseTimer()
@@ -136,6 +154,7 @@ extension GlueHandler {
 
     /// Close the socket now, discarding anything unwritten.
     func closeNow() {
+        willClose()
         closeQueued = true
         outbound.removeAll()
         cancelReleaseTimer()
@@ -247,8 +266,13 @@ extension GlueHandler {
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(NIOAny(context.channel.allocator.buffer(capacity: 0)), promise: promise)
         let channel = context.channel
-        promise.futureResult.whenComplete { _ in
-            channel.close(mode: mode, promise: nil)
+        promise.futureResult.assumeIsolated().whenComplete { [weak self] _ in
+            guard let self else { return channel.close(mode: mode, promise: nil) }
+            let close = { [weak self] in
+                if mode == .all { self?.willClose() }
+                channel.close(mode: mode, promise: nil)
+            }
+            if let gate = self.gracefulCloseGate { gate(close) } else { close() }
         }
     }
 
@@ -319,6 +343,8 @@ extension GlueHandler: ChannelDuplexHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, case .inputClosed = event {
+            // The peer is done: what it acknowledged from here on it will not read.
+            willClose()
             delegate?.glueInputClosed(side)
             partner?.partnerWriteEOF()
         }
@@ -326,6 +352,7 @@ extension GlueHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        willClose()
         isActive = false
         closeQueued = true
         outbound.removeAll()
@@ -337,6 +364,7 @@ extension GlueHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         delegate?.glueCaught(side, error: error)
+        willClose()
         context.close(promise: nil)
     }
 

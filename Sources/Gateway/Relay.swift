@@ -53,6 +53,8 @@ final class Relay {
     private var shaping = TrafficShaping.none
     private var closeCause: CloseCause?
     private let finished: EventLoopPromise<Void>
+    /// What the client's TCP acknowledged of the bytes written to it, for the tap.
+    private let delivery: ClientDelivery
 
     init(
         id: UInt64,
@@ -72,6 +74,11 @@ final class Relay {
         self.finished = eventLoop.makePromise()
         self.tls = tls
         (clientGlue, serverGlue) = GlueHandler.matchedPair()
+        let delivery = ClientDelivery(glue: clientGlue, eventLoop: eventLoop)
+        self.delivery = delivery
+        clientGlue.beforeClose = { delivery.socketClosing() }
+        // What the client received is read at the close: give its TCP a moment to acknowledge the last bytes.
+        clientGlue.gracefulCloseGate = { close in delivery.whenAllAcknowledged(within: .seconds(1), close) }
         clientNegotiator = tls.map { _ in ClientTLSNegotiator() }
         upstreamNegotiator = tls.map { _ in UpstreamTLSNegotiator() }
         clientGlue.delegate = self
@@ -82,7 +89,7 @@ final class Relay {
 
     /// The handlers to put in the accepted channel's pipeline, in order.
     var clientHandlers: [any ChannelHandler] {
-        if let clientNegotiator { [clientNegotiator, clientGlue] } else { [clientGlue] }
+        if let clientNegotiator { [SocketByteCounter(delivery), clientNegotiator, clientGlue] } else { [clientGlue] }
     }
 
     /// Completes once both sockets are closed and the tap has been told.
@@ -247,6 +254,7 @@ extension Relay: TLSUpgradeDelegate {
     func clientAskedForTLS() -> NIOSSLContext? {
         guard let tls, serverOffersTLS, let upstreamNegotiator else { return nil }
         tap?.tlsTerminated()
+        delivery.tlsTerminated()
         upstreamNegotiator.startTLS(afterNext: HandshakeSniffer.sslRequestPacketLength, context: tls.serverSide)
         return tls.clientSide
     }
@@ -258,6 +266,7 @@ extension Relay: GlueDelegate {
     func glueBecameActive(_ side: ConnectionSide) {
         guard side == .client else { return }
         clientActive = true
+        tap?.delivering(to: delivery)
         if isClosing {
             clientGlue.closeNow()
         } else {
@@ -279,6 +288,7 @@ extension Relay: GlueDelegate {
     /// delay: what the tap sees is what the client was sent.
     func glue(_ side: ConnectionSide, willWrite bytes: ByteBuffer) {
         guard side == .client, let tap else { return }
+        delivery.wrotePlaintext(bytes.readableBytes)
         bytes.withUnsafeReadableBytes { tap.serverToClient($0) }
     }
 

@@ -27,7 +27,8 @@ public enum JournalEventKind: String, Codable, Sendable, CaseIterable {
     /// and the gateway closed its side, at the time of that packet).
     case connReset = "conn_reset"
     /// A connection closed (`conn`; `detail`: "client", "server", "fault" or "error: …";
-    /// the last binlog `file`/`position`/`gtid` forwarded on it, if any).
+    /// the last binlog `file`/`position`/`gtid` forwarded on it, if any, and what of it was
+    /// `received`).
     case connClosed = "conn_closed"
     /// The client's handshake response (`conn`, `user`).
     case handshake
@@ -38,8 +39,15 @@ public enum JournalEventKind: String, Codable, Sendable, CaseIterable {
     case binlogDump = "binlog_dump"
     /// The first real event forwarded on a dump connection (`file`/`position`/`gtid`).
     case binlogFirstEvent = "binlog_first_event"
-    /// Periodic sample of the last position forwarded on a dump connection.
+    /// Sample of the last position forwarded on a dump connection, and of what of it was
+    /// `received`: at most once a second while it moves, and when a fault window opens or
+    /// closes (`window`).
     case binlogProgress = "binlog_progress"
+    /// A dump connection open when a fault window started delivered its first event after the
+    /// window ended, without reconnecting (`window`; `file`/`position`/`gtid`: where that event
+    /// left the stream). Dated when the client's TCP acknowledged the event; when that cannot be
+    /// known, when it was written, and `receipt` says why.
+    case binlogResumed = "binlog_resumed"
     /// A resumed replication client went past the last position forwarded on its previous
     /// connection: what it was sent again (`file`/`position`: that last position; `count`: the
     /// row events re-sent; `detail`: the tables they change, comma-separated, empty for none).
@@ -97,6 +105,12 @@ public struct JournalEvent: Codable, Sendable, Hashable {
     /// `client_gave_up` dated by a next attempt: seconds since 1970 of the last SYN (or SYN
     /// retransmission) of the attempt given up. Nil in journals written before it existed.
     public var lastSeen: Double?
+    /// On an event carrying a binlog position written to a client: the last position of those
+    /// its TCP acknowledged, when that is behind the one written. Nil when everything written was
+    /// received, when it is not known (`receipt`), and in journals written before it existed.
+    public var received: ResumePoint?
+    /// Set when what the client received is not known: "written, not known to be received: why".
+    public var receipt: String?
 
     public init(
         at: Double,
@@ -153,5 +167,12 @@ public struct JournalEvent: Codable, Sendable, Hashable {
         case serverID = "server_id"
         case count, code, message, detail, holder
         case lastSeen = "last_seen"
+        case received, receipt
+    }
+
+    /// The position the client received, for an event that carries one written to it: `received`
+    /// when set, else the one written (all of it acknowledged, or not known: see `receipt`).
+    public var receivedPoint: ResumePoint? {
+        received ?? ResumePoint(self)
     }
 }

@@ -74,10 +74,9 @@ public struct JournalTimeline: Sendable {
             attempts: attempts(window, through: attemptsEnd ?? horizon - 1, before: horizon),
             connections: survival(window, during: during),
             reconnectedAfter: reconnect.flatMap { index in window.ended.map { Self.seconds(from: $0, to: events[index].at) } },
-            replicationResumedAfter: window.endIndex
-                .flatMap { firstIndex(after: $0, before: horizon, kind: .binlogFirstEvent, scope: .replication, openedAfter: start) }
-                .flatMap { index in window.ended.map { Self.seconds(from: $0, to: events[index].at) } },
+            replicationResumedAfter: nil,
             resume: resumeReports(window, horizon: horizon))
+        (report.replicationResumedAfter, report.resumedOnConnection) = replicationResumed(window, horizon: horizon)
         let gaps = gapIndices.filter { $0 > start && $0 <= horizon }.map { events[$0].detail ?? "\(events[$0].count ?? 0) events lost" }
         report.journalGaps = gaps.isEmpty ? nil : gaps
         report.serverClosed = serverClosed(window, during: during)
@@ -85,6 +84,22 @@ public struct JournalTimeline: Sendable {
     }
 
     // MARK: - Measurements
+
+    /// Seconds from the restore to the first event of a binlog dump after it: on a connection opened
+    /// since the fault began, or on one that stayed open through it (`binlog_resumed`, dated when the
+    /// client received the event), whichever came first.
+    private func replicationResumed(_ window: FaultWindow, horizon: Int) -> (Double?, SameConnectionResume?) {
+        guard let end = window.endIndex, let ended = window.ended else { return (nil, nil) }
+        let reconnected = firstIndex(after: end, before: horizon, kind: .binlogFirstEvent, scope: .replication,
+                                     openedAfter: window.startIndex)
+        let stayed = ((end + 1)..<max(end + 1, horizon)).first { index in
+            events[index].kind == .binlogResumed && events[index].window == window.id
+        }
+        guard let first = [reconnected, stayed].compactMap({ $0 }).min() else { return (nil, nil) }
+        let after = Self.seconds(from: ended, to: events[first].at)
+        guard first == stayed, let conn = events[first].conn else { return (after, nil) }
+        return (after, SameConnectionResume(conn: conn, received: events[first].receipt == nil))
+    }
 
     /// The first failed attempt while the fault lasts. In a timeout nothing fails: the
     /// client notices when it gives up, so only closes by the client and `client_gave_up` count
@@ -288,11 +303,13 @@ public struct JournalTimeline: Sendable {
             }
         }
         let lastForwarded = lastIndex.flatMap { ResumePoint(events[$0]) }
+        // Judged against what the client's TCP acknowledged, not what was written into its socket.
+        let lastReceived = lastIndex.flatMap { events[$0].receivedPoint }
         let requested = request.flatMap { ResumePoint(events[$0]) }
         let serverID = records.indices.first { recordKeys[$0] == client }.flatMap { records[$0].serverID }
         let verdict: (verdict: ResumeVerdict, note: String?)
-        if let requested, let lastForwarded {
-            verdict = requested.verdict(after: lastForwarded)
+        if let requested, let lastReceived, let lastForwarded {
+            verdict = requested.verdict(after: lastReceived, written: lastForwarded)
         } else if request == nil {
             let connected = records.indices.contains { recordKeys[$0] == client && records[$0].isOpen(at: horizon - 1) }
             verdict = (.unknown, connected
@@ -307,6 +324,8 @@ public struct JournalTimeline: Sendable {
             client: client, serverID: serverID, lastForwarded: lastForwarded, requested: requested,
             requestedAfter: request.map { Self.seconds(from: window.started, to: events[$0].at) },
             verdict: verdict.verdict, note: verdict.note)
+        if lastReceived != lastForwarded { report.lastReceived = lastReceived }
+        report.receipt = lastIndex.flatMap { events[$0].receipt }
         if let request, let reread = rereadEvent(after: request),
            let file = events[reread].file, let position = events[reread].position {
             let tables = (events[reread].detail ?? "").split(separator: ", ").map(String.init)

@@ -6,8 +6,15 @@ public struct ResumeReport: Codable, Sendable, Hashable {
     /// "server_id 2", or "user@ip" for a client that sent no server id.
     public var client: String
     public var serverID: UInt32?
-    /// The last position forwarded to this client before its new binlog dump.
+    /// The last position forwarded (written into its socket) to this client before its new binlog dump.
     public var lastForwarded: ResumePoint?
+    /// Of that, the last position its TCP acknowledged, when behind `lastForwarded`: the verdict
+    /// compares the request with this one. Nil when everything written was received, or when that
+    /// is not known (`receipt`).
+    public var lastReceived: ResumePoint?
+    /// "written, not known to be received: why" when what the client received is not known: the
+    /// verdict then compares with what was written.
+    public var receipt: String?
     /// The position asked for in its first binlog dump after the fault started.
     public var requested: ResumePoint?
     /// Seconds from the fault start to that binlog dump.
@@ -44,6 +51,8 @@ public struct ResumeReport: Codable, Sendable, Hashable {
         case client
         case serverID = "server_id"
         case lastForwarded = "last_forwarded"
+        case lastReceived = "last_received"
+        case receipt
         case requested
         case requestedAfter = "requested_after"
         case verdict, note, caveat
@@ -134,6 +143,19 @@ public struct ResumePoint: Codable, Sendable, Hashable, CustomStringConvertible 
         return (.reread, "requested the first binary log")
     }
 
+    /// The verdict for a client whose TCP acknowledged up to `received` of what was `written` to
+    /// it. Acknowledgements trail what a client's kernel holds (an ACK may be delayed, or in
+    /// flight when the connection ended): a request after `received` but not after `written` is
+    /// what it had when the rest was in flight, maintained; only one after `written` skips.
+    public func verdict(after received: ResumePoint, written: ResumePoint) -> (verdict: ResumeVerdict, note: String?) {
+        let byReceived = verdict(after: received)
+        guard byReceived.verdict == .skipped, received != written else { return byReceived }
+        let byWritten = verdict(after: written)
+        guard byWritten.verdict != .skipped else { return byWritten }
+        return (.maintained, "asked for more than its TCP had acknowledged (\(received)) but no more than it was written (\(written)):"
+            + " the rest was in flight")
+    }
+
     private static func verdict(_ requested: GTIDSet, after forwarded: GTIDSet) -> (ResumeVerdict, String?) {
         switch requested.compare(to: forwarded) {
         case .same:
@@ -169,11 +191,28 @@ extension ResumeReport {
     /// The report with what the client was re-sent, as the gateway counted it: a re-read of no
     /// row events is `maintained` (nothing can be duplicated); one of row events says how many
     /// and of which tables.
+    /// Counted up to a position the client had been written but had not received, the count holds
+    /// events it now receives for the first time: a request for what it received is maintained,
+    /// and an earlier one re-reads at most that many.
     public func counting(rowEvents: Int, tables: [String], upTo: BinlogFilePosition) -> ResumeReport {
         var report = self
         report.rereadRowEvents = rowEvents
         report.rereadTables = tables
         guard verdict == .reread || verdict == .maintained else { return report }
+        if let received = lastReceived?.filePosition, received.compare(to: upTo) == .behind {
+            if verdict == .maintained {
+                report.rereadRowEvents = 0
+                report.rereadTables = []
+                report.note = "what it was sent again up to \(upTo) had been written to it but not acknowledged"
+                    + " (it had acknowledged up to \(received)): nothing it is known to have received is sent twice"
+                return report
+            }
+            if rowEvents > 0 {
+                report.note = "re-read at most \(Self.rowEvents(rowEvents)) of \(tables.joined(separator: ", ")) up to \(upTo),"
+                    + " some of them written to it before but never received (it had received up to \(received))"
+                return report
+            }
+        }
         if rowEvents == 0 {
             report.verdict = .maintained
             report.note = "re-read events before \(upTo) it had been sent, none of them rows: nothing can be duplicated"

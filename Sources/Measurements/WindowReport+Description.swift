@@ -69,14 +69,16 @@ extension WindowReport: CustomStringConvertible {
     }
 
     private var replicationText: String {
-        if let replicationResumedAfter { return "resumed \(Self.seconds(replicationResumedAfter)) after restore" }
+        if let replicationResumedAfter {
+            return "resumed \(Self.seconds(replicationResumedAfter)) after restore" + (resumedOnConnection.map { " \($0.words)" } ?? "")
+        }
         if ended == nil { return "- (fault still active)" }
         if resume.isEmpty { return "no replication client" }
         if let lost = connections.lost.first(where: \.replication) {
             return "not yet: the replication connection was lost after \(Self.seconds(lost.after)) (\(lost.how))"
                 + " and no binlog event was forwarded on a new connection"
         }
-        return "not yet: no binlog event forwarded on a new connection"
+        return "not yet: no binlog event forwarded on a new connection, nor received on one that stayed open"
     }
 
     static func line(_ label: String, _ text: String) -> String {
@@ -136,6 +138,8 @@ extension ResumeReport {
         case .reread, .skipped, .unknown:
             if let note { text += ": \(note)" }
         }
+        if let lastReceived, let lastForwarded { text += "; it had received up to \(lastReceived) of \(lastForwarded) written" }
+        if let receipt { text += "; last position \(receipt)" }
         return text
     }
 }

@@ -25,8 +25,12 @@ public struct WindowReport: Codable, Sendable, Hashable {
     public var connections: ConnectionSurvival
     /// Seconds from restore to the first `auth_ok` on a connection accepted after it.
     public var reconnectedAfter: Double?
-    /// Seconds from restore to the first `binlog_first_event` on a connection accepted after it.
+    /// Seconds from restore to the first binlog event after it: `binlog_first_event` on a
+    /// connection accepted since the fault began, or the first event a connection that stayed open
+    /// through the fault delivered (`binlog_resumed`), whichever came first.
     public var replicationResumedAfter: Double?
+    /// Set when replication resumed on a connection that stayed open through the fault.
+    public var resumedOnConnection: SameConnectionResume?
     /// One entry per replication client seen around the window.
     public var resume: [ResumeReport]
     /// The journal's gaps (`JournalGap.description`) from the window's start to its horizon; nil when
@@ -61,6 +65,7 @@ public struct WindowReport: Codable, Sendable, Hashable {
         case attempts, connections
         case reconnectedAfter = "reconnected_after"
         case replicationResumedAfter = "replication_resumed_after"
+        case resumedOnConnection = "resumed_on_connection"
         case resume
         case journalGaps = "journal_gaps"
     }
@@ -100,6 +105,25 @@ public struct ServerClose: Codable, Sendable, Hashable, CustomStringConvertible 
         let error = [code.map(String.init), message].compactMap { $0 }.joined(separator: " ")
         if !error.isEmpty { text += " (\(error))" }
         return text
+    }
+}
+
+/// Replication resumed without a reconnect: a dump connection open when the fault started
+/// delivered again after the restore.
+public struct SameConnectionResume: Codable, Sendable, Hashable {
+    public var conn: UInt64
+    /// True when the moment is when the client's TCP acknowledged the event; false when it is when
+    /// the gateway wrote it (what the client acknowledged could not be known).
+    public var received: Bool
+
+    public init(conn: UInt64, received: Bool) {
+        self.conn = conn
+        self.received = received
+    }
+
+    /// "on the same connection (conn 7), when the client received its first event",
+    public var words: String {
+        "on the same connection (conn \(conn)), " + (received ? "the first event the client received" : "the first event written to it (when the client received it is not known)")
     }
 }
 

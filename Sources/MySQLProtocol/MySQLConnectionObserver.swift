@@ -59,6 +59,10 @@ public struct MySQLConnectionObserver: Sendable {
     /// (`log_pos` 0) do not move it. `gtid` is the last GTID event sent.
     public var lastForwarded: BinlogCoordinates? { binlog.lastForwarded }
 
+    /// For the last `serverToClient` call, where in its bytes each binlog event ended that moved
+    /// `lastForwarded`, and where that left it: the bytes a client must have received to stand there.
+    public private(set) var forwardedInChunk: [(endOffset: Int, coordinates: BinlogCoordinates)] = []
+
     /// Whether every COM_QUERY is reported as `.query(text)`. A proxy that only needs the
     /// replication facts turns it off and saves building a String per query.
     public var reportsQueryText = true
@@ -88,7 +92,8 @@ public struct MySQLConnectionObserver: Sendable {
 
     /// Observes bytes travelling from the server to the client.
     public mutating func serverToClient(_ bytes: UnsafeRawBufferPointer) -> [ProtocolObservation] {
-        observe(bytes, .serverToClient)
+        if !forwardedInChunk.isEmpty { forwardedInChunk.removeAll(keepingCapacity: true) }
+        return observe(bytes, .serverToClient)
     }
 
     /// Convenience for callers holding an array.
@@ -123,7 +128,12 @@ public struct MySQLConnectionObserver: Sendable {
                 do throws(MalformedPacket) {
                     switch direction {
                     case .clientToServer: try finishClientPacket(length: length, into: &observations)
-                    case .serverToClient: try finishServerPacket(length: length, into: &observations)
+                    case .serverToClient:
+                        let before = binlog.lastForwarded
+                        try finishServerPacket(length: length, into: &observations)
+                        if let after = binlog.lastForwarded, after != before {
+                            forwardedInChunk.append((offset, after))
+                        }
                     }
                 } catch {
                     stop("malformed: \(error.reason)", into: &observations)

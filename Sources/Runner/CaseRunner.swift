@@ -371,6 +371,7 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
                 if let window = await agentStatus()?.windows.last(where: { $0.window > firstWindowBefore }),
                    let resumed = window.replicationResumedAfter {
                     return String(format: "replication resumed %.2f s after the restore", resumed)
+                        + (window.resumedOnConnection.map { " \($0.words)" } ?? "")
                 }
                 await pause(.milliseconds(200))
             }
@@ -409,7 +410,8 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
     /// Waits (bounded) until the destination holds the source's rows; the last comparison either way.
     func waitForSync(_ limit: Duration) async -> VerifyReport {
         guard plan.managedReplica else {
-            // Not read the binlog since the restore, after the recovery step's wait: it will not catch up.
+            // Not read the binlog since the restore (on a new connection or on one that stayed open),
+            // after the recovery step's wait: it will not catch up.
             return await checkData(wait: await externalPipelineNeverResumed() ? .zero : limit)
         }
         let world = self.world

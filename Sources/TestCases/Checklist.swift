@@ -252,8 +252,14 @@ public enum Checklist {
             guard let window = windows.last else { return (.notObserved, "no fault window was opened") }
             guard window.ended != nil else { return (.fail, "the fault never ended") }
             if let resumed = window.replicationResumedAfter {
-                let evidence = "replication resumed \(seconds(resumed)) after the restore"
-                    + (window.reconnectedAfter.map { " (reconnected after \(seconds($0)))" } ?? "")
+                let evidence: String
+                if let same = window.resumedOnConnection {
+                    // A connection that survived the fault and delivers again has recovered, without a reconnect.
+                    evidence = "replication resumed \(same.words), \(seconds(resumed)) after the restore"
+                } else {
+                    evidence = "replication resumed \(seconds(resumed)) after the restore"
+                        + (window.reconnectedAfter.map { " (reconnected after \(seconds($0)))" } ?? "")
+                }
                 if let limit = observations.recoveryWithin, resumed > limit {
                     return (.fail, evidence + ", later than recovery_within \(Int(limit)) s")
                 }
@@ -281,6 +287,16 @@ public enum Checklist {
             guard !reports.isEmpty else { return (.notObserved, "no replication client asked to resume during the run's fault windows") }
             var passes: [String] = [], fails: [String] = [], unknown: [String] = []
             for report in reports {
+                let before = (passes.count, fails.count, unknown.count)
+                defer {
+                    // Judged against what was written when what the client received is not known: say so.
+                    if let receipt = report.receipt {
+                        let words = " (judged against its last position, \(receipt))"
+                        if passes.count > before.0 { passes[passes.count - 1] += words }
+                        if fails.count > before.1 { fails[fails.count - 1] += words }
+                        if unknown.count > before.2 { unknown[unknown.count - 1] += words }
+                    }
+                }
                 let label = "\(report.client): \(report.verdict.rawValue)"
                 switch report.verdict {
                 case .maintained:

@@ -105,6 +105,35 @@ import Verification
         }
     }
 
+    /// An engine whose connection stayed open through the fault and delivered again has read the
+    /// binlog since the restore: recovery says so, and the data check gets the catch-up wait.
+    @Test func aConnectionThatSurvivedAndDeliversAgainGetsTheCatchUpWait() async throws {
+        var survived = WindowReport(window: 2, fault: FaultSpec(type: .timeout), started: 1_800_000_001, ended: 1_800_000_011,
+                                    endReason: .expired, detection: nil, attempts: AttemptSeries(attempts: []),
+                                    connections: ConnectionSurvival(openAtStart: 1, survived: 1),
+                                    reconnectedAfter: nil, replicationResumedAfter: 50.6, resume: [])
+        survived.resumedOnConnection = SameConnectionResume(conn: 7, received: true)
+        let world = ScriptedWorld()
+        let resumed = survived
+        let (report, _) = await execute(Self.tc004, in: world, managedReplica: false, tick: { world, _ in
+            if !world.applied.isEmpty, world.windows.isEmpty { world.windows = [resumed] }
+        })
+        let step = try #require(report.steps.first { $0.text.hasPrefix("Verify pipeline recovery") })
+        #expect(step.outcome == "replication resumed 50.60 s after the restore on the same connection (conn 7), the first event the client received")
+        // The last data check is the run's: the first one is the precondition's.
+        #expect((world.dataWaits.last ?? .zero) > .zero, "\(world.dataWaits)")
+        // Without a resume, the data is compared once, without waiting.
+        let stopped = ScriptedWorld()
+        var never = survived
+        never.replicationResumedAfter = nil
+        never.resumedOnConnection = nil
+        let notResumed = never
+        _ = await execute(Self.tc004, in: stopped, managedReplica: false, tick: { world, _ in
+            if !world.applied.isEmpty, world.windows.isEmpty { world.windows = [notResumed] }
+        })
+        #expect(stopped.dataWaits.count > 1 && stopped.dataWaits.last == .zero, "\(stopped.dataWaits)")
+    }
+
     // MARK: The harness
 
     /// Runs `testCase` with `duration` 10 in `world`; `tick` sees the world whenever the runner sleeps.
@@ -161,6 +190,8 @@ final class ScriptedWorld: RunWorld, @unchecked Sendable {
     private var _agentAnswers = true
     /// When the last `network --up` came: it ends every fault sent before it.
     private var _restoredAt: Duration?
+    private var _windows: [WindowReport] = []
+    private var _dataWaits: [Duration] = []
     var userFault: FaultSpec?
     var dataCheckHangs = false
     /// The next `apply` takes effect but its answer is lost (the agent died while answering).
@@ -172,6 +203,10 @@ final class ScriptedWorld: RunWorld, @unchecked Sendable {
     var applied: [FaultCommand] { lock.withLock { _applied.map(\.0) } }
     var restores: Int { lock.withLock { _restores } }
     var agentAnswers: Bool { get { lock.withLock { _agentAnswers } } set { lock.withLock { _agentAnswers = newValue } } }
+    /// The fault windows the agent reports.
+    var windows: [WindowReport] { get { lock.withLock { _windows } } set { lock.withLock { _windows = newValue } } }
+    /// The `wait` of every data check, in order.
+    var dataWaits: [Duration] { lock.withLock { _dataWaits } }
 
     struct Silent: Error {}
 
@@ -186,7 +221,7 @@ final class ScriptedWorld: RunWorld, @unchecked Sendable {
                 faults.append(ActiveFaultStatus(fault: spec, windowID: 2, elapsedSeconds: (_now - at).seconds, remainingSeconds: nil, flap: nil))
             }
             return AgentStatus(pid: 42, startedAt: 0, backend: .gateway, listen: "127.0.0.1:3306", upstream: "127.0.0.1:3307",
-                               gatewayListening: true, connections: 1, faults: faults, windows: [], journal: "journal.jsonl")
+                               gatewayListening: true, connections: 1, faults: faults, windows: _windows, journal: "journal.jsonl")
         }
     }
 
@@ -222,6 +257,7 @@ final class ScriptedWorld: RunWorld, @unchecked Sendable {
     }
 
     func checkData(wait: Duration, shouldStop: @escaping @Sendable () -> Bool) -> VerifyReport {
+        lock.withLock { _dataWaits.append(wait) }
         if dataCheckHangs { Thread.sleep(forTimeInterval: 5) }
         var table = TableReport(table: "users", key: ["id"], profile: .none)
         table.sourceRows = 10

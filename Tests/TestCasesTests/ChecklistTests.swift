@@ -74,6 +74,24 @@ import FoundationXML
         #expect(external[2].evidence == "replication never resumed after the restore: no reconnect")
     }
 
+    @Test("a connection that stayed open and delivered again after the restore is recovery, said so")
+    func sameConnectionRecoveryPasses() {
+        var survived = window(reconnected: nil, resumed: 50.6)
+        survived.resumedOnConnection = SameConnectionResume(conn: 7, received: true)
+        let results = Checklist.evaluate(tc004.checklist, RunObservations(windows: [survived], data: match))
+        #expect(results[2].verdict == .pass)
+        #expect(results[2].evidence == "replication resumed on the same connection (conn 7), the first event the client received, 50.60 s after the restore")
+    }
+
+    @Test("a position not known to be received says so in the verdict")
+    func positionWrittenNotKnownToBeReceived() {
+        var report = resume(.maintained)
+        report.receipt = "written, not known to be received: tls"
+        let results = Checklist.evaluate(tc004.checklist, RunObservations(windows: [window(resume: [report])], data: match))
+        #expect(results[3].verdict == .pass)
+        #expect(results[3].evidence == "server_id 2: maintained (judged against its last position, written, not known to be received: tls)")
+    }
+
     @Test func positionAcceptsAReReadOfNoRowEventsOnly() {
         #expect(verdicts(RunObservations(windows: [window(resume: [resume(.reread, rows: 0)])]))[3] == .pass)
         #expect(verdicts(RunObservations(windows: [window(resume: [resume(.reread, rows: 4)])]))[3] == .fail)
