@@ -91,7 +91,7 @@ final class ProtocolTap: ConnectionTap {
         }
     }
 
-    func closed(by cause: CloseCause) {
+    func closed(by cause: CloseCause, at: Date) {
         live.remove(conn: conn)
         finishReread()
         // A kernel reset was journaled at the time of the client's packet (FaultController).
@@ -112,6 +112,8 @@ final class ProtocolTap: ConnectionTap {
             positions.replace(BinlogFilePosition(file: written.file, position: written.position), with: received, of: key)
         }
         record(.connClosed) { event in
+            // When the close came: a graceful one may have waited for the client's acknowledgement since.
+            event.at = min(event.at, JournalEvent.timestamp(at))
             event.detail = detail
             self.fillPosition(&event, receipt)
         }

@@ -1,3 +1,4 @@
+import Foundation
 /// Observes the bytes of one proxied connection, so that another module can follow the MySQL
 /// protocol without the gateway knowing it.
 ///
@@ -15,8 +16,10 @@ public protocol ConnectionTap: AnyObject {
     /// The tap's classification of the connection, used by scoped faults. Read when the
     /// connection starts, after every `clientToServer` call, and whenever a fault changes.
     var isReplication: Bool { get }
-    /// Called once, when both sockets of the connection are closed.
-    func closed(by: CloseCause)
+    /// Called once, when both sockets of the connection are closed; `at` is when its cause came
+    /// (the client's or the server's close), which a graceful close, waiting for the client to
+    /// acknowledge what it was written, may have followed by up to a second.
+    func closed(by: CloseCause, at: Date)
     /// The gateway terminates this connection's TLS: called just before the client's SSLRequest
     /// is tapped; every byte tapped after it is the decrypted session.
     func tlsTerminated()

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -52,6 +53,8 @@ final class Relay {
     /// The shaping the glue handlers apply, for this connection's current classification.
     private var shaping = TrafficShaping.none
     private var closeCause: CloseCause?
+    /// When `closeCause` came.
+    private var closeCausedAt: Date?
     private let finished: EventLoopPromise<Void>
     /// What the client's TCP acknowledged of the bytes written to it, for the tap.
     private let delivery: ClientDelivery
@@ -224,7 +227,9 @@ extension Relay {
 
 extension Relay {
     private func record(_ cause: CloseCause) {
-        if closeCause == nil { closeCause = cause }
+        guard closeCause == nil else { return }
+        closeCause = cause
+        closeCausedAt = Date()
     }
 
     private func finishIfDone() {
@@ -235,7 +240,7 @@ extension Relay {
         case .idle, .failed: break
         }
         isFinished = true
-        tap?.closed(by: closeCause ?? .client)
+        tap?.closed(by: closeCause ?? .client, at: closeCausedAt ?? Date())
         onFinished(id)
         finished.succeed(())
     }

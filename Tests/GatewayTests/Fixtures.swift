@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -29,7 +30,7 @@ final class FirstByteTap: ConnectionTap {
 
     var isReplication: Bool { firstByte == UInt8(ascii: "R") }
 
-    func closed(by cause: CloseCause) {
+    func closed(by cause: CloseCause, at: Date) {
         observer.closes.withLock { $0.append(cause) }
     }
 }
