@@ -250,12 +250,21 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         results.append(PreconditionResult(text: "Network clear", met: status.faults.isEmpty,
                                           evidence: status.faults.isEmpty ? "no fault active"
                                               : "active: " + status.faults.map(\.fault.description).joined(separator: ", ")))
-        // A poller reads every few seconds, and a replica just started is still connecting: wait up to 10 s.
-        var reader = await readerPrecondition()
+        // A poller reads every few seconds, and a replica just started is still connecting: wait up
+        // to 10 s. An engine still taking its initial snapshot (connected, no binlog dump yet) is
+        // waited for as long as the case gives a pipeline to recover.
+        var (reader, snapshotting) = await readerPrecondition()
         let deadline = now.advanced(by: .seconds(10))
-        while !reader.met, now < deadline, await !shouldStop() {
+        let snapshotDeadline = now.advanced(by: .seconds(max(10, testCase.recoveryWithin)))
+        var waitedForSnapshot = false
+        while !reader.met, now < (snapshotting ? snapshotDeadline : deadline), await !shouldStop() {
+            if snapshotting, !waitedForSnapshot, now >= deadline {
+                waitedForSnapshot = true
+                record("Waiting for the ETL tool's initial snapshot",
+                       "\(plan.etlUser) is connected to the source with no binlog dump yet; waiting up to \(Int(testCase.recoveryWithin)) s (recovery_within)")
+            }
             await pause(.milliseconds(250))
-            reader = await readerPrecondition()
+            (reader, snapshotting) = await readerPrecondition()
         }
         results.append(reader)
         guard results.allSatisfy(\.met) else { return results }
@@ -265,21 +274,34 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
     }
 
     /// An ETL client reading the binlog: a binlog dump by the ETL user open now or started
-    /// within the last 10 s (pollers count too), and how far behind the head it is.
-    private func readerPrecondition() async -> PreconditionResult {
+    /// within the last 10 s (pollers count too), and how far behind the head it is. `snapshotting`
+    /// when there is none but the user is connected (an engine's initial snapshot reads first).
+    private func readerPrecondition() async -> (PreconditionResult, snapshotting: Bool) {
         let text = "ETL client reading the binlog"
         let world = self.world, user = plan.etlUser, since = environment.epoch() - 10
-        let dumps = (try? await call { world.binlogDumps(user: user) }) ?? nil ?? 0
+        let sessions = (try? await call { world.etlSessions(user: user) }) ?? nil
+        let dumps = sessions?.dumpStates.count ?? 0
         let recent = await Blocking.run { world.journal(from: since) }.contains {
             $0.kind == .binlogDump && ($0.user == nil || $0.user == user)
         }
         guard dumps > 0 || recent else {
-            return PreconditionResult(text: text, met: false, evidence: "no binlog dump by \(user) open now or in the last 10 s")
+            let others = sessions?.others ?? 0
+            let connected = others > 0 ? "; \(others) other connection(s) by \(user) open (an initial snapshot still running?)" : ""
+            return (PreconditionResult(text: text, met: false, evidence: "no binlog dump by \(user) open now or in the last 10 s\(connected)"),
+                    others > 0)
         }
-        let status = plan.managedReplica ? (try? await call { world.replicaStatus() }) ?? nil : nil
-        let behind = status?.secondsBehind.map { "\($0) s behind the head" } ?? "lag unknown"
-        return PreconditionResult(text: text, met: true,
-                                  evidence: "\(dumps) binlog dump(s) by \(user) open\(recent ? ", one started in the last 10 s" : ""), \(behind)")
+        let behind: String
+        if plan.managedReplica, let seconds = ((try? await call { world.replicaStatus() }) ?? nil)?.secondsBehind {
+            behind = "\(seconds) s behind the head"
+        } else if let sessions, dumps > 0 {
+            // The server's own word: its dump thread has sent the whole binlog (to the gateway, and on).
+            behind = sessions.caughtUp == dumps ? "the server has sent \(dumps == 1 ? "it" : "them") the whole binlog"
+                : "still being sent the binlog (dump thread: \(sessions.dumpStates.filter { !$0.contains("has sent all binlog") }.map { "'\($0)'" }.joined(separator: ", ")))"
+        } else {
+            behind = "lag unknown"
+        }
+        return (PreconditionResult(text: text, met: true,
+                                   evidence: "\(dumps) binlog dump(s) by \(user) open\(recent ? ", one started in the last 10 s" : ""), \(behind)"), false)
     }
 
     // MARK: Steps

@@ -48,11 +48,14 @@ public struct LiveRunWorld: RunWorld {
     public func journal(from start: Double) -> [JournalEvent] { JournalDirectory(state: state).events(from: start) }
     public func journalSummary(window id: Int) -> WindowReport? { JournalDirectory(state: state).summary(window: id) }
 
-    public func binlogDumps(user: String) -> Int? {
+    public func etlSessions(user: String) -> ETLSessions? {
         guard let connection = try? target.connect() else { return nil }
         defer { connection.close() }
-        return firstInt(try? connection.query(
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = ? AND COMMAND LIKE 'Binlog Dump%'", [.text(user)]))
+        guard let rows = try? connection.query(
+            "SELECT COMMAND, IFNULL(STATE, '') FROM information_schema.PROCESSLIST WHERE USER = ? AND ID <> CONNECTION_ID()",
+            [.text(user)]).rows else { return nil }
+        let dumps = rows.filter { ($0.first ?? nil)?.hasPrefix("Binlog Dump") == true }
+        return ETLSessions(dumpStates: dumps.map { ($0.count > 1 ? $0[1] : nil) ?? "" }, others: rows.count - dumps.count)
     }
 
     public func sourceGTIDPosition() -> String? {

@@ -18,8 +18,8 @@ public protocol RunWorld: Sendable {
     func journal(from start: Double) -> [JournalEvent]
     /// The agent's final summary of a window, as its journal holds it.
     func journalSummary(window id: Int) -> WindowReport?
-    /// Binlog dumps open now on the source by `user`; nil when the source did not answer.
-    func binlogDumps(user: String) -> Int?
+    /// The sessions `user` has open on the source now; nil when the source did not answer.
+    func etlSessions(user: String) -> ETLSessions?
     func sourceGTIDPosition() -> String?
     /// The managed replica's own account; nil for an external pipeline or when it did not answer.
     func replicaStatus() -> ReplicaPipeline.Status?
@@ -29,6 +29,22 @@ public protocol RunWorld: Sendable {
     func runStep(_ arguments: [String], limit: Duration) -> StepOutcome
     /// The ETL tool's log (`--etl-log`), or nil.
     var etlLog: ETLLog? { get }
+}
+
+/// The ETL user's sessions on the source, as its process list shows them.
+public struct ETLSessions: Sendable, Equatable {
+    /// Each binlog dump thread's state, e.g. "Master has sent all binlog to slave; waiting for more updates".
+    public var dumpStates: [String]
+    /// Its other connections: an engine's initial snapshot reading the tables, a poller's queries.
+    public var others: Int
+
+    public init(dumpStates: [String], others: Int) {
+        self.dumpStates = dumpStates
+        self.others = others
+    }
+
+    /// The dump threads that have sent their client everything the binlog holds.
+    public var caughtUp: Int { dumpStates.filter { $0.contains("has sent all binlog") }.count }
 }
 
 /// What a step's command did: a line for the log, and how it failed, if it did.

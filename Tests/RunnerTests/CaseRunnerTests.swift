@@ -47,6 +47,29 @@ import Verification
         #expect(world.restores == 1)
     }
 
+    /// An engine still taking its initial snapshot (connected, no binlog dump yet) is waited for,
+    /// up to recovery_within, instead of a BLOCKED after 10 s; once its dump is open the evidence
+    /// says how far behind it is, as the server's dump thread tells.
+    @Test func anInitialSnapshotIsWaitedForAndTheReadersLagSaid() async throws {
+        let world = ScriptedWorld()
+        world.snapshotUntil = .seconds(45)
+        let (report, _) = await execute(Self.tc004, in: world, managedReplica: false)
+        #expect(report.verdict != .blocked, "\(report.reason ?? "")")
+        #expect(report.steps.contains { $0.text == "Waiting for the ETL tool's initial snapshot" })
+        let reader = try #require(report.preconditions.first { $0.text == "ETL client reading the binlog" })
+        #expect(reader.met)
+        #expect(reader.evidence == "1 binlog dump(s) by hevo open, the server has sent it the whole binlog")
+
+        let never = ScriptedWorld()
+        never.snapshotUntil = .seconds(100_000)
+        var short = Self.tc004
+        short = try short.overriding(["recovery_within": 20])
+        let (blocked, elapsed) = await execute(short, in: never, managedReplica: false)
+        #expect(blocked.verdict == .blocked)
+        #expect(blocked.reason?.contains("2 other connection(s) by hevo open (an initial snapshot still running?)") == true, "\(blocked.reason ?? "")")
+        #expect(elapsed < .seconds(25))
+    }
+
     @Test func aBlockedRunLeavesTheUsersFaultAlone() async {
         let world = ScriptedWorld()
         world.userFault = FaultSpec(type: .reject)
@@ -194,6 +217,8 @@ final class ScriptedWorld: RunWorld, @unchecked Sendable {
     private var _dataWaits: [Duration] = []
     var userFault: FaultSpec?
     var dataCheckHangs = false
+    /// Until then the ETL user is connected with no binlog dump (an initial snapshot).
+    var snapshotUntil = Duration.zero
     /// The next `apply` takes effect but its answer is lost (the agent died while answering).
     var applyAnswerLost = false
     var journalEvents: [JournalEvent] = []
@@ -245,7 +270,12 @@ final class ScriptedWorld: RunWorld, @unchecked Sendable {
     func window(_ id: Int) throws -> WindowReport { throw Silent() }
     func journal(from start: Double) -> [JournalEvent] { journalEvents }
     func journalSummary(window id: Int) -> WindowReport? { nil }
-    func binlogDumps(user: String) -> Int? { 1 }
+    func etlSessions(user: String) -> ETLSessions? {
+        lock.withLock {
+            _now < snapshotUntil ? ETLSessions(dumpStates: [], others: 2)
+                : ETLSessions(dumpStates: ["Master has sent all binlog to slave; waiting for more updates"], others: 0)
+        }
+    }
     func sourceGTIDPosition() -> String? { "0-1-10" }
     func replicaStatus() -> ReplicaPipeline.Status? {
         var status = ReplicaPipeline.Status(exists: true, running: true)
