@@ -95,8 +95,13 @@ final class ProtocolTap: ConnectionTap {
         live.remove(conn: conn)
         finishReread()
         // A kernel reset was journaled at the time of the client's packet (FaultController).
+        // Both dated when the close came: a graceful one may have waited for the client's acknowledgement since.
+        let closedAt = JournalEvent.timestamp(at)
         if case .fault(let kind) = cause, kind != .kernelReset {
-            record(.connReset) { $0.detail = kind.rawValue }
+            record(.connReset) { event in
+                event.at = min(event.at, closedAt)
+                event.detail = kind.rawValue
+            }
         }
         let detail: String
         switch cause {
@@ -112,8 +117,7 @@ final class ProtocolTap: ConnectionTap {
             positions.replace(BinlogFilePosition(file: written.file, position: written.position), with: received, of: key)
         }
         record(.connClosed) { event in
-            // When the close came: a graceful one may have waited for the client's acknowledgement since.
-            event.at = min(event.at, JournalEvent.timestamp(at))
+            event.at = min(event.at, closedAt)
             event.detail = detail
             self.fillPosition(&event, receipt)
         }
