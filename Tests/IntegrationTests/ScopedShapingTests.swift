@@ -38,9 +38,9 @@ struct ScopedShapingTests {
     /// connection too (connect 3.6 s, SELECT 1 1.0 s). Item 13: `--slow --latency 800 --only
     /// replication` delayed a binlog event by about 0.45 s, half the latency; as netem on the
     /// server's egress and Toxiproxy's latency toxic it is now the whole 0.8 s, and a query
-    /// connection's round trip costs the whole latency more. Margins are wide: a correctness
-    /// check (0.8 s, not 0.4 s), not a speed target.
-    @Test("--slow --only replication delays binlog events by the latency and leaves queries alone; --only queries the reverse")
+    /// connection's round trip costs the whole latency more; `replicate --scenario lag` is the same
+    /// fault. Margins are wide: a correctness check (0.8 s, not 0.4 s), not a speed target.
+    @Test("--slow --only replication and replicate --scenario lag delay binlog events by the latency and leave queries alone; --only queries the reverse")
     func replicationScopedLatency() throws {
         let source = try AgentFixture(name: "scoped-slow")
         defer { source.tearDown() }
@@ -79,7 +79,16 @@ struct ScopedShapingTests {
         let unslowed = try #require(watcher.delay(of: "mark-queries") { _ = try? direct.execute("INSERT INTO marks VALUES ('mark-queries')") })
         #expect(unslowed < 0.3, "binlog events are not slowed by --only queries: \(unslowed) s")
 
+        // replicate --scenario lag is the same fault: binlog events arrive --delay late.
         try source.toolkit(["network", "--slow", "--off"])
+        let lag = try Background(Run.toolkitPath, ["replicate", "--scenario", "lag", "--delay", "800", "--duration", "4"],
+                                 environment: source.environment)
+        _ = try source.waitForStatus(10, "the lag to start") { !$0.faults.isEmpty }
+        let lagged = try #require(watcher.delay(of: "mark-lag") { _ = try? direct.execute("INSERT INTO marks VALUES ('mark-lag')") })
+        #expect(lagged > 0.7 && lagged < 1.3, "replicate --scenario lag --delay 800 delays a binlog event by 0.8 s: \(lagged) s")
+        #expect(lag.waitFor(seconds: 30) == 0, "\(lag.text)")
+        _ = try source.waitForStatus(10, "the lag to end") { $0.faults.isEmpty }
+
         let after = watcher.delay(of: "mark-after") { _ = try? direct.execute("INSERT INTO marks VALUES ('mark-after')") }
         #expect(try #require(after) < 0.3)
         #expect(watcher.streamer.isRunning, "the reader stayed connected throughout")
