@@ -8,7 +8,7 @@ public struct FaultSpec: Codable, Sendable, Hashable {
     public var scope: FaultScope
     /// Service only: SIGKILL the server instead of a clean shutdown.
     public var crash: Bool
-    /// Latency only: milliseconds added per round trip.
+    /// Latency only: milliseconds by which the source's bytes reach the client late (so added per round trip).
     public var latencyMs: Int?
     /// Latency only: ± milliseconds of random variation, at most `latencyMs`.
     public var jitterMs: Int?

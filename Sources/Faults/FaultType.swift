@@ -8,7 +8,7 @@ public enum FaultType: String, Codable, Sendable, CaseIterable {
     case service
     /// Established connections are reset once; new connections keep being accepted.
     case reset
-    /// Every chunk is delayed by `latencyMs` (± `jitterMs`), order kept.
+    /// Every chunk from the source is delayed by `latencyMs` (plus up to `jitterMs`) on its way to the client, order kept.
     case latency
     /// Throughput is capped at `bytesPerSecond`.
     case bandwidth

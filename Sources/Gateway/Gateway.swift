@@ -155,9 +155,9 @@ extension Gateway {
         return id
     }
 
-    /// Sets shaping for the connections in `scope`, both directions, and none for the others.
-    /// `latency` is added per round trip (half of it each way), `jitter` adds up to that much
-    /// more per round trip, `bandwidth` is bytes per second per direction per connection.
+    /// Sets shaping for the connections in `scope`, and none for the others. `latency` (plus up to
+    /// `jitter` more) delays every byte from the source on its way to the client, so a round trip
+    /// costs that much more; `bandwidth` is bytes per second per direction per connection.
     /// All zero / `nil` switches shaping off.
     public func setShaping(
         latency: Duration = .zero, jitter: Duration = .zero, bandwidth: Int? = nil, scope: ConnectionScope = .all

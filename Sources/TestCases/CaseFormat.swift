@@ -67,7 +67,7 @@ public enum CaseFormat {
         CaseField("interval", .numberOrParameter(range(interval), unit: "seconds"),
                   "Flap: seconds between toggles (reject, timeout, service)."),
         CaseField("latency", .numberOrParameter(range(latency), unit: "milliseconds"),
-                  "With type latency: milliseconds added per round trip (default 2000)."),
+                  "With type latency: milliseconds by which the source's bytes reach the client late, so added per round trip (default 2000)."),
         CaseField("crash", .boolean, "With type service: kill the server (SIGKILL) instead of a clean shutdown."),
     ], rules: [
         .requiredUnless(key: "seconds", partner: "type", values: ["reset"]),

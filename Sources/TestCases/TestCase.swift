@@ -249,7 +249,7 @@ public struct FaultStep: Codable, Sendable, Hashable {
     public var seconds: String?
     /// With flapping: seconds between toggles (or `${interval}`).
     public var interval: String?
-    /// With type latency: milliseconds per round trip.
+    /// With type latency: milliseconds the source's bytes reach the client late.
     public var latency: String?
     /// With type service: kill the server (SIGKILL) instead of a clean shutdown.
     public var crash: Bool?

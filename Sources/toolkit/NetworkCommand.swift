@@ -17,7 +17,7 @@ struct NetworkCommand: ParsableCommand {
           toolkit network --down --type service [--crash]         the server stops (or is killed)
           toolkit network --down --type reset                     reset established connections once
           toolkit network --flap --type reject --interval 30 --duration 300
-          toolkit network --slow --latency 2000 [--jitter 500]    added to every round trip
+          toolkit network --slow --latency 2000 [--jitter 500]    the source's bytes arrive late
           toolkit network --slow --bandwidth 65536                bytes per second, each direction
           toolkit network --slow --off
           toolkit network --up                                    everything back, from any state
@@ -36,7 +36,7 @@ struct NetworkCommand: ParsableCommand {
     @Option(help: "With --down or --flap (default reject).") var type: FaultType?
     @Option(parsing: .unconditional, help: "Seconds until the agent restores the network (--down: 1 to 86400, not with --type reset; --flap: total, from --interval to 86400, default 300; --slow: 1 to 86400).") var duration: Int?
     @Option(parsing: .unconditional, help: "With --flap: seconds between toggles (1 to 3600, default 30).") var interval: Int?
-    @Option(parsing: .unconditional, help: "With --slow: milliseconds added per round trip (1 to 600000, default 2000).") var latency: Int?
+    @Option(parsing: .unconditional, help: "With --slow: milliseconds by which the source's bytes reach the client late, so each round trip costs that much more (1 to 600000, default 2000).") var latency: Int?
     @Option(parsing: .unconditional, help: "With --slow: random extra milliseconds (0 to --latency).") var jitter: Int?
     @Option(parsing: .unconditional, help: "With --slow: bytes per second per direction (1024 to 10000000000).") var bandwidth: Int?
     @Flag(help: "With --type service: kill the server (SIGKILL) instead of a clean shutdown.") var crash = false

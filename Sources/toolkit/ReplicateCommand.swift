@@ -16,7 +16,7 @@ struct ReplicateCommand: ParsableCommand {
 
     @Option(help: "purge | reset | gtid-gap | disconnect | lag.") var scenario: ReplicationScenarioKind
     @Option(parsing: .unconditional, help: "With --scenario lag: seconds the lag lasts (1 to 86400, default 60).") var duration: Int?
-    @Option(parsing: .unconditional, help: "With --scenario lag: milliseconds each replication round trip is delayed (1 to 600000, default 5000).") var delay: Int?
+    @Option(parsing: .unconditional, help: "With --scenario lag: milliseconds by which binlog events reach replication connections late (1 to 600000, default 5000).") var delay: Int?
     @Option(parsing: .unconditional, help: "With --scenario gtid-gap: sequence numbers to skip (1 to 1000000, default 10).") var gap: Int?
     @Option(parsing: .unconditional, help: "With --scenario gtid-gap: writes after the gap (0 to 1000, default 3).") var writes: Int?
     @OptionGroup var connection: ConnectionFlags
