@@ -312,9 +312,12 @@ public struct JournalTimeline: Sendable {
             verdict = requested.verdict(after: lastReceived, written: lastForwarded)
         } else if request == nil {
             let connected = records.indices.contains { recordKeys[$0] == client && records[$0].isOpen(at: horizon - 1) }
-            verdict = (.unknown, connected
-                ? "no new binlog dump: the replication connection stayed open"
-                : "no binlog dump after the fault started")
+            // The same stream went on after the restore: nothing was asked again, TCP kept the order.
+            let wentOn = connected && ((window.endIndex ?? horizon)..<horizon).contains { index in
+                events[index].kind == .binlogResumed && events[index].window == window.id && key(of: index) == client
+            }
+            verdict = wentOn ? (.maintained, "the replication connection stayed open and its stream went on after the restore: nothing was asked again")
+                : (.unknown, connected ? "no new binlog dump: the replication connection stayed open" : "no binlog dump after the fault started")
         } else if requested == nil {
             verdict = (.unknown, "the binlog dump carried no position")
         } else {

@@ -300,7 +300,7 @@ public enum Checklist {
                 let label = "\(report.client): \(report.verdict.rawValue)"
                 switch report.verdict {
                 case .maintained:
-                    passes.append(label + (report.requested.map { " at \($0)" } ?? ""))
+                    passes.append(label + (report.requested.map { " at \($0)" } ?? report.note.map { " (\($0))" } ?? ""))
                 case .reread where report.rereadRowEvents == 0:
                     passes.append("\(report.client): re-read no row events" + (report.note.map { " (\($0))" } ?? ""))
                 case .reread where report.rereadTables.map(Self.onlyBookkeeping) == true:

@@ -83,6 +83,9 @@ struct ReceivedResumeTests {
         #expect(report.resumedOnConnection == SameConnectionResume(conn: 1, received: true))
         #expect(report.reconnectedAfter == nil)
         #expect(report.description.contains("resumed 50.6 s after restore on the same connection (conn 1), the first event the client received"))
+        // The stream went on: its position is maintained (Debezium under TC-003), not unknown.
+        #expect(report.resume.map(\.verdict) == [.maintained], "\(report.resume)")
+        #expect(report.resume.first?.note == "the replication connection stayed open and its stream went on after the restore: nothing was asked again")
     }
 
     @Test("when what it received is not known, the first event written after the restore dates it, and says so")
@@ -103,6 +106,7 @@ struct ReceivedResumeTests {
         let report = try #require(Self.frozenReader().reports().first)
         #expect(report.replicationResumedAfter == nil)
         #expect(report.resumedOnConnection == nil)
+        #expect(report.resume.map(\.verdict) == [.unknown])
     }
 
     /// The reader gives up on the frozen connection and asks again from `requested`.
