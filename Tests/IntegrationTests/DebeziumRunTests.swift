@@ -21,9 +21,9 @@ struct DebeziumRunTests {
     }
 
     private func run(_ arguments: [String], _ agent: AgentFixture, _ debezium: DebeziumFixture, report: URL,
-                     timeout: TimeInterval) throws -> (run: Run, json: [String: Any], verdicts: [String], evidence: [String], context: String) {
+                     timeout: TimeInterval, duration: Int = 10) throws -> (run: Run, json: [String: Any], verdicts: [String], evidence: [String], context: String) {
         let run = try Run.toolkit(arguments + ["--destination", debezium.destination, "--etl-log", debezium.logFile.path,
-                                               "--etl-tool", "Debezium 3.6.3", "--duration", "10", "--yes", "--report", report.path],
+                                               "--etl-tool", "Debezium 3.6.3", "--duration", String(duration), "--yes", "--report", report.path],
                                   environment: agent.environment, timeout: timeout)
         let context = "run: \(run.stdout)\n\(run.stderr)\ndebezium: \(debezium.log.suffix(6000))"
         let data = try Data(contentsOf: report.appendingPathComponent("result.json"))
@@ -102,6 +102,29 @@ struct DebeziumRunTests {
         #expect(!debezium.isRunning, "the engine's process outlived its engine")
     }
 
+    /// TC-003 (packets dropped for 20 s, shorter than anything that makes Debezium give up): its
+    /// binlog connection stays open, frozen, and the stream goes on on it after the restore. That is
+    /// recovery, dated when the client received the first event, and its position is maintained;
+    /// it noticed nothing and logged nothing, which the detection and message items say.
+    @Test("TC-003: a frozen connection that goes on after the restore has recovered, position maintained: PASS")
+    func tc003FrozenConnectionGoesOn() throws {
+        let (agent, debezium) = try start("tc003")
+        defer { debezium.tearDown(); agent.tearDown() }
+        let report = agent.state.root.appendingPathComponent("runs/tc003")
+        let (run, json, verdicts, evidence, context) = try self.run(["run", "TC-003", "--json"], agent, debezium, report: report, timeout: 300,
+                                                                    duration: 20)
+        #expect(run.status == 0, "\(context)")
+        #expect(verdicts == ["NOT OBSERVED", "NOT OBSERVED", "PASS", "PASS", "PASS"], "\(evidence)\n\(context)")
+        #expect(evidence[0].hasPrefix("the fault ended before the client noticed"), "\(evidence[0])")
+        #expect(evidence[2].hasPrefix("replication resumed on the same connection (conn "), "\(evidence[2])")
+        #expect(evidence[2].contains("the first event the client received"), "\(evidence[2])")
+        #expect(evidence[3] == "server_id 5401: maintained (the replication connection stayed open and its stream went on after the restore: nothing was asked again)",
+                "\(evidence[3])")
+        let window = try window(json)
+        #expect(window["reconnected_after"] == nil, "\(window)")
+        #expect(debezium.isRunning)
+    }
+
     /// TC-005 (the server stopped for 10 s): the server closes Debezium's binlog connection, and its
     /// binlog client's keepalive (every 60 s) restores it about a minute later, from where it was.
     /// The default recovery_within (300 s) gives it that time. It logs no failure and tries no
@@ -125,6 +148,46 @@ struct DebeziumRunTests {
         let connected = try #require(log.first("Connected to binlog at", after: ended), "\(context)")
         let reconnected = ended + (try #require(window["reconnected_after"] as? Double))
         #expect(abs(connected - reconnected) < 0.2, "reconnect \(reconnected) vs Debezium's 'Connected to binlog' \(connected)")
+    }
+
+    /// TC-005 with the server killed (SIGKILL) instead of shut down. Both have been seen here: the
+    /// killed server's connection is reset (its socket held unread bytes) and Debezium errors at
+    /// once ("Connection reset", its log's ERROR at the moment the wire shows), restarts its task
+    /// after its delay and resumes; or it is closed, and Debezium, logging no failure, comes back
+    /// through its keepalive. Either way recovery, position and data PASS.
+    @Test("TC-005 with a crash: a reset detected at once or a close waited out; recovery, position and data PASS")
+    func tc005Crash() throws {
+        let (agent, debezium) = try start("crash")
+        defer { debezium.tearDown(); agent.tearDown() }
+        let cases = agent.state.root.appendingPathComponent("cases")
+        try agent.toolkit(["cases", "export", cases.path])
+        let file = try #require(try FileManager.default.contentsOfDirectory(atPath: cases.path).first { $0.hasPrefix("TC-005") })
+        let path = cases.appendingPathComponent(file)
+        let text = try String(contentsOf: path, encoding: .utf8)
+        let crashing = text.replacingOccurrences(of: "    type: service\n    seconds: ${duration}\n",
+                                                 with: "    type: service\n    seconds: ${duration}\n    crash: true\n")
+        #expect(crashing != text, "TC-005's exported fault step changed its layout: \(text)")
+        try crashing.write(to: path, atomically: true, encoding: .utf8)
+        let report = agent.state.root.appendingPathComponent("runs/crash")
+        let (run, json, verdicts, evidence, context) = try self.run(["run", path.path, "--json"], agent, debezium, report: report, timeout: 500)
+        #expect(run.stdout.contains("down service (crash) for 10 s") || context.contains("down service (crash) for 10 s"), "\(context)")
+        #expect(run.status == 0, "\(context)")
+        #expect(Array(verdicts.dropFirst()) == ["PASS", "PASS", "PASS"], "\(evidence)\n\(context)")
+        let window = try window(json)
+        let started = try #require(window["started"] as? Double)
+        if let after = (window["detection"] as? [String: Any])?["after"] as? Double {
+            // The killed server's socket held unread bytes: its kernel reset the connection.
+            #expect(verdicts[0] == "PASS" && evidence[0].contains("(conn_reset)"), "\(evidence[0])")
+            let firstError = try #require(DebeziumLog(debezium.log).first("[ERROR]", after: started - 1), "\(context)")
+            #expect(abs(firstError - (started + after)) < 0.2, "detection \(started + after) vs Debezium's first ERROR \(firstError)")
+        } else {
+            // It closed it (FIN): as with a shutdown, Debezium waits for its keepalive.
+            #expect(verdicts[0] == "NOT OBSERVED", "\(evidence[0])")
+            #expect(evidence[0].hasPrefix("the server closed the connection at "), "\(evidence[0])")
+            #expect(DebeziumLog(debezium.log).first("[ERROR]", after: started - 1) == nil, "\(context)")
+        }
+        #expect(evidence[1].hasPrefix("replication resumed "), "\(evidence[1])")
+        #expect(evidence[2].contains("server_id 5401: maintained at mysql-bin."), "\(evidence[2])")
     }
 }
 
