@@ -295,8 +295,8 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
             behind = "\(seconds) s behind the head"
         } else if let sessions, dumps > 0 {
             // The server's own word: its dump thread has sent the whole binlog (to the gateway, and on).
-            behind = sessions.caughtUp == dumps ? "the server has sent \(dumps == 1 ? "it" : "them") the whole binlog"
-                : "still being sent the binlog (dump thread: \(sessions.dumpStates.filter { !$0.contains("has sent all binlog") }.map { "'\($0)'" }.joined(separator: ", ")))"
+            behind = sessions.sending.isEmpty ? "the server has sent \(dumps == 1 ? "it" : "them") the whole binlog"
+                : "still being sent the binlog (dump thread: \(sessions.sending.map { "'\($0)'" }.joined(separator: ", ")))"
         } else {
             behind = "lag unknown"
         }

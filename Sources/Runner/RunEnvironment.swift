@@ -43,8 +43,9 @@ public struct ETLSessions: Sendable, Equatable {
         self.others = others
     }
 
-    /// The dump threads that have sent their client everything the binlog holds.
-    public var caughtUp: Int { dumpStates.filter { $0.contains("has sent all binlog") }.count }
+    /// The states of the dump threads still sending their client the binlog (the others have
+    /// sent it everything the binlog holds).
+    public var sending: [String] { dumpStates.filter { !$0.contains("has sent all binlog") } }
 }
 
 /// What a step's command did: a line for the log, and how it failed, if it did.

@@ -149,6 +149,18 @@ public enum Checklist {
 
     private static func seconds(_ value: Double) -> String { String(format: "%.2f s", value) }
 
+    /// The fault's length when the client tried no connection while it lasted; nil when it did.
+    private static func quietFault(_ window: WindowReport) -> Double? {
+        guard let duration = window.duration, !window.attempts.attempts.contains(where: { $0.after < duration }) else { return nil }
+        return duration
+    }
+
+    /// "; its next connect came 1.64 s after the restore" for a window `quietFault` holds, or "".
+    private static func nextConnect(_ window: WindowReport, after restore: String) -> String {
+        guard let duration = window.duration, let first = window.attempts.attempts.first else { return "" }
+        return "; its next connect came \(seconds(first.after - duration)) after \(restore)"
+    }
+
     /// A detection the wire only bounds (a client that abandoned a dropped connect sends nothing),
     /// or a reaction to a stopped server dated by the client's log line to its stamp's resolution:
     /// within N s passes when even the latest moment is, fails when even the earliest is not, and
@@ -195,14 +207,13 @@ public enum Checklist {
                         + " after the fault started, none followed by another while the fault lasted; a client that abandons a dropped connect sends nothing")
                 }
                 // A stopped server closed the connection: the client met the fault, and waited (Debezium's keepalive).
-                if let closed = window.serverClosed, let duration = window.duration,
-                   !window.attempts.attempts.contains(where: { $0.after < duration }) {
+                if let closed = window.serverClosed, let duration = quietFault(window) {
                     let log = observations.etlLogSearched != nil ? " and its log showed no failure" : ""
-                    let next = window.attempts.attempts.first.map { "; its next connect came \(seconds($0.after - duration)) after the restart" } ?? ""
-                    return (.notObserved, "\(closed); the client tried no connection while the server was down (\(seconds(duration)))\(log)\(next)")
+                    return (.notObserved, "\(closed); the client tried no connection while the server was down (\(seconds(duration)))"
+                        + log + nextConnect(window, after: "the restart"))
                 }
                 // A client whose rhythm is slower than the fault never met it.
-                if let duration = window.duration, !window.attempts.attempts.contains(where: { $0.after < duration }) {
+                if let duration = quietFault(window) {
                     return (.notObserved, "the fault ended before the client noticed: it tried no connection in the fault's \(seconds(duration))")
                 }
                 return (.notObserved, "the client made no failed attempt while the fault lasted"
@@ -241,11 +252,10 @@ public enum Checklist {
             // A reject refuses new connections and resets open ones: a client that only had its
             // open connection reset, and tried no new one while the fault lasted, was never refused.
             if let window = windows.last, window.fault.type == .reject, window.attempts.unobserved == nil,
-               let duration = window.duration, !window.attempts.attempts.contains(where: { $0.after < duration }) {
+               let duration = quietFault(window) {
                 let reset = window.connections.lost.first.map { "its open connection ended \(seconds($0.after)) after the fault started (\($0.how)), " } ?? ""
-                let next = window.attempts.attempts.first.map { "; its next connect came \(seconds($0.after - duration)) after the restore" } ?? ""
                 return (.notObserved, "not tested: \(reset)and it tried no new connection in the fault's \(seconds(duration)), "
-                    + "so nothing refused it\(next); its error: \(quoted)")
+                    + "so nothing refused it\(nextConnect(window, after: "the restore")); its error: \(quoted)")
             }
             return (.fail, "\(quoted) does not match /\(pattern)/\(others)")
         case .recovery:
