@@ -57,6 +57,9 @@ public final class ClientDelivery {
     /// The gateway terminates this connection's TLS from here on.
     func tlsTerminated() {
         mapsRecords = true
+        // What went before TLS (the greeting) is its own plaintext.
+        checkpoints.append((socketWritten, plaintextWritten))
+        lastCheckpointPlaintext = plaintextWritten
     }
 
     /// Bytes about to be written towards the client (plaintext under TLS), as the tap sees them.
@@ -69,9 +72,12 @@ public final class ClientDelivery {
         socketWritten += UInt64(count)
     }
 
-    /// The socket is being flushed: everything written before holds the plaintext so far.
+    /// The socket is being flushed: everything written before holds the plaintext so far. Only a
+    /// TLS-terminated connection needs the mapping (before TLS, and on a plain connection, socket
+    /// bytes are the plaintext, `tlsTerminated` notes where they end): nothing is kept for the
+    /// others, whose every answer is flushed here.
     func flushingSocket() {
-        guard plaintextWritten != lastCheckpointPlaintext else { return }
+        guard mapsRecords, plaintextWritten != lastCheckpointPlaintext else { return }
         lastCheckpointPlaintext = plaintextWritten
         if checkpoints.count - checkpointHead >= Self.checkpointLimit {
             checkpointHead += Self.checkpointLimit / 2
