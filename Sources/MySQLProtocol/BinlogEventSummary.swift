@@ -27,6 +27,10 @@ public struct BinlogEventSummary: Sendable, Hashable, Codable {
     /// For row events (write, update, delete, in every version): the table id of the table map
     /// the rows belong to.
     public var rowsTableID: UInt64?
+    /// For a MariaDB GTID event: its transaction is one statement, without BEGIN and COMMIT.
+    public var isStandalone = false
+    /// For QUERY_EVENT: what its statement does to the transaction around it.
+    public var queryStatement: QueryStatement?
 
     public init(
         type: UInt8, timestamp: UInt32, serverID: UInt32, eventSize: UInt32, logPos: UInt32,
@@ -54,6 +58,27 @@ public struct BinlogEventSummary: Sendable, Hashable, Codable {
     /// A readable name for `type`, e.g. `"ROTATE_EVENT"`, or `"EVENT_<n>"` if unknown.
     public var typeName: String {
         BinlogEventType.name(of: type)
+    }
+}
+
+/// A binlog QUERY_EVENT's statement, as far as transactions go.
+public enum QueryStatement: String, Sendable, Hashable, Codable {
+    case begin
+    /// COMMIT or ROLLBACK (including `XA COMMIT`/`XA ROLLBACK` … of a prepared XA transaction are
+    /// statements of their own).
+    case commit
+    case other
+
+    /// From the start of the statement's text: its first words, in any case. `XA START` opens
+    /// a transaction that `XA PREPARE` ends.
+    init(prefix text: ArraySlice<UInt8>) {
+        let words = String(decoding: text, as: UTF8.self).uppercased()
+            .split { !($0.isASCII && $0.isLetter) }.prefix(2)
+        switch (words.first, words.dropFirst().first) {
+        case ("BEGIN", _), ("XA", "START"), ("XA", "BEGIN"): self = .begin
+        case ("COMMIT", _), ("ROLLBACK", _): self = .commit
+        default: self = .other
+        }
     }
 }
 

@@ -10,6 +10,15 @@ enum BinlogEventType {
     static let mariaDBGTID: UInt8 = 162
     static let mariaDBGTIDList: UInt8 = 163
     static let tableMap: UInt8 = 19
+    static let query: UInt8 = 2
+    static let xid: UInt8 = 16
+    static let xaPrepare: UInt8 = 38
+    /// MariaDB GTID_EVENT flags2: the transaction is one statement, without BEGIN/COMMIT.
+    static let mariaDBStandaloneFlag: UInt8 = 0x01
+    /// QUERY_EVENT post-header: thread id, exec time, schema length, error code, status vars length.
+    static let queryPostHeaderLength = 13
+    /// The query text prefix read to tell BEGIN, COMMIT and ROLLBACK from other statements.
+    static let queryTextPrefix = 16
 
     /// Row events: WRITE/UPDATE/DELETE_ROWS v0 (20–22), v1 (23–25), v2 (30–32), MySQL's
     /// PARTIAL_UPDATE_ROWS (39) and MariaDB's compressed row events (166–171).
@@ -109,8 +118,11 @@ struct BinlogStream: Sendable {
     private(set) var currentFile: String?
     /// nil until a FORMAT_DESCRIPTION_EVENT says (0 or 4 bytes).
     private(set) var checksumLength: Int?
+    /// The GTID of the last transaction whose end was sent.
     private(set) var lastGTID: String?
     private(set) var lastForwarded: BinlogCoordinates?
+    /// The transaction being sent, from its GTID event to its end.
+    private var transaction: (open: OpenTransaction, boundary: TransactionBoundary)?
     private var semiSync: SemiSyncFraming = .absent
 
     /// A new dump request starts a stream (from `file`, empty for "server decides").
@@ -150,7 +162,11 @@ struct BinlogStream: Sendable {
         case BinlogEventType.gtid, BinlogEventType.anonymousGTID:
             BinlogEventHeader.length + 1 + 16 + 8  // flags, sid, gno
         case BinlogEventType.mariaDBGTID:
-            BinlogEventHeader.length + 8 + 4  // seq_no, domain_id
+            BinlogEventHeader.length + 8 + 4 + 1  // seq_no, domain_id, flags2
+        case BinlogEventType.query:
+            // status vars (at most 255 bytes in practice) and a schema name of at most 255, then the text's start
+            min(Int(header.eventSize),
+                BinlogEventHeader.length + BinlogEventType.queryPostHeaderLength + 2 * 256 + BinlogEventType.queryTextPrefix)
         case BinlogEventType.tableMap:
             // table id, flags, then two names of at most 255 bytes, each with length and NUL
             min(Int(header.eventSize), BinlogEventHeader.length + BinlogEventType.tableIDLength + 2 + 2 * (1 + 255 + 1))
@@ -189,7 +205,9 @@ struct BinlogStream: Sendable {
         case BinlogEventType.gtid:
             summary.gtid = try decodeMySQLGTID(event)
         case BinlogEventType.mariaDBGTID:
-            summary.gtid = try decodeMariaDBGTID(event, serverID: header.serverID)
+            (summary.gtid, summary.isStandalone) = try decodeMariaDBGTID(event, serverID: header.serverID)
+        case BinlogEventType.query:
+            summary.queryStatement = decodeQueryStatement(event, header: header)
         case BinlogEventType.tableMap:
             summary.tableMap = try decodeTableMap(event)
         case let type where BinlogEventType.isRows(type):
@@ -232,19 +250,62 @@ struct BinlogStream: Sendable {
     private mutating func advance(with summary: BinlogEventSummary) {
         if let rotation = summary.rotate {
             currentFile = rotation.file
-            lastForwarded = BinlogCoordinates(file: rotation.file, position: rotation.position, gtid: lastGTID)
+            lastForwarded = BinlogCoordinates(file: rotation.file, position: rotation.position, gtid: lastGTID,
+                                              openTransaction: transaction?.open)
             return
         }
         guard !summary.isHeartbeat else { return }
+        if !summary.isArtificial { followTransaction(summary) }
+        guard !summary.isArtificial else { return }
+        lastForwarded = BinlogCoordinates(file: currentFile ?? "", position: UInt64(summary.logPos), gtid: lastGTID,
+                                          openTransaction: transaction?.open)
+    }
+
+    /// Where a transaction ends: a MySQL GTID event is followed by BEGIN or by the one statement
+    /// it holds; a MariaDB one says whether it is standalone.
+    enum TransactionBoundary: Sendable {
+        /// A BEGIN opens it, any other statement is it (and ends it).
+        case beginOrStatement
+        /// The next statement ends it.
+        case statement
+        /// XID, COMMIT, ROLLBACK or XA PREPARE ends it.
+        case commit
+    }
+
+    /// Opens a transaction at a GTID event and ends it at its last event; an event outside
+    /// a transaction (no GTID: anonymous, or before any) leaves `lastGTID` as it is.
+    private mutating func followTransaction(_ summary: BinlogEventSummary) {
         switch summary.type {
-        case BinlogEventType.gtid, BinlogEventType.anonymousGTID, BinlogEventType.taggedGTID,
-            BinlogEventType.mariaDBGTID:
-            lastGTID = summary.gtid
+        case BinlogEventType.gtid, BinlogEventType.mariaDBGTID:
+            guard let gtid = summary.gtid else { transaction = nil; return }
+            let start = UInt64(summary.logPos) &- UInt64(summary.eventSize)
+            let boundary: TransactionBoundary = summary.type == BinlogEventType.gtid ? .beginOrStatement
+                : (summary.isStandalone ? .statement : .commit)
+            transaction = (OpenTransaction(gtid: gtid, file: currentFile ?? "", start: start), boundary)
+        case BinlogEventType.anonymousGTID, BinlogEventType.taggedGTID:
+            transaction = nil
+            lastGTID = summary.type == BinlogEventType.anonymousGTID ? nil : lastGTID
+        case let type where BinlogEventType.isRows(type):
+            transaction?.open.rowEvents += 1
+        case BinlogEventType.xid, BinlogEventType.xaPrepare:
+            endTransaction()
+        case BinlogEventType.query:
+            guard let boundary = transaction?.boundary else { return }
+            let statement = summary.queryStatement ?? .other
+            switch (boundary, statement) {
+            case (.beginOrStatement, .begin): transaction?.boundary = .commit
+            case (.beginOrStatement, _), (.statement, _), (.commit, .commit): endTransaction()
+            case (.commit, _): break
+            }
         default:
             break
         }
-        guard !summary.isArtificial else { return }
-        lastForwarded = BinlogCoordinates(file: currentFile ?? "", position: UInt64(summary.logPos), gtid: lastGTID)
+    }
+
+    private mutating func endTransaction() {
+        guard let open = transaction?.open else { return }
+        lastGTID = open.gtid
+        transaction = nil
     }
 
     /// ROTATE_EVENT body: position u64, then the file name up to the checksum trailer.
@@ -319,8 +380,9 @@ struct BinlogStream: Sendable {
         return BinlogTableMap(tableID: tableID, schema: String(lenientUTF8: schema), table: String(lenientUTF8: table))
     }
 
-    /// MariaDB GTID_EVENT: seq_no u64, domain_id u32 → `domain-server-seq`.
-    private func decodeMariaDBGTID(_ event: ByteReader, serverID: UInt32) throws(MalformedPacket) -> String {
+    /// MariaDB GTID_EVENT: seq_no u64, domain_id u32, flags2 u8 → `domain-server-seq`, and
+    /// whether the transaction is one statement.
+    private func decodeMariaDBGTID(_ event: ByteReader, serverID: UInt32) throws(MalformedPacket) -> (String, Bool) {
         var reader = event
         guard reader.skip(BinlogEventHeader.length),
             let sequence = reader.readUInt64(),
@@ -328,6 +390,24 @@ struct BinlogStream: Sendable {
         else {
             throw MalformedPacket("truncated MariaDB GTID event")
         }
-        return "\(domain)-\(serverID)-\(sequence)"
+        let standalone = (reader.readByte() ?? 0) & BinlogEventType.mariaDBStandaloneFlag != 0
+        return ("\(domain)-\(serverID)-\(sequence)", standalone)
+    }
+
+    /// QUERY_EVENT: after the post-header, the status vars and the schema name (with its NUL),
+    /// the statement. Nil when its start was not captured.
+    private func decodeQueryStatement(_ event: ByteReader, header: BinlogEventHeader) -> QueryStatement? {
+        var reader = event
+        guard reader.skip(BinlogEventHeader.length + 8),
+            let schemaLength = reader.readByte(),
+            reader.skip(2),
+            let statusLength = reader.readUInt16()
+        else { return nil }
+        let textOffset = BinlogEventHeader.length + BinlogEventType.queryPostHeaderLength + Int(statusLength) + Int(schemaLength) + 1
+        let textLength = Int(header.eventSize) - textOffset - (checksumLength ?? 0)
+        guard textLength >= 0, reader.skip(Int(statusLength) + Int(schemaLength) + 1),
+            let text = reader.readBytes(min(textLength, BinlogEventType.queryTextPrefix, reader.remaining))
+        else { return nil }
+        return QueryStatement(prefix: text)
     }
 }

@@ -95,6 +95,78 @@ struct BinlogStreamTests {
         #expect(result.observable)
     }
 
+    @Test("a position inside a transaction names it; its GTID counts once its end was sent (MariaDB)")
+    func mariaDBTransactionBoundaries() throws {
+        var writer = BinlogWriter(checksum: true)
+        var conversation = Conversation.loggedIn()
+        conversation.client(Wire.query("SET @slave_connect_state='0-1-11'"))
+        conversation.server(Wire.ok(1))
+        conversation.client(Wire.binlogDump(file: "", position: 4, serverID: 2))
+        var packets = [writer.fakeRotate(file: "mariadb-bin.000001", position: 4), writer.formatDescription()]
+        // A DDL: a standalone GTID event and its one statement.
+        packets.append(writer.next(type: 162, body: Wire.le64(11) + Wire.le32(0) + [0x01]))
+        packets.append(writer.query("CREATE TABLE t (id INT)"))
+        let afterDDL = writer.position
+        let startOfT = writer.position
+        packets.append(writer.mariaDBGTID(sequence: 12, domain: 0))
+        packets.append(writer.query("BEGIN"))  // MariaDB writes none, but one must not end it
+        packets.append(writer.tableMap(id: 7, schema: "testdb", table: "users"))
+        packets.append(writer.rows(type: 30, tableID: 7))
+        packets.append(writer.rows(type: 30, tableID: 7))
+        let inside = writer.position
+        packets.append(writer.xid(5))
+        let afterT = writer.position
+
+        func lastForwarded(after count: Int) -> BinlogCoordinates? {
+            var partial = conversation
+            for (index, packet) in packets.prefix(count).enumerated() {
+                partial.server(BinlogWriter.packet(UInt8(index + 1), packet))
+            }
+            return observeAllWays(partial).lastForwarded
+        }
+        #expect(lastForwarded(after: 3)?.openTransaction?.gtid == "0-1-11")
+        #expect(lastForwarded(after: 4) == BinlogCoordinates(file: "mariadb-bin.000001", position: UInt64(afterDDL), gtid: "0-1-11"))
+        let open = OpenTransaction(gtid: "0-1-12", file: "mariadb-bin.000001", start: UInt64(startOfT), rowEvents: 2)
+        #expect(lastForwarded(after: 9) == BinlogCoordinates(file: "mariadb-bin.000001", position: UInt64(inside), gtid: "0-1-11",
+                                                              openTransaction: open))
+        #expect(lastForwarded(after: 10) == BinlogCoordinates(file: "mariadb-bin.000001", position: UInt64(afterT), gtid: "0-1-12"))
+    }
+
+    @Test("MySQL transactions: BEGIN … XID, a DDL is its own transaction, XA START … XA PREPARE", arguments: [true, false])
+    func mysqlTransactionBoundaries(checksum: Bool) {
+        var writer = BinlogWriter(checksum: checksum)
+        var conversation = Conversation.loggedIn()
+        conversation.client(Wire.binlogDump(file: "binlog.000001", position: 4, serverID: 2))
+        var packets = [writer.fakeRotate(file: "binlog.000001", position: 4), writer.formatDescription()]
+        packets.append(writer.mysqlGTID(uuid: Self.sourceUUID, gno: 1))
+        packets.append(writer.query("ALTER TABLE t ADD c INT"))
+        packets.append(writer.mysqlGTID(uuid: Self.sourceUUID, gno: 2))
+        packets.append(writer.query("begin"))
+        packets.append(writer.rows(type: 30, tableID: 7))
+        packets.append(writer.query("COMMIT"))  // a non-transactional table's commit
+        packets.append(writer.mysqlGTID(uuid: Self.sourceUUID, gno: 3))
+        packets.append(writer.query("XA START 'x'"))
+        packets.append(writer.rows(type: 30, tableID: 7))
+        packets.append(writer.query("XA END 'x'"))
+        packets.append(writer.next(type: 38, body: Array(repeating: 0, count: 12)))  // XA_PREPARE
+
+        func state(after count: Int) -> (String?, String?, Int?) {
+            var partial = conversation
+            for (index, packet) in packets.prefix(count).enumerated() {
+                partial.server(BinlogWriter.packet(UInt8(index + 1), packet))
+            }
+            let last = observeAllWays(partial).lastForwarded
+            return (last?.gtid, last?.openTransaction?.gtid, last?.openTransaction?.rowEvents)
+        }
+        let uuid = Self.sourceUUID
+        #expect(state(after: 3) == (nil, "\(uuid):1", 0))
+        #expect(state(after: 4) == ("\(uuid):1", nil, nil))
+        #expect(state(after: 7) == ("\(uuid):1", "\(uuid):2", 1))
+        #expect(state(after: 8) == ("\(uuid):2", nil, nil))
+        #expect(state(after: 12) == ("\(uuid):2", "\(uuid):3", 1))
+        #expect(state(after: 13) == ("\(uuid):3", nil, nil))
+    }
+
     @Test("lastForwarded follows each event; heartbeats and artificial events don't move it")
     func positionTracking() {
         var writer = BinlogWriter(checksum: false)
