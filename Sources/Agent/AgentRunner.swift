@@ -111,11 +111,13 @@ public enum AgentRunner {
         let shutdown = AsyncStream<Void>.makeStream()
         let statusOf: @Sendable () async -> AgentStatus = {
             let windows = journal.windows()
-            return AgentStatus(pid: getpid(), startedAt: startedAt, backend: backend,
-                               listen: "\(config.listenHost):\(config.publicPort)", upstream: "\(config.host):\(config.serverPort)",
-                               gatewayListening: gateway.listening, connections: gateway.connectionCount,
-                               faults: await controller.status(), windows: windows.recent, windowsTotal: windows.total,
-                               journal: journal.files.url.path, notes: await controller.notes)
+            var status = AgentStatus(pid: getpid(), startedAt: startedAt, backend: backend,
+                                     listen: "\(config.listenHost):\(config.publicPort)", upstream: "\(config.host):\(config.serverPort)",
+                                     gatewayListening: gateway.listening, connections: gateway.connectionCount,
+                                     faults: await controller.status(), windows: windows.recent, windowsTotal: windows.total,
+                                     journal: journal.files.url.path, notes: await controller.notes)
+            status.reconnects = journal.reconnects()
+            return status
         }
         let router = ControlRouter(controller: controller, journal: journal, status: statusOf,
                                    shutdown: { shutdown.continuation.yield() },

@@ -42,7 +42,12 @@ public final class Journal: Sendable {
         /// move past them until they are.
         var pendingSummaries: [[UInt8]] = []
         var lastFailure: WholeLines.Failure?
+        /// The last `recentReconnects` verdicts on reconnects no fault window judges.
+        var reconnects: [ResumeReport] = []
     }
+
+    /// Reconnects between faults `status()` shows.
+    public static let recentReconnects = 20
 
     public init(files: JournalDirectory, budgetBytes: Int = JournalDirectory.defaultBudgetMiB << 20,
                 segmentBytes: Int = JournalDirectory.segmentBytes, grace: Double = 60) throws {
@@ -113,6 +118,7 @@ public final class Journal: Sendable {
             lastWindowID: windowIDs.max() ?? 0, live: nil))
         state.withLock { state in
             keep(state.tail.settle(), in: &state)
+            for event in state.tail.events { Self.noteReconnect(event, in: &state) }
         }
         if let startGap { append(startGap.event) }
         try migrateLegacyFile()
@@ -179,6 +185,7 @@ public final class Journal: Sendable {
         guard write(Array(line), to: state.segment, "the journal segment", in: &state) else { return false }
         state.nextSeq += 1
         state.segmentSize += line.count
+        Self.noteReconnect(event, in: &state)
         keep(state.tail.append(event), in: &state)
         if state.segmentSize >= segmentBytes { rotate(&state) }
         return true
@@ -308,6 +315,17 @@ public final class Journal: Sendable {
             }
             return (Array((state.recent + live).suffix(Self.recentWindows)), state.finishedCount + live.count)
         }
+    }
+
+    /// The last verdicts on reconnects between faults (binlog dumps no fault window judges), oldest first.
+    public func reconnects() -> [ResumeReport] {
+        state.withLock { $0.reconnects }
+    }
+
+    private static func noteReconnect(_ event: JournalEvent, in state: inout State) {
+        guard event.kind == .binlogResume, event.window == nil, let report = event.resume else { return }
+        state.reconnects.append(report)
+        if state.reconnects.count > recentReconnects { state.reconnects.removeFirst() }
     }
 
     /// Any window ever recorded: its summary, or its live measurement.

@@ -39,6 +39,11 @@ final class ProtocolTap: ConnectionTap {
     private var ledger = DeliveryLedger<BinlogCoordinates>()
     /// Where the client asked to start: what it stands at before it received any event.
     private var requested: ResumePoint?
+    /// The tables (`schema.table`) of the row events of the transaction being streamed.
+    private var openTransactionTables: [String] = []
+    /// This connection's resume verdict, waiting for the re-read to be counted; and the window
+    /// whose report judges it.
+    private var pendingResume: (report: ResumeReport, window: Int?)?
     /// Fault windows opened while this connection streamed and not yet closed.
     private var windowsWhileStreaming: Set<Int> = []
     /// A window closed on this streaming connection: its first event received after it is journaled.
@@ -121,6 +126,7 @@ final class ProtocolTap: ConnectionTap {
             event.detail = detail
             self.fillPosition(&event, receipt)
         }
+        noteStand(receipt)
     }
 
     // MARK: - Fault windows
@@ -154,7 +160,7 @@ final class ProtocolTap: ConnectionTap {
             awaitingResume = nil
             record(.binlogResumed) { event in
                 event.window = window
-                Self.fill(&event, written)
+                self.fill(&event, written)
                 event.receipt = "written, not known to be received: \(reason)"
             }
             return
@@ -165,7 +171,7 @@ final class ProtocolTap: ConnectionTap {
         delivery.whenAcknowledged(next.end) { [self] answer in
             record(.binlogResumed) { event in
                 event.window = window
-                Self.fill(&event, next.position)
+                self.fill(&event, next.position)
                 if case .unknown(let reason) = answer {
                     event.receipt = "written, not known to be received: \(reason)"
                 }
@@ -202,6 +208,7 @@ final class ProtocolTap: ConnectionTap {
                 event.serverID = serverID
                 event.gtid = gtid
             }
+            judgeResume()
         case .binlogDumpGTID(let file, let position, let serverID, let gtidSet):
             dumpServerID = serverID
             startCountingReread(file: file, position: position)
@@ -212,6 +219,7 @@ final class ProtocolTap: ConnectionTap {
                 event.serverID = serverID
                 event.gtid = gtidSet
             }
+            judgeResume()
         case .registerSlave:
             break
         case .binlogEvent(let summary):
@@ -246,6 +254,11 @@ final class ProtocolTap: ConnectionTap {
     /// Observations come a chunk at a time and the observer's `lastForwarded` is where the whole
     /// chunk ends: an event's own position is its file (from the last rotate) and its `log_pos`.
     private func forwarded(_ summary: BinlogEventSummary) {
+        if summary.gtid != nil { openTransactionTables.removeAll() }
+        if summary.isRowEvent, let id = summary.rowsTableID {
+            let table = tables[id] ?? "table id \(id)"
+            if !openTransactionTables.contains(table) { openTransactionTables.append(table) }
+        }
         guard let key = clientKey, let file = streamFile else { return }
         let position = BinlogFilePosition(file: file, position: UInt64(summary.logPos))
         if var count = reread {
@@ -262,13 +275,57 @@ final class ProtocolTap: ConnectionTap {
     private func finishReread() {
         guard let count = reread else { return }
         reread = nil
-        guard count.events > 0 else { return }
-        record(.binlogReread) { event in
-            event.file = count.upTo.file
-            event.position = count.upTo.position
-            event.count = count.rowEvents
-            event.detail = count.tables.joined(separator: ", ")
+        if count.events > 0 {
+            record(.binlogReread) { event in
+                event.file = count.upTo.file
+                event.position = count.upTo.position
+                event.count = count.rowEvents
+                event.detail = count.tables.joined(separator: ", ")
+            }
         }
+        guard var pending = pendingResume else { return }
+        pendingResume = nil
+        if count.events > 0 {
+            pending.report = pending.report.counting(rowEvents: count.rowEvents, tables: count.tables, upTo: count.upTo)
+        }
+        journalResume(pending.report, window: pending.window)
+    }
+
+    // MARK: - Resume verdicts
+
+    /// Judges this binlog dump against what the client's previous connections were sent and
+    /// received, as a fault window's report does, and journals the verdict (once the re-read is
+    /// counted): every reconnect is judged, also between faults.
+    private func judgeResume() {
+        guard let key = clientKey, let requested, let stand = positions.stand(of: key) else { return }
+        let verdict = requested.verdict(after: stand.received, written: stand.written)
+        var report = ResumeReport(client: key, serverID: dumpServerID, lastForwarded: stand.written, requested: requested,
+                                  requestedAfter: nil, verdict: verdict.verdict, note: verdict.note)
+        if stand.received != stand.written { report.lastReceived = stand.received }
+        report.receipt = stand.receipt
+        report.conn = conn
+        report.requestedAt = JournalEvent.timestamp(Date())
+        let window = live.claimWindow(for: key)
+        // What a re-read sends again is counted once the stream passes the old position; a skip is known now.
+        if reread != nil, verdict.verdict == .reread || verdict.verdict == .maintained {
+            pendingResume = (report, window)
+        } else {
+            journalResume(report, window: window)
+        }
+    }
+
+    private func journalResume(_ report: ResumeReport, window: Int?) {
+        record(.binlogResume) { event in
+            event.window = window
+            event.resume = report
+        }
+    }
+
+    /// Keeps where this connection's client stands, written and received, for its next connection's verdict.
+    private func noteStand(_ receipt: (received: ResumePoint?, receipt: String?)) {
+        guard let key = clientKey, let last = observer.lastForwarded else { return }
+        let written = point(last)
+        positions.keep(ClientStand(written: written, received: receipt.received ?? written, receipt: receipt.receipt), of: key)
     }
 
     /// A `binlog_progress` sample at most once a second, when the position moved.
@@ -287,6 +344,7 @@ final class ProtocolTap: ConnectionTap {
             event.window = window
             self.fillPosition(&event, receipt)
         }
+        noteStand(receipt)
     }
 
     /// What the client received of what was written to it: `received` when behind the last
@@ -300,7 +358,7 @@ final class ProtocolTap: ConnectionTap {
         case .bytes(let bytes):
             switch ledger.received(acknowledged: bytes) {
             case .position(let position):
-                return (position == written ? nil : ResumePoint(file: position.file, position: position.position, gtid: position.gtid), nil)
+                return (position == written ? nil : point(position), nil)
             case .nothing:
                 return (requested ?? ResumePoint(), nil)
             case .unknown:
@@ -312,15 +370,28 @@ final class ProtocolTap: ConnectionTap {
     /// The last position written on this connection, and what of it was received.
     private func fillPosition(_ event: inout JournalEvent, _ receipt: (received: ResumePoint?, receipt: String?)) {
         guard let last = observer.lastForwarded else { return }
-        Self.fill(&event, last)
+        fill(&event, last)
         event.received = receipt.received
         event.receipt = receipt.receipt
     }
 
-    private static func fill(_ event: inout JournalEvent, _ coordinates: BinlogCoordinates) {
-        event.file = coordinates.file
-        event.position = coordinates.position
-        event.gtid = coordinates.gtid
+    private func fill(_ event: inout JournalEvent, _ coordinates: BinlogCoordinates) {
+        let point = point(coordinates)
+        event.file = point.file
+        event.position = point.position
+        event.gtid = point.gtid
+        event.transaction = point.transaction
+    }
+
+    /// Where a client standing at `coordinates` is: its GTID state is the last transaction sent
+    /// whole, or what it asked for before any was; a transaction sent in part is named.
+    private func point(_ coordinates: BinlogCoordinates) -> ResumePoint {
+        let transaction = coordinates.openTransaction.map {
+            PartialTransaction(gtid: $0.gtid, file: $0.file, start: $0.start, rowEvents: $0.rowEvents,
+                               tables: openTransactionTables)
+        }
+        return ResumePoint(file: coordinates.file, position: coordinates.position,
+                           gtid: coordinates.gtid ?? requested?.gtid, transaction: transaction)
     }
 
     private func record(_ kind: JournalEventKind, _ fill: @escaping (inout JournalEvent) -> Void = { _ in }) {
@@ -370,6 +441,25 @@ final class ForwardedPositions: Sendable {
     func replace(_ written: BinlogFilePosition, with received: BinlogFilePosition, of client: String) {
         positions.withLock { if $0[client] == written { $0[client] = received } }
     }
+
+    private let stands = Mutex<[String: ClientStand]>([:])
+
+    /// Where `client` stood when one of its connections last sampled it (a fault window, a progress
+    /// sample, its close): what a resume is judged against, as a window's report judges it.
+    func stand(of client: String) -> ClientStand? {
+        stands.withLock { $0[client] }
+    }
+
+    func keep(_ stand: ClientStand, of client: String) {
+        stands.withLock { $0[client] = stand }
+    }
+}
+
+/// The last position written to a replication client, and of it what it received.
+struct ClientStand: Sendable {
+    var written: ResumePoint
+    var received: ResumePoint
+    var receipt: String?
 }
 
 /// The taps of the gateway's open connections, each on its event loop, so that the agent can
@@ -381,6 +471,17 @@ final class LiveTaps: Sendable {
     }
 
     private let taps = Mutex<[UInt64: Entry]>([:])
+    /// The last connection fault window opened, and the clients that sent a binlog dump since.
+    private let claims = Mutex<(window: Int?, clients: Set<String>)>((nil, []))
+
+    /// The window whose report judges `client`'s binlog dump now: the last one opened, if this
+    /// is the client's first dump since. Nil for a dump between faults.
+    func claimWindow(for client: String) -> Int? {
+        claims.withLock { claims in
+            guard let window = claims.window, claims.clients.insert(client).inserted else { return nil }
+            return window
+        }
+    }
 
     func add(_ tap: ProtocolTap, conn: UInt64, on eventLoop: any EventLoop) {
         let entry = Entry(eventLoop: eventLoop, tap: NIOLoopBound(tap, eventLoop: eventLoop))
@@ -393,6 +494,7 @@ final class LiveTaps: Sendable {
 
     /// Each open tap samples where its client stands; waits until all have journaled it.
     func windowOpened(_ window: Int) async {
+        claims.withLock { $0 = (window, []) }
         await each { $0.faultWindowOpened(window) }
     }
 

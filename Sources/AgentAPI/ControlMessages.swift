@@ -109,9 +109,12 @@ public struct AgentStatus: Codable, Sendable {
     public var windowsTotal: Int?
     public var journal: String
     public var notes: [String]
+    /// The last verdicts on reconnects between faults: a replication client's binlog dump that no
+    /// fault window judges (a server-side reset, a restart), oldest first.
+    public var reconnects: [ResumeReport]?
 
     enum CodingKeys: String, CodingKey {
-        case pid, backend, listen, upstream, connections, faults, windows, journal, notes
+        case pid, backend, listen, upstream, connections, faults, windows, journal, notes, reconnects
         case startedAt = "started_at", gatewayListening = "gateway_listening", windowsTotal = "windows_total"
     }
 

@@ -121,13 +121,24 @@ public final class ClientDelivery {
         checkWatches(closing: false)
     }
 
-    /// Calls `done` once the client acknowledged everything written so far, or after `limit`,
-    /// or at once when that cannot be read.
-    func whenAllAcknowledged(within limit: TimeAmount, _ done: @escaping () -> Void) {
+    /// Calls `done` once the client acknowledged everything written so far; or once it acknowledged
+    /// nothing more for `stall` (it stopped reading, or its acknowledgement of the last bytes is
+    /// all that is missing), or after `limit` in all; or at once when that cannot be read. A slow
+    /// reader gets what the server sent before its close, and what it received is then known.
+    func whenAllAcknowledged(stall: TimeAmount, within limit: TimeAmount, _ done: @escaping () -> Void) {
         let deadline = NIODeadline.now() + limit
         let written = plaintextWritten
+        var last: UInt64?
+        var lastProgress = NIODeadline.now()
         func check() {
-            guard case .bytes(let acknowledged) = acknowledged(), acknowledged < written, NIODeadline.now() < deadline else {
+            let now = NIODeadline.now()
+            guard case .bytes(let acknowledged) = acknowledged(), acknowledged < written, now < deadline else {
+                return done()
+            }
+            if last != acknowledged {
+                last = acknowledged
+                lastProgress = now
+            } else if now - lastProgress >= stall {
                 return done()
             }
             eventLoop.assumeIsolated().scheduleTask(in: Self.watchInterval) { check() }

@@ -80,8 +80,9 @@ final class Relay {
         let delivery = ClientDelivery(glue: clientGlue, eventLoop: eventLoop)
         self.delivery = delivery
         clientGlue.beforeClose = { delivery.socketClosing() }
-        // What the client received is read at the close: give its TCP a moment to acknowledge the last bytes.
-        clientGlue.gracefulCloseGate = { close in delivery.whenAllAcknowledged(within: .seconds(1), close) }
+        // What the client received is read at the close: a client still reading gets what was written
+        // to it first (up to a minute), one that stopped is given a second to acknowledge the last bytes.
+        clientGlue.gracefulCloseGate = { close in delivery.whenAllAcknowledged(stall: .seconds(1), within: .seconds(60), close) }
         clientNegotiator = tls.map { _ in ClientTLSNegotiator() }
         upstreamNegotiator = tls.map { _ in UpstreamTLSNegotiator() }
         clientGlue.delegate = self

@@ -52,6 +52,11 @@ public enum JournalEventKind: String, Codable, Sendable, CaseIterable {
     /// connection: what it was sent again (`file`/`position`: that last position; `count`: the
     /// row events re-sent; `detail`: the tables they change, comma-separated, empty for none).
     case binlogReread = "binlog_reread"
+    /// The agent's verdict on where a replication client resumed (`resume`), journaled for every
+    /// binlog dump of a client that had been sent events on an earlier connection, once it is
+    /// known (after the re-read is counted). `window`: the fault window whose report judges this
+    /// dump (the client's first since that window started); nil for a reconnect between faults.
+    case binlogResume = "binlog_resume"
     /// An error packet from the server (`code`, `message`).
     case serverError = "server_error"
     /// A fault command the agent carried out (`detail`: the command, e.g. "down reject for 20 s";
@@ -111,6 +116,11 @@ public struct JournalEvent: Codable, Sendable, Hashable {
     public var received: ResumePoint?
     /// Set when what the client received is not known: "written, not known to be received: why".
     public var receipt: String?
+    /// On an event carrying a binlog position inside a transaction: that transaction, as far as it
+    /// was written.
+    public var transaction: PartialTransaction?
+    /// `binlog_resume`: the verdict.
+    public var resume: ResumeReport?
 
     public init(
         at: Double,
@@ -167,7 +177,7 @@ public struct JournalEvent: Codable, Sendable, Hashable {
         case serverID = "server_id"
         case count, code, message, detail, holder
         case lastSeen = "last_seen"
-        case received, receipt
+        case received, receipt, transaction, resume
     }
 
     /// The position the client received, for an event that carries one written to it: `received`

@@ -29,6 +29,10 @@ public struct ResumeReport: Codable, Sendable, Hashable {
     public var rereadTables: [String]?
     /// What the verdict cannot rule out, e.g. loss after a connection reset mid-stream.
     public var caveat: String?
+    /// The connection of the binlog dump judged, and when it was sent (seconds since 1970): set
+    /// on the verdicts the agent journals for every reconnect (`binlog_resume`).
+    public var conn: UInt64?
+    public var requestedAt: Double?
 
     public init(
         client: String, serverID: UInt32?, lastForwarded: ResumePoint?, requested: ResumePoint?,
@@ -58,6 +62,8 @@ public struct ResumeReport: Codable, Sendable, Hashable {
         case verdict, note, caveat
         case rereadRowEvents = "reread_row_events"
         case rereadTables = "reread_tables"
+        case conn
+        case requestedAt = "requested_at"
     }
 }
 
@@ -79,18 +85,22 @@ public struct ResumePoint: Codable, Sendable, Hashable, CustomStringConvertible 
     /// Empty in a GTID-mode MariaDB dump request (with position 4).
     public var file: String?
     public var position: UInt64?
+    /// The client's GTID state: the transactions it was sent whole.
     public var gtid: String?
+    /// The transaction this point is inside, sent only up to here.
+    public var transaction: PartialTransaction?
 
-    public init(file: String? = nil, position: UInt64? = nil, gtid: String? = nil) {
+    public init(file: String? = nil, position: UInt64? = nil, gtid: String? = nil, transaction: PartialTransaction? = nil) {
         self.file = file
         self.position = position
         self.gtid = gtid
+        self.transaction = transaction
     }
 
     /// The point an event carries, if it carries one.
     init?(_ event: JournalEvent) {
         guard event.gtid != nil || event.file != nil else { return nil }
-        self.init(file: event.file, position: event.position, gtid: event.gtid)
+        self.init(file: event.file, position: event.position, gtid: event.gtid, transaction: event.transaction)
     }
 
     /// File and position, when a file is named.
@@ -103,6 +113,7 @@ public struct ResumePoint: Codable, Sendable, Hashable, CustomStringConvertible 
         var parts: [String] = []
         if let filePosition { parts.append(filePosition.description) }
         if let gtid { parts.append("gtid \(gtid.isEmpty ? "(empty)" : gtid)") }
+        if let transaction { parts.append("inside transaction \(transaction.gtid)") }
         return parts.isEmpty ? "first binary log" : parts.joined(separator: ", ")
     }
 
@@ -123,7 +134,12 @@ public struct ResumePoint: Codable, Sendable, Hashable, CustomStringConvertible 
             } catch {
                 return (.unknown, error.description)
             }
-            return Self.verdict(requestedSet, after: forwardedSet)
+            let verdict = Self.verdict(requestedSet, after: forwardedSet)
+            if verdict.0 == .skipped, let transaction = lastForwarded.transaction,
+               let skipped = transaction.skipped(by: requestedSet, beyond: forwardedSet) {
+                return (.skipped, skipped)
+            }
+            return verdict
         }
         if let requested = filePosition {
             guard let forwarded = lastForwarded.filePosition else {
@@ -147,13 +163,34 @@ public struct ResumePoint: Codable, Sendable, Hashable, CustomStringConvertible 
     /// it. Acknowledgements trail what a client's kernel holds (an ACK may be delayed, or in
     /// flight when the connection ended): a request after `received` but not after `written` is
     /// what it had when the rest was in flight, maintained; only one after `written` skips.
+    ///
+    /// A file position proves what the client received: it names the end of an event it read. A
+    /// GTID names a transaction once its GTID event was read, not its end: a request naming the
+    /// transaction the client's receipt stands inside, more than `inFlightBytes` before what was
+    /// written, is a skip of its rest (a client that had stopped reading, not an ACK in flight).
     public func verdict(after received: ResumePoint, written: ResumePoint) -> (verdict: ResumeVerdict, note: String?) {
         let byReceived = verdict(after: received)
         guard byReceived.verdict == .skipped, received != written else { return byReceived }
         let byWritten = verdict(after: written)
         guard byWritten.verdict != .skipped else { return byWritten }
+        if gtid != nil, received.transaction != nil, let note = byReceived.note, note.hasPrefix(PartialTransaction.skipWords),
+           Self.unacknowledgedBytes(received, written).map({ $0 > Self.inFlightBytes }) ?? true {
+            return (.skipped, note + "; its TCP had acknowledged up to \(received.filePosition.map(\.description) ?? "\(received)")"
+                + " of \(written.filePosition.map(\.description) ?? "\(written)") written when the connection ended")
+        }
         return (.maintained, "asked for more than its TCP had acknowledged (\(received)) but no more than it was written (\(written)):"
             + " the rest was in flight")
+    }
+
+    /// What an acknowledgement in flight can cover: more unacknowledged than this is a client that
+    /// had stopped reading.
+    public static let inFlightBytes: UInt64 = 256 << 10
+
+    /// Bytes of binlog between two points of the same file.
+    static func unacknowledgedBytes(_ received: ResumePoint, _ written: ResumePoint) -> UInt64? {
+        guard let from = received.filePosition, let to = written.filePosition, from.file == to.file,
+              to.position >= from.position else { return nil }
+        return to.position - from.position
     }
 
     private static func verdict(_ requested: GTIDSet, after forwarded: GTIDSet) -> (ResumeVerdict, String?) {
@@ -170,6 +207,49 @@ public struct ResumePoint: Codable, Sendable, Hashable, CustomStringConvertible 
         case .incomparable:
             return (.unknown, "GTID flavors differ: \(requested) against \(forwarded)")
         }
+    }
+}
+
+/// A transaction a client was sent only in part: its GTID event was sent, its end was not.
+public struct PartialTransaction: Codable, Sendable, Hashable {
+    public var gtid: String
+    /// Where its GTID event starts.
+    public var file: String
+    public var start: UInt64
+    /// Its row events sent up to the point that names it.
+    public var rowEvents: Int
+    /// The tables (`schema.table`) of those row events.
+    public var tables: [String]?
+
+    public init(gtid: String, file: String, start: UInt64, rowEvents: Int, tables: [String]? = nil) {
+        self.gtid = gtid
+        self.file = file
+        self.start = start
+        self.rowEvents = rowEvents
+        self.tables = tables
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case gtid, file, start, tables
+        case rowEvents = "row_events"
+    }
+
+    static let skipWords = "asked to resume after "
+
+    /// "transaction 0-1-12 (from mysql-bin.000001:4567), of which it had been sent 3 row events of testdb.users".
+    public var words: String {
+        let sent = rowEvents == 0 ? "none of its row events"
+            : ResumeReport.rowEvents(rowEvents) + (tables.map { $0.isEmpty ? "" : " of \($0.joined(separator: ", "))" } ?? "")
+        return "transaction \(gtid) (from \(BinlogFilePosition(file: file, position: start))), of which it had been sent \(sent)"
+    }
+
+    /// Why a request for `requested`, by a client sent the transactions of `forwarded` whole and
+    /// this one in part, skips the rest of this one: nil when it does not name this one.
+    func skipped(by requested: GTIDSet, beyond forwarded: GTIDSet) -> String? {
+        guard let own = try? GTIDSet(parsing: gtid), own.flavor == requested.flavor, own.isSubset(of: requested) else { return nil }
+        let beyond = requested.subtracting(forwarded).subtracting(own)
+        let more = beyond.isEmpty ? "" : "; it also skips \(beyond.changeSummary)"
+        return Self.skipWords + "\(words): the server never sends the rest of it\(more)"
     }
 }
 

@@ -129,7 +129,7 @@ extension AttemptSeries {
 
 extension ResumeReport {
     /// "server_id 2: maintained (mysql-bin.000003:1234)".
-    var summary: String {
+    public var summary: String {
         var text = "\(client): \(verdict.rawValue)"
         switch verdict {
         case .maintained:

@@ -120,6 +120,13 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         // The agent bounds attempts at the default recovery_within; the case may give less.
         report.observations.windows = await runWindows().map { $0.boundingAttempts(recoveryWithin: testCase.recoveryWithin) }
         report.observations.recoveryWithin = testCase.recoveryWithin
+        let runWindowIDs = Set(report.observations.windows.map(\.window))
+        report.observations.reconnects = await Blocking.run { world.journal(from: started) }.compactMap { event in
+            // A window of the run judges its client's first dump; every other reconnect is listed here.
+            guard event.kind == .binlogResume, let resume = event.resume,
+                  event.window.map({ !runWindowIDs.contains($0) }) ?? true else { return nil }
+            return resume
+        }
         let log = await etlLogMessages()
         let messages = log?.messages ?? environment.sampler.errors
         report.observations.message = messages.first

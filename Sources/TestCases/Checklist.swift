@@ -65,6 +65,9 @@ public struct RunObservations: Codable, Sendable, Hashable {
     public var toolStopped: ObservedMessage?
     /// The ETL log that was searched, and for what ("FILE, for /PATTERN/"); nil without --etl-log.
     public var etlLogSearched: String?
+    /// The agent's verdicts on the run's reconnects that no fault window judges (a server-side
+    /// reset, a reconnect after the first one), oldest first.
+    public var reconnects: [ResumeReport] = []
 
     public init(windows: [WindowReport] = [], message: ObservedMessage? = nil, laterMessages: [ObservedMessage] = [],
                 data: VerifyReport? = nil, pipeline: PipelineState? = nil, recoveryWithin: Double? = nil) {
@@ -80,6 +83,7 @@ public struct RunObservations: Codable, Sendable, Hashable {
         case windows, message, data, pipeline
         case laterMessages = "later_messages", recoveryWithin = "recovery_within", toolStopped = "tool_stopped"
         case etlLogSearched = "etl_log_searched"
+        case reconnects
     }
 
     /// What the client was sent when it tried to connect during the first window, for a
@@ -293,7 +297,15 @@ public enum Checklist {
             }
             return (.fail, "no reconnect after fault window(s) \(missed.map(String.init).joined(separator: ", ")) of \(windows.count)")
         case .position:
-            let reports = windows.flatMap(\.resume)
+            // The windows' verdicts, then the reconnects no window judged (a server-side reset, a
+            // later reconnect): a skip between faults loses data as one in a window does.
+            let between = observations.reconnects.map { reconnect in
+                var report = reconnect
+                report.client = "between faults, \(reconnect.client)"
+                    + (reconnect.requestedAt.map { " at \(RunReport.clock($0)) UTC" } ?? "")
+                return report
+            }
+            let reports = windows.flatMap(\.resume) + between
             guard !reports.isEmpty else { return (.notObserved, "no replication client asked to resume during the run's fault windows") }
             var passes: [String] = [], fails: [String] = [], unknown: [String] = []
             for report in reports {

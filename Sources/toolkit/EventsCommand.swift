@@ -59,10 +59,15 @@ struct EventLine {
     let event: JournalEvent
     init(_ event: JournalEvent) { self.event = event }
 
-    var text: String {
+    /// "14:03:07.250", local time, as every event line starts.
+    static func clock(_ date: Date) -> String {
         let formatter = DateFormatter()
         formatter.dateFormat = "HH:mm:ss.SSS"
-        var parts = [formatter.string(from: event.date), event.kind.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0)]
+        return formatter.string(from: date)
+    }
+
+    var text: String {
+        var parts = [Self.clock(event.date), event.kind.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0)]
         if let window = event.window { parts.append("window=\(window)") }
         if let conn = event.conn { parts.append("conn=\(conn)") }
         if let client = event.client { parts.append("client=\(client)") }
@@ -75,7 +80,9 @@ struct EventLine {
         if let count = event.count { parts.append("count=\(count)") }
         if let code = event.code { parts.append("error=\(code)") }
         if let message = event.message { parts.append("\"\(message)\"") }
+        if let transaction = event.transaction { parts.append("inside=\(transaction.gtid)") }
         if let detail = event.detail { parts.append(detail) }
+        if let resume = event.resume { parts.append(resume.summary) }
         return parts.joined(separator: " ")
     }
 }

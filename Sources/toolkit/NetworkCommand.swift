@@ -220,6 +220,14 @@ struct NetworkView: Encodable, CustomStringConvertible {
         for window in recent {
             lines.append(window.description.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
         }
+        let reconnects = status.reconnects ?? []
+        if !reconnects.isEmpty {
+            lines.append("Reconnects (between faults: binlog dumps no fault window judges, the last \(reconnects.count))")
+        }
+        for reconnect in reconnects {
+            let at = reconnect.requestedAt.map { EventLine.clock(Date(timeIntervalSince1970: $0)) + " " } ?? ""
+            lines.append("  \(at)conn \(reconnect.conn.map(String.init) ?? "?") \(reconnect.summary)")
+        }
         for note in status.notes.suffix(3) { lines.append("Note       \(note)") }
         return lines.joined(separator: "\n")
     }

@@ -100,6 +100,64 @@ struct ResumeVerdictTests {
         #expect(mariaDB.resume.first?.note == "re-reads domain 0 up to 0-1-100")
     }
 
+    static let inside = PartialTransaction(gtid: "0-1-12", file: "mysql-bin.000001", start: 600_000, rowEvents: 40,
+                                           tables: ["testdb.users"])
+
+    @Test("a GTID request naming the transaction it was sent only in part skips its rest; its committed GTID does not")
+    func aRequestPastAPartialTransactionSkipsItsRest() throws {
+        let stood = ResumePoint(file: "mysql-bin.000001", position: 618_882, gtid: "0-1-11", transaction: Self.inside)
+        let past = ResumePoint(file: "", position: 4, gtid: "0-1-12").verdict(after: stood)
+        #expect(past.verdict == .skipped)
+        #expect(past.note == "asked to resume after transaction 0-1-12 (from mysql-bin.000001:600000), of which it had been sent"
+            + " 40 row events of testdb.users: the server never sends the rest of it")
+        let further = ResumePoint(file: "", position: 4, gtid: "0-1-14").verdict(after: stood)
+        #expect(further.note?.hasSuffix("the server never sends the rest of it; it also skips domain 0 up to 0-1-14") == true)
+        #expect(ResumePoint(file: "", position: 4, gtid: "0-1-11").verdict(after: stood).verdict == .maintained)
+        // Once its end was sent, the GTID is where it stands.
+        let whole = ResumePoint(file: "mysql-bin.000001", position: 2_441_706, gtid: "0-1-12")
+        #expect(ResumePoint(file: "", position: 4, gtid: "0-1-12").verdict(after: whole).verdict == .maintained)
+    }
+
+    @Test("the end written but not acknowledged: an ACK in flight is maintained, a reader that stopped reading skipped")
+    func aPartialReceiptIsJudgedByHowMuchWasUnacknowledged() throws {
+        let request = ResumePoint(file: "", position: 4, gtid: "0-1-12")
+        let received = ResumePoint(file: "mysql-bin.000001", position: 2_400_000, gtid: "0-1-11", transaction: Self.inside)
+        let written = ResumePoint(file: "mysql-bin.000001", position: 2_441_706, gtid: "0-1-12")
+        let inFlight = request.verdict(after: received, written: written)
+        #expect(inFlight.verdict == .maintained)
+        #expect(inFlight.note?.contains("the rest was in flight") == true)
+        var stopped = received
+        stopped.position = 618_882
+        let skipped = request.verdict(after: stopped, written: written)
+        #expect(skipped.verdict == .skipped)
+        #expect(skipped.note?.hasSuffix("; its TCP had acknowledged up to mysql-bin.000001:618882 of mysql-bin.000001:2441706 written"
+            + " when the connection ended") == true, "\(skipped.note ?? "")")
+        // A file position names the end of an event the client read: between the two, it was received.
+        let filePosition = ResumePoint(file: "mysql-bin.000001", position: 2_000_000).verdict(after: stopped, written: written)
+        #expect(filePosition.verdict == .maintained)
+    }
+
+    /// A window's report reads the partial transaction from the journal's positions.
+    @Test func aWindowJudgesTheTransactionItsClientWasInside() throws {
+        var script = JournalScript()
+        script.connect(0, conn: 1)
+        script.add(0.1, .binlogDump, conn: 1, gtid: "0-1-11", serverID: 2)
+        script.faultStarted(10, window: 1, reject)
+        script.add(10.001, .connReset, conn: 1)
+        var closed = JournalEvent(at: JournalScript.base + 10.002, kind: .connClosed, conn: 1, file: "mysql-bin.000001", position: 618_882, gtid: "0-1-11",
+                                  detail: "fault")
+        closed.transaction = Self.inside
+        script.append(closed)
+        script.faultEnded(20, window: 1, reject)
+        script.connect(21, conn: 2)
+        script.add(21.1, .binlogDump, conn: 2, file: "", position: 4, gtid: "0-1-12", serverID: 2)
+        let report = try #require(script.reports().first)
+        let resume = try #require(report.resume.first)
+        #expect(resume.verdict == .skipped)
+        #expect(resume.lastForwarded?.transaction == Self.inside)
+        #expect(report.description.contains("server_id 2: skipped: asked to resume after transaction 0-1-12"), "\(report)")
+    }
+
     /// The last position is the latest one journaled for the client before its new dump:
     /// a progress sample counts when the close carried no position.
     @Test func lastForwardedFallsBackToProgressSamples() throws {

@@ -328,3 +328,28 @@ extension ChecklistTests {
         #expect(recovery.evidence == "replication never resumed after the restore: the ETL tool stopped for good (\"Engine is stopped\", etl log /tmp/dbz.log)")
     }
 }
+
+extension ChecklistTests {
+    /// A reconnect no fault window judges (a server-side reset, a tap restarted mid-run) that
+    /// skipped a transaction's rest loses data as one in a window does.
+    @Test func aSkipBetweenFaultsFailsThePosition() {
+        var between = resume(.skipped)
+        between.note = "asked to resume after transaction 0-1-12 (from mysql-bin.000001:600000), of which it had been sent"
+            + " 40 row events of testdb.users: the server never sends the rest of it"
+        between.requestedAt = 1_796_300_000
+        var observations = RunObservations(windows: [window(resume: [resume(.maintained)])], message: refused, data: match)
+        observations.reconnects = [between]
+        let position = Checklist.evaluate(tc004.checklist, observations)[3]
+        #expect(position.verdict == .fail)
+        #expect(position.evidence == "between faults, server_id 2 at \(RunReport.clock(1_796_300_000)) UTC skipped ahead (\(between.note!))")
+
+        // Alone, a reconnect between faults is judged too; a maintained one passes.
+        var maintained = resume(.maintained)
+        maintained.requestedAt = 1_796_300_000
+        let alone = Checklist.evaluate(tc004.checklist, RunObservations(windows: [window()], message: refused, data: match))
+        #expect(alone[3].verdict == .notObserved)
+        var only = RunObservations(windows: [window()], message: refused, data: match)
+        only.reconnects = [maintained]
+        #expect(Checklist.evaluate(tc004.checklist, only)[3].verdict == .pass)
+    }
+}
