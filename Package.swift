@@ -62,7 +62,7 @@ let package = Package(
         ]),
         // The long-running agent: gateway + protocol taps, fault backends and timers, journal, control API.
         .target(name: "Agent", dependencies: [
-            "Gateway", "MySQLProtocol", "NetfilterLog", "Faults", "Measurements", "AgentAPI", "Infrastructure", "Source",
+            "Gateway", "MySQLProtocol", "NetfilterLog", "Faults", "Measurements", "AgentAPI", "Infrastructure", "Source", "MariaDB",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -5,6 +5,7 @@ import Gateway
 import Infrastructure
 import Measurements
 import Logging
+import MariaDB
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -76,7 +77,9 @@ public enum AgentRunner {
 
         let tls = try TLSTermination.forSource(config, state: state)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(2, System.coreCount))
-        let observer = JournalingObserver(journal: journal)
+        var observer = JournalingObserver(journal: journal)
+        observer.counter = TransactionEvents.counter(ConnectionOptions(
+            host: config.host, port: config.serverPort, user: config.adminUser, password: config.adminPassword))
         let gateway = Gateway(listenHost: config.listenHost, listenPort: config.publicPort,
                               upstreamHost: config.host, upstreamPort: config.serverPort,
                               group: group, observer: observer, tls: tls)

@@ -5,6 +5,8 @@ import Logging
 import Synchronization
 import Gateway
 import MySQLProtocol
+import MariaDB
+import Source
 
 /// Follows the MySQL protocol of one gateway connection and writes what matters to the journal:
 /// who logged in, what a binlog reader asked for, the first event it got, its progress, and how
@@ -50,8 +52,13 @@ final class ProtocolTap: ConnectionTap {
     private var awaitingResume: Int?
     private let live: LiveTaps
 
-    init(journal: Journal, conn: UInt64, client: String, positions: ForwardedPositions, live: LiveTaps) {
+    /// Reads what the source's binlog holds of a transaction a client skipped the rest of.
+    private let counter: TransactionCounter?
+
+    init(journal: Journal, conn: UInt64, client: String, positions: ForwardedPositions, live: LiveTaps,
+         counter: TransactionCounter? = nil) {
         observer.reportsQueryText = false
+        self.counter = counter
         self.journal = journal
         self.conn = conn
         self.client = client
@@ -306,6 +313,29 @@ final class ProtocolTap: ConnectionTap {
         report.conn = conn
         report.requestedAt = JournalEvent.timestamp(Date())
         let window = live.claimWindow(for: key)
+        if let transaction = report.skippedTransaction, let counter {
+            // How much of it the client never got is in the source's binlog: read off the event loop.
+            let journal = self.journal, conn = self.conn, client = self.client, user = self.user, serverID = dumpServerID
+            let report = report
+            DispatchQueue.global().async {
+                let counted: ResumeReport
+                do {
+                    let events = try counter(transaction)
+                    counted = report.countingSkippedRest(total: events.rowEvents, tables: events.tables, complete: events.complete)
+                } catch {
+                    counted = report.skippedRestNotCounted("\(error)")
+                }
+                journal.record(.binlogResume) { event in
+                    event.conn = conn
+                    event.client = client
+                    event.user = user
+                    event.serverID = serverID
+                    event.window = window
+                    event.resume = counted
+                }
+            }
+            return
+        }
         // What a re-read sends again is counted once the stream passes the old position; a skip is known now.
         if reread != nil, verdict.verdict == .reread || verdict.verdict == .maintained {
             pendingResume = (report, window)
@@ -411,16 +441,34 @@ struct JournalingObserver: GatewayObserver {
     let positions = ForwardedPositions()
     /// The taps of the connections open now, told when fault windows open and close.
     let live = LiveTaps()
+    /// Reads a skipped transaction's rest from the source's binlog; nil: not counted.
+    var counter: TransactionCounter?
     let log = AgentLog.logger("agent.gateway")
 
     func accepted(connectionID: UInt64, client: String) -> (any ConnectionTap)? {
         journal.record(.connAccepted) { $0.conn = connectionID; $0.client = client }
-        return ProtocolTap(journal: journal, conn: connectionID, client: client, positions: positions, live: live)
+        return ProtocolTap(journal: journal, conn: connectionID, client: client, positions: positions, live: live, counter: counter)
     }
 
     func upstreamFailed(connectionID: UInt64, error: String) {
         journal.record(.note) { $0.conn = connectionID; $0.detail = "upstream connect failed: \(error)" }
         log.warning("upstream connect failed", metadata: ["conn": "\(connectionID)", "error": "\(error)"])
+    }
+}
+
+/// Reads the source's binlog for one transaction (blocking: called off the event loop).
+typealias TransactionCounter = @Sendable (PartialTransaction) throws -> TransactionEvents
+
+extension TransactionEvents {
+    /// A counter that asks the source as its admin, each wait bounded.
+    static func counter(_ options: ConnectionOptions) -> TransactionCounter {
+        { transaction in
+            var options = options
+            options.readTimeoutSeconds = 10
+            let connection = try MariaDBConnection(options)
+            defer { connection.close() }
+            return try read(file: transaction.file, start: transaction.start, on: connection)
+        }
     }
 }
 

@@ -340,6 +340,15 @@ public struct JournalTimeline: Sendable {
                 && (records[index].resetIndex.map { $0 > start && $0 < (request ?? horizon) } ?? false)
         }
         if lostMidStream && report.verdict != .skipped { report.caveat = ResumeReport.resetCaveat }
+        // The agent's own verdict on this dump counted, in the source's binlog, what a skip never sent.
+        if let request, let conn = events[request].conn, report.skippedTransaction != nil,
+           let judged = ((request + 1)..<max(request + 1, horizon)).lazy.compactMap({ index -> ResumeReport? in
+               self.events[index].kind == .binlogResume && self.events[index].conn == conn ? self.events[index].resume : nil
+           }).first, judged.verdict == .skipped, judged.skippedRowEvents != nil {
+            report.skippedRowEvents = judged.skippedRowEvents
+            report.skippedTables = judged.skippedTables
+            report.note = judged.note
+        }
         return report
     }
 

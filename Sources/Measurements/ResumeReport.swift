@@ -29,6 +29,10 @@ public struct ResumeReport: Codable, Sendable, Hashable {
     public var rereadTables: [String]?
     /// What the verdict cannot rule out, e.g. loss after a connection reset mid-stream.
     public var caveat: String?
+    /// Of the transaction a skip resumed past, the row events the client was never sent and their
+    /// tables, as the source's binlog holds them (nil when not counted).
+    public var skippedRowEvents: Int?
+    public var skippedTables: [String]?
     /// The connection of the binlog dump judged, and when it was sent (seconds since 1970): set
     /// on the verdicts the agent journals for every reconnect (`binlog_resume`).
     public var conn: UInt64?
@@ -64,6 +68,7 @@ public struct ResumeReport: Codable, Sendable, Hashable {
         case rereadTables = "reread_tables"
         case conn
         case requestedAt = "requested_at"
+        case skippedRowEvents = "skipped_row_events", skippedTables = "skipped_tables"
     }
 }
 
@@ -172,12 +177,15 @@ public struct ResumePoint: Codable, Sendable, Hashable, CustomStringConvertible 
         let byReceived = verdict(after: received)
         guard byReceived.verdict == .skipped, received != written else { return byReceived }
         let byWritten = verdict(after: written)
-        guard byWritten.verdict != .skipped else { return byWritten }
-        if gtid != nil, received.transaction != nil, let note = byReceived.note, note.hasPrefix(PartialTransaction.skipWords),
-           Self.unacknowledgedBytes(received, written).map({ $0 > Self.inFlightBytes }) ?? true {
-            return (.skipped, note + "; its TCP had acknowledged up to \(received.filePosition.map(\.description) ?? "\(received)")"
-                + " of \(written.filePosition.map(\.description) ?? "\(written)") written when the connection ended")
+        if gtid != nil, received.transaction != nil, let note = byReceived.note, note.hasPrefix(PartialTransaction.skipWords) {
+            // Judged by the part it received; its end was never written, or written but not acknowledged.
+            if byWritten.verdict == .skipped { return byReceived }
+            if Self.unacknowledgedBytes(received, written).map({ $0 > Self.inFlightBytes }) ?? true {
+                return (.skipped, note + "; its TCP had acknowledged up to \(received.filePosition.map(\.description) ?? "\(received)")"
+                    + " of \(written.filePosition.map(\.description) ?? "\(written)") written when the connection ended")
+            }
         }
+        guard byWritten.verdict != .skipped else { return byWritten }
         return (.maintained, "asked for more than its TCP had acknowledged (\(received)) but no more than it was written (\(written)):"
             + " the rest was in flight")
     }
@@ -301,6 +309,35 @@ extension ResumeReport {
             report.note = "re-read \(Self.rowEvents(rowEvents)) of \(tables.joined(separator: ", "))"
                 + " up to \(upTo): duplicates possible unless the tool de-duplicates"
         }
+        return report
+    }
+
+    /// The transaction whose rest a skip left behind: the client stood inside it and asked to
+    /// resume after it.
+    public var skippedTransaction: PartialTransaction? {
+        guard verdict == .skipped, note?.hasPrefix(PartialTransaction.skipWords) == true else { return nil }
+        return (lastReceived ?? lastForwarded)?.transaction
+    }
+
+    /// The report with what the source's binlog holds of the rest of `skippedTransaction`:
+    /// `total` row events of `tables` in all (`complete` false: at least that many).
+    public func countingSkippedRest(total: Int, tables: [String], complete: Bool) -> ResumeReport {
+        guard let transaction = skippedTransaction else { return self }
+        var report = self
+        let rest = max(0, total - transaction.rowEvents)
+        report.skippedRowEvents = rest
+        report.skippedTables = tables
+        let words = rest == 0 ? "none of its row events" : "\(complete ? "" : "at least ")\(Self.rowEvents(rest))"
+            + (tables.isEmpty ? "" : " of \(tables.joined(separator: ", "))")
+        report.note = (note ?? "") + "; never sent: \(words) (\(complete ? "" : "at least ")\(total) in the binlog)"
+        return report
+    }
+
+    /// The report when what the rest holds could not be read from the binlog.
+    public func skippedRestNotCounted(_ why: String) -> ResumeReport {
+        guard skippedTransaction != nil else { return self }
+        var report = self
+        report.note = (note ?? "") + "; how much of it was never sent is not known: \(why)"
         return report
     }
 

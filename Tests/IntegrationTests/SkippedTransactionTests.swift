@@ -79,8 +79,8 @@ struct SkippedTransactionTests {
         func expectRestNeverArrived(atMost: Int = SkippedTransactionTests.rows) throws {
             let direct = try source.direct()
             defer { direct.close() }
-            _ = try direct.execute("INSERT INTO users (name, email) VALUES ('after', 'after@example.com')")
             let before = readRows
+            _ = try direct.execute("INSERT INTO users (name, email) VALUES ('after', 'after@example.com')")
             let deadline = Date().addingTimeInterval(20)
             while readRows == before, Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
             #expect(readRows > before, "the reader did not stream on after resuming: \(reader.text.suffix(1000))")
@@ -98,13 +98,26 @@ struct SkippedTransactionTests {
         }
     }
 
-    static func expectSkipped(_ report: ResumeReport) throws {
+    /// A skip of the rest of the transaction, whose row events are counted as mysqlbinlog counts them.
+    static func expectSkipped(_ report: ResumeReport, _ source: AgentFixture) throws {
         #expect(report.verdict == .skipped, "\(report.summary)")
         let note = report.note ?? ""
         #expect(note.contains("asked to resume after transaction 0-1-") && note.contains("the server never sends the rest of it"), "\(note)")
         let partial = try #require(report.lastReceived?.transaction ?? report.lastForwarded?.transaction, "\(report)")
         #expect(partial.rowEvents > 0 && partial.tables == ["testdb.users"], "\(partial)")
         #expect(report.requested?.gtid == partial.gtid, "\(report)")
+        let skipped = try #require(report.skippedRowEvents, "the rest was not counted: \(note)")
+        #expect(report.skippedTables == ["testdb.users"])
+        #expect(note.contains("; never sent: \(ResumeReport.rowEvents(skipped)) of testdb.users"), "\(note)")
+        // mysqlbinlog's own reading of the transaction, from its GTID event on.
+        let options = try ClientOptionFile(password: "rootpassword")
+        let decoded = try Run.program("/usr/bin/mysqlbinlog", [
+            options.argument, "--read-from-remote-server", "--host=127.0.0.1", "--port=\(source.serverPort)", "--user=root",
+            "--base64-output=decode-rows", "--start-position=\(partial.start)", partial.file])
+        let transaction = decoded.stdout.components(separatedBy: "\nCOMMIT").first ?? ""
+        let rowEvents = transaction.split(separator: "\n").filter { $0.contains("Write_rows") && $0.contains("table id") }.count
+        #expect(rowEvents > 0, "\(decoded.stderr)")
+        #expect(partial.rowEvents + skipped == rowEvents, "sent \(partial.rowEvents) + never sent \(skipped), mysqlbinlog \(rowEvents)")
     }
 
     @Test("between faults: a reader killed mid-transaction restarts from its saved GTID; the verdict is journaled and listed by network --status")
@@ -125,7 +138,7 @@ struct SkippedTransactionTests {
         let judged = try inside.waitForEvent(30, "a binlog_resume verdict") { $0.kind == .binlogResume }
         #expect(judged.window == nil, "\(judged)")
         let report = try #require(judged.resume)
-        try Self.expectSkipped(report)
+        try Self.expectSkipped(report, source)
         #expect(report.requested?.gtid == state)
         // The restarted reader gets the next transaction, and nothing of the one it died in.
         try inside.expectRestNeverArrived(atMost: 1)
@@ -146,11 +159,13 @@ struct SkippedTransactionTests {
 
         let judged = try inside.waitForEvent(30, "a binlog_resume verdict") { $0.kind == .binlogResume }
         #expect(judged.window == window.window, "\(judged)")
-        try Self.expectSkipped(try #require(judged.resume))
+        try Self.expectSkipped(try #require(judged.resume), source)
         let report = try source.waitForStatus(20, "the window's resume verdict") { status in
             status.windows.first { $0.window == window.window }?.resume.isEmpty == false
         }.windows.first { $0.window == window.window }!
-        try Self.expectSkipped(try #require(report.resume.first))
+        let resume = try #require(report.resume.first)
+        #expect(resume.verdict == .skipped, "\(report)")
+        #expect(resume.skippedRowEvents == judged.resume?.skippedRowEvents && resume.note == judged.resume?.note, "\(report)")
         try inside.expectRestNeverArrived()
         #expect(try source.agentStatus().reconnects?.contains { $0.conn == judged.conn } != true)
     }

@@ -137,6 +137,27 @@ struct ResumeVerdictTests {
         #expect(filePosition.verdict == .maintained)
     }
 
+    @Test("what the binlog holds of a skipped transaction's rest is counted into the verdict")
+    func theRestOfASkippedTransactionIsCounted() throws {
+        let stood = ResumePoint(file: "mysql-bin.000001", position: 618_882, gtid: "0-1-11", transaction: Self.inside)
+        let verdict = ResumePoint(file: "", position: 4, gtid: "0-1-12").verdict(after: stood)
+        let report = ResumeReport(client: "server_id 91", serverID: 91, lastForwarded: stood, requested: ResumePoint(gtid: "0-1-12"),
+                                  requestedAfter: nil, verdict: verdict.verdict, note: verdict.note)
+        #expect(report.skippedTransaction == Self.inside)
+        let counted = report.countingSkippedRest(total: 600, tables: ["testdb.users"], complete: true)
+        #expect(counted.skippedRowEvents == 560)
+        #expect(counted.note?.hasSuffix("the server never sends the rest of it; never sent: 560 row events of testdb.users (600 in the binlog)") == true,
+                "\(counted.note ?? "")")
+        let partly = report.countingSkippedRest(total: 1_000, tables: ["testdb.users"], complete: false)
+        #expect(partly.note?.hasSuffix("never sent: at least 960 row events of testdb.users (at least 1000 in the binlog)") == true)
+        #expect(report.skippedRestNotCounted("server down").note?.hasSuffix("; how much of it was never sent is not known: server down") == true)
+        // A skip that is not of a transaction's rest is left as it is.
+        let plain = ResumeReport(client: "c", serverID: nil, lastForwarded: ResumePoint(gtid: "0-1-100"), requested: ResumePoint(gtid: "0-1-105"),
+                                 requestedAfter: nil, verdict: .skipped, note: "skips domain 0 up to 0-1-105")
+        #expect(plain.skippedTransaction == nil)
+        #expect(plain.countingSkippedRest(total: 5, tables: [], complete: true) == plain)
+    }
+
     /// A window's report reads the partial transaction from the journal's positions.
     @Test func aWindowJudgesTheTransactionItsClientWasInside() throws {
         var script = JournalScript()
