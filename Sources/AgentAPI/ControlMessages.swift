@@ -109,15 +109,18 @@ public struct AgentStatus: Codable, Sendable {
     public var windowsTotal: Int?
     public var journal: String
     public var notes: [String]
+    /// While the agent migrates the journal of an earlier version (before its gateway opens);
+    /// absent otherwise.
+    public var migration: JournalMigrationProgress?
 
     enum CodingKeys: String, CodingKey {
-        case pid, backend, listen, upstream, connections, faults, windows, journal, notes
+        case pid, backend, listen, upstream, connections, faults, windows, journal, notes, migration
         case startedAt = "started_at", gatewayListening = "gateway_listening", windowsTotal = "windows_total"
     }
 
     public init(pid: Int32, startedAt: Double, backend: BackendKind, listen: String, upstream: String,
                 gatewayListening: Bool, connections: Int, faults: [ActiveFaultStatus], windows: [WindowReport],
-                windowsTotal: Int? = nil, journal: String, notes: [String] = []) {
+                windowsTotal: Int? = nil, journal: String, notes: [String] = [], migration: JournalMigrationProgress? = nil) {
         self.pid = pid
         self.startedAt = startedAt
         self.backend = backend
@@ -130,6 +133,47 @@ public struct AgentStatus: Codable, Sendable {
         self.windowsTotal = windowsTotal
         self.journal = journal
         self.notes = notes
+        self.migration = migration
+    }
+}
+
+/// How far the agent is in migrating a `journal.jsonl` of an earlier version: lines of the old
+/// file done (an unreadable line counts as done), bytes read of it.
+public struct JournalMigrationProgress: Codable, Sendable, Equatable, CustomStringConvertible {
+    public var events: Int
+    public var totalEvents: Int
+    public var bytes: UInt64
+    public var totalBytes: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case events, bytes
+        case totalEvents = "total_events", totalBytes = "total_bytes"
+    }
+
+    public init(events: Int, totalEvents: Int, bytes: UInt64, totalBytes: UInt64) {
+        self.events = events
+        self.totalEvents = totalEvents
+        self.bytes = bytes
+        self.totalBytes = totalBytes
+    }
+
+    /// Whole percent of the old file's bytes done.
+    public var percent: Int { totalBytes == 0 ? 100 : Int(bytes * 100 / totalBytes) }
+
+    public var description: String {
+        "migrating the journal of an earlier version: \(Self.grouped(events)) of \(Self.grouped(totalEvents)) events (\(percent)%)"
+    }
+
+    /// 1234567 as "1,234,567", whatever the locale.
+    static func grouped(_ number: Int) -> String {
+        var digits = String(number.magnitude)
+        var groups: [Substring] = []
+        while digits.count > 3 {
+            groups.insert(digits.suffix(3), at: 0)
+            digits.removeLast(3)
+        }
+        groups.insert(Substring(digits), at: 0)
+        return (number < 0 ? "-" : "") + groups.joined(separator: ",")
     }
 }
 
