@@ -73,6 +73,7 @@ public enum AgentRunner {
         let journal = try Journal(files: JournalDirectory(state: state),
                                   budgetBytes: (config.journalBudgetMiB ?? JournalDirectory.defaultBudgetMiB) << 20)
         defer { journal.close() }
+        if let migration = try JournalMigration(journal: journal) { _ = try migration.run() }
 
         let tls = try TLSTermination.forSource(config, state: state)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(2, System.coreCount))
