@@ -132,7 +132,7 @@ struct UpCommand: ParsableCommand {
             try config.save(to: state.configFile)
         }
         let agentPID = try AgentDiscovery.runningPID(state: state)
-            ?? AgentProcess.start(state: state, executable: BackendChoice.selfExecutable())
+            ?? AgentProcess.start(state: state, executable: BackendChoice.selfExecutable(), progress: { writeError("\($0)") })
         result.agentPID = Int(agentPID)
         result.backend = request.backend
         output.emit(result)
