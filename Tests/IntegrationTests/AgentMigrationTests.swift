@@ -134,6 +134,8 @@ struct AgentMigrationTests {
             Thread.sleep(forTimeInterval: 0.05)
         }
         let progress = try #require(seen, "the agent answered /status with its migration's progress")
+        let shown = try Run.toolkit(["network", "--status"], environment: environment)
+        #expect(shown.status == 0 && shown.stdout.contains("\nJournal    migrating the journal of an earlier version: "), "\(shown.stdout)")
         let down = try Run.toolkit(["down"], environment: environment, timeout: 60)
         #expect(down.status == 0, "\(down.stderr)")
         waiting.wait()
