@@ -13,8 +13,8 @@ import Synchronization
 /// journal's lock (nothing else is numbered between a batch and its record), synced and renamed
 /// into place. A start that finds the old file's next events already in the segments from
 /// `next_seq` on (a batch written, its record not: killed in between) counts them as done instead
-/// of writing them again; with no record yet it compares from seq 1 (a version that migrated
-/// without one and was stopped halfway). Once done the old file is removed, then the record.
+/// of writing them again; with no record yet (a version that migrated without one and was stopped
+/// halfway), or one that cannot be read, it compares from seq 1. Once done the old file is removed, then the record.
 public final class JournalMigration: Sendable {
     struct Record: Codable, Equatable {
         var offset: UInt64
@@ -46,9 +46,10 @@ public final class JournalMigration: Sendable {
         (totalBytes, totalEvents) = try legacy.size()
         var saved = Record(offset: 0, events: 0, nextSeq: 1)
         if let data = JournalDirectory.read(files.migrationFile) {
+            // One that cannot be read is as good as none: what was migrated is found from seq 1.
             do { saved = try JSONDecoder().decode(Record.self, from: data) } catch {
-                throw ToolkitError("the journal migration's record \(files.migrationFile.path) cannot be read (\(error)); "
-                    + "remove the journal directory's segments, windows.jsonl, tail.json and it to migrate \(files.legacyFile.path) from its start")
+                AgentLog.logger("agent.journal").warning("the journal migration's record cannot be read; the events already migrated are looked for from the journal's start",
+                                                         metadata: ["file": "\(files.migrationFile.path)", "error": "\(error)"])
             }
         }
         record = Mutex(saved)

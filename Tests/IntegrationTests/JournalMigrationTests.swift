@@ -127,6 +127,19 @@ struct JournalMigrationTests {
         try Self.finishAndCheck(state, events)
     }
 
+    @Test("a record that cannot be read: what was migrated is found from the start and not written again")
+    func unreadableRecord() throws {
+        let (state, events) = try Self.legacy(windows: 12)
+        defer { try? FileManager.default.removeItem(at: state.root) }
+        let files = JournalDirectory(state: state)
+        let journal = try Journal(files: files, segmentBytes: 16_384, grace: 5)
+        let migration = try #require(try JournalMigration(journal: journal))
+        for _ in 0..<3 { try migration.step(limit: 100) }
+        journal.close()
+        try Data(#"{"events":3"#.utf8).write(to: files.migrationFile)
+        try Self.finishAndCheck(state, events, segmentBytes: 16_384)
+    }
+
     @Test("progress reads as the user sees it")
     func progressDescription() {
         let progress = JournalMigrationProgress(events: 412_000, totalEvents: 1_000_000, bytes: 41_000_000, totalBytes: 100_000_000)
