@@ -14,7 +14,8 @@ import Synchronization
 /// into place. A start that finds the old file's next events already in the segments from
 /// `next_seq` on (a batch written, its record not: killed in between) counts them as done instead
 /// of writing them again; with no record yet (a version that migrated without one and was stopped
-/// halfway), or one that cannot be read, it compares from seq 1. Once done the old file is removed, then the record.
+/// halfway), or one that cannot be read, it compares from seq 1. Once done the old file is
+/// removed, then the record.
 public final class JournalMigration: Sendable {
     struct Record: Codable, Equatable {
         var offset: UInt64
@@ -112,18 +113,22 @@ public final class JournalMigration: Sendable {
             try journal.appendMigrated(lines.compactMap(\.event)) { written, nextSeq in
                 var done = start
                 var readable = 0
+                var unreadable = 0
                 for line in lines {
                     if line.event != nil {
                         guard readable < written else { break }
                         readable += 1
                     } else {
-                        log.warning("a line of the old journal cannot be read; it is not migrated", metadata: ["file": "\(legacy.url.path)", "offset": "\(done.offset)"])
+                        unreadable += 1
                     }
                     done.offset = line.end
                     done.events += 1
                 }
                 done.nextSeq = nextSeq
                 try save(done)
+                if unreadable > 0 {
+                    log.warning("lines of the old journal that cannot be read are not migrated", metadata: ["file": "\(legacy.url.path)", "count": "\(unreadable)"])
+                }
             }
         }
         guard record.withLock({ $0.offset }) >= totalBytes else { return false }
@@ -209,7 +214,14 @@ struct LegacyJournalFile: Sendable {
         var last: UInt8 = UInt8(ascii: "\n")
         while let chunk = try file.read(upToCount: 8 << 20), !chunk.isEmpty {
             bytes += UInt64(chunk.count)
-            lines += chunk.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+            chunk.withUnsafeBytes { raw in
+                guard let base = raw.baseAddress else { return }
+                var index = 0
+                while index < raw.count, let newline = memchr(base + index, 0x0A, raw.count - index) {
+                    lines += 1
+                    index = base.distance(to: UnsafeRawPointer(newline)) + 1
+                }
+            }
             last = chunk.last!
         }
         return (bytes, lines + (last == UInt8(ascii: "\n") ? 0 : 1))
