@@ -15,7 +15,7 @@ struct AgentMigrationTests {
     final class Watch: Sendable {
         let seen = Mutex<[JournalMigrationProgress]>([])
         let killed = Mutex<pid_t?>(nil)
-        let refused = Mutex<Run?>(nil)
+        let ran = Mutex<Run?>(nil)
         let done = Atomic<Bool>(false)
     }
 
@@ -81,9 +81,9 @@ struct AgentMigrationTests {
             while !watch.done.load(ordering: .relaxed) {
                 if let status = try? AgentDiscovery.client(state: state).status(), let progress = status.migration {
                     watch.seen.withLock { $0.append(progress) }
-                    if watch.refused.withLock({ $0 == nil }) {
+                    if watch.ran.withLock({ $0 == nil }) {
                         let fault = try? Run.toolkit(["network", "--down", "--type", "reject"], environment: environment)
-                        watch.refused.withLock { $0 = fault }
+                        watch.ran.withLock { $0 = fault }
                     }
                     if progress.events > events.count / 3, watch.killed.withLock({ $0 == nil }) {
                         kill(status.pid, SIGKILL)
@@ -102,7 +102,7 @@ struct AgentMigrationTests {
         #expect(seen.contains { $0.events > 0 && $0.events < events.count }, "/status answered with the progress")
         #expect(seen.allSatisfy { $0.totalEvents == events.count })
         let killed = try #require(watch.killed.withLock { $0 }, "the migration lasted long enough to kill the agent halfway")
-        let fault = try #require(watch.refused.withLock { $0 })
+        let fault = try #require(watch.ran.withLock { $0 })
         #expect(fault.status == 1 && fault.stderr.contains("fault commands (network --up too) are refused until it is done"), "\(fault.stderr)")
 
         let status = try AgentDiscovery.client(state: state).status()
@@ -125,7 +125,7 @@ struct AgentMigrationTests {
         let waiting = DispatchGroup()
         DispatchQueue.global().async(group: waiting) {
             let run = try? Self.up(environment)
-            watch.refused.withLock { $0 = run }
+            watch.ran.withLock { $0 = run }
         }
         let deadline = Date().addingTimeInterval(120)
         var seen: JournalMigrationProgress?
@@ -139,7 +139,7 @@ struct AgentMigrationTests {
         let down = try Run.toolkit(["down"], environment: environment, timeout: 60)
         #expect(down.status == 0, "\(down.stderr)")
         waiting.wait()
-        let up = try #require(watch.refused.withLock { $0 })
+        let up = try #require(watch.ran.withLock { $0 })
         #expect(up.status == 1 && up.stderr.contains("the agent exited during start-up"), "\(up.stderr)")
         #expect(AgentDiscovery.runningPID(state: state) == nil)
         #expect(FileManager.default.fileExists(atPath: state.journalFile.path), "the old file stays until it is migrated")
@@ -172,7 +172,7 @@ struct AgentMigrationTests {
         let waiting = DispatchGroup()
         DispatchQueue.global().async(group: waiting) {
             let run = try? up()
-            watch.refused.withLock { $0 = run }
+            watch.ran.withLock { $0 = run }
         }
         let deadline = Date().addingTimeInterval(300)
         while (try? AgentDiscovery.client(state: state).status())?.migration == nil && Date() < deadline {
@@ -185,7 +185,7 @@ struct AgentMigrationTests {
         let status = try AgentDiscovery.client(state: state).status()
         #expect(status.pid == pid && status.migration == nil && status.gatewayListening, "the second up returned once the migration was done")
         waiting.wait()
-        let first = try #require(watch.refused.withLock { $0 })
+        let first = try #require(watch.ran.withLock { $0 })
         #expect(first.status == 0, "\(first.stderr)")
         #expect(try Run.toolkit(["down"], environment: environment).status == 0)
         try Self.checkMigrated(state, events)
