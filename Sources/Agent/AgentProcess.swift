@@ -6,27 +6,60 @@ import Infrastructure
 public enum AgentProcess {
     /// Starts the agent under its supervisor (`toolkit agent --supervise`, in a session of its own)
     /// unless a supervisor already runs (it may be starting the agent again), waits until the
-    /// agent's control API answers, and returns the agent's pid.
-    public static func start(state: StateDirectory, executable: String, timeout: Duration = .seconds(20)) throws -> pid_t {
+    /// agent's control API answers, and returns the agent's pid. While the agent migrates the
+    /// journal of an earlier version it is waited for as long as the migration moves (`stalled`
+    /// at most between two answers that show progress), and `progress` is told how far it is,
+    /// at once and then every `every`.
+    public static func start(state: StateDirectory, executable: String, timeout: Duration = .seconds(20),
+                             stalled: Duration = .seconds(60), every: Duration = .seconds(2),
+                             progress: (JournalMigrationProgress) -> Void = { _ in }) throws -> pid_t {
         _ = try AgentLog.level()
         let log = AgentLog.file(state)
         try AgentLog.prepare(state: state)
         let supervisor = try AgentSupervisor.running(state: state)?.pid
             ?? ChildProcess.spawn(executable, ["agent", "--supervise", "--home", state.root.path], log: log, detached: true)
+        do {
+            return try awaitAnswer(state: state, from: supervisor, timeout: timeout, stalled: stalled, every: every, progress: progress)
+        } catch {
+            signalSupervisor(state: state, SIGTERM)
+            throw error
+        }
+    }
+
+    /// Waits until the agent answers with no migration going on, while `process` (its supervisor,
+    /// or the agent itself) lives: `timeout` for a first answer, then as long as a migration moves
+    /// (`stalled` at most between two answers that show progress); `progress` is told how far it
+    /// is at once and then every `every`. Returns the agent's pid.
+    public static func awaitAnswer(state: StateDirectory, from process: pid_t, timeout: Duration = .seconds(20),
+                                   stalled: Duration = .seconds(60), every: Duration = .seconds(2),
+                                   progress: (JournalMigrationProgress) -> Void = { _ in }) throws -> pid_t {
+        let log = AgentLog.file(state)
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
+        var deadline = clock.now.advanced(by: timeout)
+        var migration: (seen: JournalMigrationProgress, told: ContinuousClock.Instant?)?
         while clock.now < deadline {
-            guard ChildProcess.isAlive(supervisor) else {
+            guard ChildProcess.isAlive(process) else {
                 let lines = (try? String(contentsOf: log, encoding: .utf8))?.split(separator: "\n") ?? []
                 let tail = lines.last { !$0.contains(" agent.supervisor: ") }.map(String.init) ?? ""
                 throw ToolkitError("the agent exited during start-up: \(tail)")
             }
             if let client = try? AgentDiscovery.client(state: state), let status = try? client.status() {
-                return status.pid
+                guard let now = status.migration else { return status.pid }
+                if migration?.seen != now {
+                    deadline = clock.now.advanced(by: stalled)
+                    migration = (now, migration?.told)
+                }
+                if migration?.told.map({ $0.duration(to: clock.now) >= every }) ?? true {
+                    progress(now)
+                    migration?.told = clock.now
+                }
             }
-            Thread.sleep(forTimeInterval: 0.05)
+            Thread.sleep(forTimeInterval: migration == nil ? 0.05 : 0.2)
         }
-        signalSupervisor(state: state, SIGTERM)
+        if let migration {
+            throw ToolkitError("the agent's migration of the journal of an earlier version made no progress for \(stalled) "
+                + "(\(migration.seen.events) of \(migration.seen.totalEvents) events); the next start goes on from there; see \(log.path)")
+        }
         throw ToolkitError("the agent did not answer within \(timeout); see \(log.path)")
     }
 

@@ -10,6 +10,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Source
+import Synchronization
 
 /// `toolkit agent`: the long-running process that owns the gateway, the faults and their timers,
 /// the journal and the control API. When it starts after a predecessor died, it puts back the
@@ -74,6 +75,12 @@ public enum AgentRunner {
         let journal = try Journal(files: JournalDirectory(state: state),
                                   budgetBytes: (config.journalBudgetMiB ?? JournalDirectory.defaultBudgetMiB) << 20)
         defer { journal.close() }
+        // A `journal.jsonl` of an earlier version is migrated once the control API listens (it
+        // answers `/status` with the progress and refuses faults) and before anything else is
+        // journaled or the gateway opens (ETL connections are refused until it is done).
+        let migration = try JournalMigration(journal: journal)
+        let migrating = Flag(migration != nil)
+        let stopping = Flag(false)
 
         let tls = try TLSTermination.forSource(config, state: state)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(2, System.coreCount))
@@ -86,10 +93,79 @@ public enum AgentRunner {
         let backend = config.backend.flatMap(BackendKind.init(rawValue:)) ?? .gateway
         let controller = FaultController(gateway: gateway, backend: backend, iptables: iptables, server: server,
                                          journal: journal, leftovers: leftovers, schedule: scheduleFile, taps: observer.live)
+        let startedAt = JournalEvent.timestamp(Date())
+
+        let shutdown = AsyncStream<Void>.makeStream()
+        let stop: @Sendable () -> Void = {
+            stopping.set(true)
+            shutdown.continuation.yield()
+        }
+        let migrationProgress: @Sendable () -> JournalMigrationProgress? = {
+            migrating.isSet ? migration?.progress : nil
+        }
+        let statusOf: @Sendable () async -> AgentStatus = {
+            // While migrating, the windows are still being read in (and would wait for each batch).
+            let progress = migrationProgress()
+            let windows = progress == nil ? journal.windows() : (recent: [], total: 0)
+            var status = AgentStatus(pid: getpid(), startedAt: startedAt, backend: backend,
+                                     listen: "\(config.listenHost):\(config.publicPort)", upstream: "\(config.host):\(config.serverPort)",
+                                     gatewayListening: gateway.listening, connections: gateway.connectionCount,
+                                     faults: await controller.status(), windows: windows.recent, windowsTotal: windows.total,
+                                     journal: journal.files.url.path, notes: await controller.notes, migration: progress)
+            if progress == nil { status.reconnects = journal.reconnects() }
+            return status
+        }
+        let router = ControlRouter(controller: controller, journal: journal, status: statusOf, migration: migrationProgress,
+                                   shutdown: stop,
+                                   runHolder: { RunLock.currentHolder(state: state) },
+                                   lineage: { ProcessLineage.ancestors(of: $0) }, log: log)
+        // The Unix socket is always the owner's way in, whatever happens on TCP.
+        var listeners: [ControlServer.Listener] = [.unix(path: state.agentSocketFile.path)]
+        if case .tcp(let host, let port) = control {
+            let token = ControlToken.random()
+            try OwnedPath.createPrivate(state.agentTokenFile, contents: Data(token.utf8))
+            listeners.append(.tcp(host: host, port: port, token: token))
+        }
+        defer { remove(state.agentTokenFile, "the control token file", log: log, ifPresent: true) }
+        defer { remove(state.agentSocketFile, "the control socket", log: log, ifPresent: true) }
+
+        let signals = [SIGTERM, SIGINT, SIGHUP].map { number -> DispatchSourceSignal in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number)
+            source.setEventHandler(handler: stop)
+            source.resume()
+            return source
+        }
+        defer { signals.forEach { $0.cancel() } }
+
+        var controlChannels: [ControlChannel] = []
+        if let migration {
+            do { controlChannels = try await listen(listeners, group: group, router: router, stop: stop, log: log) } catch {
+                await shutDown(group, log: log)
+                throw error
+            }
+            let start = migration.progress
+            log.notice("migrating the journal of an earlier version; the gateway opens when it is done",
+                       metadata: ["file": "\(journal.files.legacyFile.path)", "events": "\(start.events) of \(start.totalEvents)"])
+            let finished = await withCheckedContinuation { (done: CheckedContinuation<Result<Bool, any Error>, Never>) in
+                DispatchQueue.global().async {
+                    done.resume(returning: Result { try migration.run(until: { stopping.isSet }) })
+                }
+            }
+            if case .success(true) = finished {} else {
+                await close(controlChannels, log: log)
+                await shutDown(group, log: log)
+                if case .failure(let error) = finished {
+                    throw ToolkitError("migrating the journal of an earlier version (\(journal.files.legacyFile.path)) failed: \(error)")
+                }
+                log.info("agent stopped during the journal's migration; the next start goes on with it", metadata: ["pid": "\(getpid())", "progress": "\(migration.progress)"])
+                return
+            }
+        }
+
         if let reason = settings.restartedAfter {
             journal.record(.agentRestarted) { $0.detail = reason }
         }
-        let startedAt = JournalEvent.timestamp(Date())
         let started = "agent started (pid \(getpid()), backend \(backend.rawValue), listening on \(config.listenHost):\(config.publicPort), upstream \(config.host):\(config.serverPort), tls \(tls == nil ? (config.tlsMode == .off ? "off" : "passthrough") : "terminate"))"
             + (cleaned.isEmpty ? "" : "; " + cleaned.joined(separator: "; "))
         journal.record(.note) { $0.detail = started }
@@ -107,73 +183,22 @@ public enum AgentRunner {
         do {
             try await gateway.start()
         } catch {
+            await close(controlChannels, log: log)
             await shutDown(group, log: log)
             throw ToolkitError("the gateway cannot listen on \(config.listenHost):\(config.publicPort): \(error)")
         }
-
-        let shutdown = AsyncStream<Void>.makeStream()
-        let statusOf: @Sendable () async -> AgentStatus = {
-            let windows = journal.windows()
-            var status = AgentStatus(pid: getpid(), startedAt: startedAt, backend: backend,
-                                     listen: "\(config.listenHost):\(config.publicPort)", upstream: "\(config.host):\(config.serverPort)",
-                                     gatewayListening: gateway.listening, connections: gateway.connectionCount,
-                                     faults: await controller.status(), windows: windows.recent, windowsTotal: windows.total,
-                                     journal: journal.files.url.path, notes: await controller.notes)
-            status.reconnects = journal.reconnects()
-            return status
-        }
-        let router = ControlRouter(controller: controller, journal: journal, status: statusOf,
-                                   shutdown: { shutdown.continuation.yield() },
-                                   runHolder: { RunLock.currentHolder(state: state) },
-                                   lineage: { ProcessLineage.ancestors(of: $0) }, log: log)
-        // The Unix socket is always the owner's way in, whatever happens on TCP.
-        var listeners: [ControlServer.Listener] = [.unix(path: state.agentSocketFile.path)]
-        if case .tcp(let host, let port) = control {
-            let token = ControlToken.random()
-            try OwnedPath.createPrivate(state.agentTokenFile, contents: Data(token.utf8))
-            listeners.append(.tcp(host: host, port: port, token: token))
-        }
-        defer { remove(state.agentTokenFile, "the control token file", log: log, ifPresent: true) }
-        var controlChannels: [(ControlServer, NIOAsyncChannel<ControlServer.Connection, Never>)] = []
-        for listener in listeners {
-            let server = ControlServer(listener: listener, group: group, route: router.answer)
-            do {
-                controlChannels.append((server, try await server.bind()))
-            } catch {
-                for (_, channel) in controlChannels { try? await channel.channel.close() }
+        if controlChannels.isEmpty {
+            do { controlChannels = try await listen(listeners, group: group, router: router, stop: stop, log: log) } catch {
                 await gateway.stop()
                 await shutDown(group, log: log)
-                throw ToolkitError("the control API cannot listen on \(listener): \(error)")
+                throw error
             }
         }
-        chmod(state.agentSocketFile.path, 0o600)
-        defer { remove(state.agentSocketFile, "the control socket", log: log, ifPresent: true) }
+        migrating.set(false)
 
-        let signals = [SIGTERM, SIGINT, SIGHUP].map { number -> DispatchSourceSignal in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number)
-            source.setEventHandler { shutdown.continuation.yield() }
-            source.resume()
-            return source
-        }
-        defer { signals.forEach { $0.cancel() } }
-
-        await withTaskGroup(of: Void.self) { group in
-            for (server, channel) in controlChannels {
-                group.addTask {
-                    // Serving ends only when the agent stops (cancelled), or with an error: the agent then stops.
-                    do { try await server.serve(channel) } catch is CancellationError {} catch {
-                        log.critical("the control API stopped serving; stopping the agent", metadata: ["error": "\(error)"])
-                    }
-                }
-            }
-            group.addTask {
-                var iterator = shutdown.stream.makeAsyncIterator()
-                _ = await iterator.next()
-            }
-            _ = await group.next()
-            group.cancelAll()
-        }
+        // Serving ends only when the agent stops, or with an error: the agent then stops.
+        var iterator = shutdown.stream.makeAsyncIterator()
+        _ = await iterator.next()
         // Everything back before we go: nothing of ours may outlive the agent.
         var restored = "every fault restored"
         do { try await controller.restoreAll() } catch {
@@ -184,13 +209,59 @@ public enum AgentRunner {
         await controller.stopObserving()
         journal.record(.note) { $0.detail = "agent stopped (pid \(getpid())); \(restored)" }
         await gateway.stop()
-        for (_, channel) in controlChannels {
-            do { try await channel.channel.close() } catch ChannelError.alreadyClosed {} catch {
+        await close(controlChannels, log: log)
+        await shutDown(group, log: log)
+        log.info("agent stopped", metadata: ["pid": "\(getpid())"])
+    }
+
+    /// A yes or no that closures on other threads read.
+    final class Flag: Sendable {
+        private let value: Atomic<Bool>
+        init(_ value: Bool) { self.value = Atomic(value) }
+        var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
+        func set(_ new: Bool) { value.store(new, ordering: .sequentiallyConsistent) }
+    }
+
+    /// A control API listener and the task serving it.
+    struct ControlChannel {
+        var channel: NIOAsyncChannel<ControlServer.Connection, Never>
+        var serving: Task<Void, Never>
+    }
+
+    /// Binds every listener (none stays bound if one cannot) and serves each; `stop` is called when
+    /// one stops serving.
+    private static func listen(_ listeners: [ControlServer.Listener], group: MultiThreadedEventLoopGroup, router: ControlRouter,
+                               stop: @escaping @Sendable () -> Void, log: Logger) async throws -> [ControlChannel] {
+        var bound: [(ControlServer, NIOAsyncChannel<ControlServer.Connection, Never>)] = []
+        for listener in listeners {
+            let server = ControlServer(listener: listener, group: group, route: router.answer)
+            do {
+                bound.append((server, try await server.bind()))
+            } catch {
+                for (_, channel) in bound { try? await channel.channel.close() }
+                throw ToolkitError("the control API cannot listen on \(listener): \(error)")
+            }
+        }
+        if case .unix(let path) = listeners.first { chmod(path, 0o600) }
+        return bound.map { server, channel in
+            ControlChannel(channel: channel, serving: Task {
+                do { try await server.serve(channel) } catch is CancellationError {} catch {
+                    log.critical("the control API stopped serving; stopping the agent", metadata: ["error": "\(error)"])
+                }
+                stop()
+            })
+        }
+    }
+
+    /// Stops serving the control API and closes its listeners.
+    private static func close(_ control: [ControlChannel], log: Logger) async {
+        for listener in control {
+            listener.serving.cancel()
+            await listener.serving.value
+            do { try await listener.channel.channel.close() } catch ChannelError.alreadyClosed {} catch {
                 log.warning("closing the control API's listener failed", metadata: ["error": "\(error)"])
             }
         }
-        await shutDown(group, log: log)
-        log.info("agent stopped", metadata: ["pid": "\(getpid())"])
     }
 
     private static func shutDown(_ group: MultiThreadedEventLoopGroup, log: Logger) async {

@@ -10,6 +10,8 @@ struct ControlRouter: Sendable {
     let controller: FaultController
     let journal: Journal
     let status: @Sendable () async -> AgentStatus
+    /// While the agent migrates an earlier version's journal: how far it is (faults are refused).
+    let migration: @Sendable () -> JournalMigrationProgress?
     let shutdown: @Sendable () -> Void
     /// The run holding the source now, if any (`RunLock.currentHolder`).
     let runHolder: @Sendable () -> RunLockHolder?
@@ -41,11 +43,18 @@ struct ControlRouter: Sendable {
         case .status:
             return try AgentRunner.encode(await status())
         case .faults(let command):
+            if let progress = migration() {
+                throw AgentFailure(status: 503, message: "the agent is \(progress); fault commands (network --up too) are refused until it is done and the gateway opens")
+            }
             if command.action == .up { try await controller.restoreAll() } else { try await controller.handle(command) }
             let holder = self.holder(of: peer)
             journal.record(.faultCommand) { $0.detail = command.summary; $0.client = peer.description; $0.holder = holder }
             return try AgentRunner.encode(await status())
         case .note(let note):
+            // Only the migration writes the journal while it runs: what it has written is found again by its order.
+            if let progress = migration() {
+                throw AgentFailure(status: 503, message: "the agent is \(progress); notes are refused until it is done")
+            }
             journal.record(.note) { $0.detail = note.detail; $0.user = note.command }
             return try AgentRunner.encode(note)
         case .events(let since):

@@ -100,8 +100,12 @@ public final class Journal: Sendable {
         // A predecessor that wrote half a line (a full disk, a crash): the torn line is cut off, so
         // that no event is glued onto it, and journaled as a gap below. Cutting needs no space.
         let torn = AppendOnlyFile(descriptor: segment).cutTornLastLine()
-        let startGap = torn.map { JournalGap.tornLine($0, lastWhole: events.last?.at, foundAt: JournalEvent.timestamp(Date())) }
+        // While an earlier version's journal is migrated nothing else is journaled: a line cut
+        // short is a migrated event, which the migration writes again. Nothing is lost.
+        let migrating = FileManager.default.fileExists(atPath: files.migrationFile.path)
+        let startGap = torn.flatMap { migrating ? nil : JournalGap.tornLine($0, lastWhole: events.last?.at, foundAt: JournalEvent.timestamp(Date())) }
         if let startGap { log.warning("the journal's last line was cut short; it is cut off", metadata: ["gap": "\(startGap)"]) }
+        if torn != nil && migrating { log.notice("a migrated event cut short is cut off; the migration writes it again") }
         let windowsFile: Int32
         do { windowsFile = try Self.openAppending(files.windowsFile) } catch {
             Glibc.close(segment)
@@ -121,7 +125,6 @@ public final class Journal: Sendable {
             for event in state.tail.events { Self.noteReconnect(event, in: &state) }
         }
         if let startGap { append(startGap.event) }
-        try migrateLegacyFile()
     }
 
     /// One of the journal's files, for appending whole lines: never through a symlink, created 0640.
@@ -131,24 +134,30 @@ public final class Journal: Sendable {
         return fd
     }
 
-    /// A `journal.jsonl` of an earlier version: its events become the first seqs of the
-    /// segments (and its windows summaries), then it is removed.
-    private func migrateLegacyFile() throws {
-        guard FileManager.default.fileExists(atPath: files.legacyFile.path),
-              state.withLock({ $0.nextSeq == 1 }) else { return }
-        guard let data = JournalDirectory.read(files.legacyFile) else { return }
-        var start = data.startIndex
-        var unreadable = 0
-        while start < data.endIndex {
-            let newline = data[start...].firstIndex(of: UInt8(ascii: "\n")) ?? data.endIndex
-            if let event = try? codec.decodeLine(data[start..<newline]) { append(event) } else if newline > start { unreadable += 1 }
-            start = min(newline + 1, data.endIndex)
+    /// Appends events of a `journal.jsonl` of an earlier version, in order, and stops at the first
+    /// that cannot be written (it is not counted as lost: the migration tries it again). Then,
+    /// under the same lock, so that nothing else is numbered in between, the segment is synced
+    /// and `saved` is told how many were written and the seq the next one would take.
+    func appendMigrated(_ events: [JournalEvent], saved: (_ written: Int, _ nextSeq: UInt64) throws -> Void) throws {
+        try state.withLock { state in
+            var written = 0
+            for event in events {
+                guard write(event, in: &state) else { break }
+                if let window = event.window { state.lastWindowID = max(state.lastWindowID, window) }
+                written += 1
+            }
+            if fsync(state.segment) != 0 {
+                throw ToolkitError("cannot sync the journal segment \(state.segmentNumber): \(String(cString: strerror(errno)))")
+            }
+            try saved(written, state.nextSeq)
+            if written < events.count {
+                throw ToolkitError("cannot write the journal: \(state.lastFailure.map { "\($0)" } ?? "unknown error")")
+            }
         }
-        if unreadable > 0 {
-            log.warning("lines of the old journal that cannot be read were not migrated", metadata: ["file": "\(files.legacyFile.path)", "count": "\(unreadable)"])
-        }
-        try FileManager.default.removeItem(at: files.legacyFile)
     }
+
+    /// The seq the next event takes.
+    var nextSeq: UInt64 { state.withLock { $0.nextSeq } }
 
     /// Appends the event as one whole line, or not at all: an event that cannot be written (a full
     /// disk) is left out of the tail too, so that the windows measured now are those a restarted
@@ -259,6 +268,8 @@ public final class Journal: Sendable {
             log.error("cannot start the next journal segment", metadata: ["file": "\(url.path)", "error": "\(error)"])
             return
         }
+        // Synced before it is closed: what a migration saved as done is on disk.
+        fsync(state.segment)
         close(state.segment, "the journal segment \(state.segmentNumber)")
         state.segment = handle
         state.segmentNumber = next

@@ -9,7 +9,8 @@ import Measurements
 /// - `windows.jsonl`: one `WindowReport` per line for every finished window, appended, kept for ever.
 /// - `tail.json`: where the unfinished windows' events start (`from`, a seq) and the earlier
 ///   events they still read (`carried`), rewritten whenever that moves.
-/// A `journal.jsonl` beside the directory is the single file of earlier versions.
+/// - `migration.json`: while a `journal.jsonl` of an earlier version (beside the directory, the
+///   single file of earlier versions) is being migrated, how far it is done (`JournalMigration`).
 /// Reads open with O_NOFOLLOW: the files are the agent's, in directories only it can write.
 public struct JournalDirectory: Sendable {
     public let url: URL
@@ -24,6 +25,7 @@ public struct JournalDirectory: Sendable {
 
     public var windowsFile: URL { url.appendingPathComponent("windows.jsonl") }
     public var tailFile: URL { url.appendingPathComponent("tail.json") }
+    public var migrationFile: URL { url.appendingPathComponent("migration.json") }
 
     public func segmentURL(_ number: Int) -> URL {
         url.appendingPathComponent(String(format: "%06d.jsonl", number))

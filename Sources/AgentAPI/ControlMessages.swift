@@ -112,15 +112,18 @@ public struct AgentStatus: Codable, Sendable {
     /// The last verdicts on reconnects between faults: a replication client's binlog dump that no
     /// fault window judges (a server-side reset, a restart), oldest first.
     public var reconnects: [ResumeReport]?
+    /// While the agent migrates the journal of an earlier version (before its gateway opens);
+    /// absent otherwise.
+    public var migration: JournalMigrationProgress?
 
     enum CodingKeys: String, CodingKey {
-        case pid, backend, listen, upstream, connections, faults, windows, journal, notes, reconnects
+        case pid, backend, listen, upstream, connections, faults, windows, journal, notes, reconnects, migration
         case startedAt = "started_at", gatewayListening = "gateway_listening", windowsTotal = "windows_total"
     }
 
     public init(pid: Int32, startedAt: Double, backend: BackendKind, listen: String, upstream: String,
                 gatewayListening: Bool, connections: Int, faults: [ActiveFaultStatus], windows: [WindowReport],
-                windowsTotal: Int? = nil, journal: String, notes: [String] = []) {
+                windowsTotal: Int? = nil, journal: String, notes: [String] = [], migration: JournalMigrationProgress? = nil) {
         self.pid = pid
         self.startedAt = startedAt
         self.backend = backend
@@ -133,6 +136,47 @@ public struct AgentStatus: Codable, Sendable {
         self.windowsTotal = windowsTotal
         self.journal = journal
         self.notes = notes
+        self.migration = migration
+    }
+}
+
+/// How far the agent is in migrating a `journal.jsonl` of an earlier version: lines of the old
+/// file done (an unreadable line counts as done), bytes read of it.
+public struct JournalMigrationProgress: Codable, Sendable, Equatable, CustomStringConvertible {
+    public var events: Int
+    public var totalEvents: Int
+    public var bytes: UInt64
+    public var totalBytes: UInt64
+
+    enum CodingKeys: String, CodingKey {
+        case events, bytes
+        case totalEvents = "total_events", totalBytes = "total_bytes"
+    }
+
+    public init(events: Int, totalEvents: Int, bytes: UInt64, totalBytes: UInt64) {
+        self.events = events
+        self.totalEvents = totalEvents
+        self.bytes = bytes
+        self.totalBytes = totalBytes
+    }
+
+    /// Whole percent of the old file's bytes done.
+    public var percent: Int { totalBytes == 0 ? 100 : Int(bytes * 100 / totalBytes) }
+
+    public var description: String {
+        "migrating the journal of an earlier version: \(Self.grouped(events)) of \(Self.grouped(totalEvents)) events (\(percent)%)"
+    }
+
+    /// 1234567 as "1,234,567", whatever the locale.
+    static func grouped(_ number: Int) -> String {
+        var digits = String(number.magnitude)
+        var groups: [Substring] = []
+        while digits.count > 3 {
+            groups.insert(digits.suffix(3), at: 0)
+            digits.removeLast(3)
+        }
+        groups.insert(Substring(digits), at: 0)
+        return (number < 0 ? "-" : "") + groups.joined(separator: ",")
     }
 }
 

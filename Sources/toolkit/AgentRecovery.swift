@@ -14,7 +14,7 @@ struct AgentRecovery {
         guard try SourceConfig.load(from: state.configFile) != nil else {
             throw ToolkitError("no source is configured in \(state.root.path), so there is no agent to restore anything; run `toolkit up`")
         }
-        let pid = try AgentProcess.start(state: state, executable: BackendChoice.selfExecutable())
+        let pid = try AgentProcess.start(state: state, executable: BackendChoice.selfExecutable(), progress: { writeError("\($0)") })
         let client = try AgentDiscovery.client(state: state)
         let answer = try agentCall { () throws(AgentClient.Failure) in
             try client.restoreAll()

@@ -200,6 +200,9 @@ struct NetworkView: Encodable, CustomStringConvertible {
     var description: String {
         var lines = ["Agent      pid \(status.pid), \(status.backend.rawValue) backend, gateway \(status.listen) → \(status.upstream)"
             + (status.gatewayListening ? "" : " (not listening)") + ", \(status.connections) connections"]
+        if let migration = status.migration {
+            lines.append("Journal    \(migration); the gateway opens when it is done")
+        }
         if status.faults.isEmpty {
             lines.append("Network    clear: no fault active")
         }

@@ -131,8 +131,18 @@ struct UpCommand: ParsableCommand {
             config.journalBudgetMiB = journalBudget
             try config.save(to: state.configFile)
         }
-        let agentPID = try AgentDiscovery.runningPID(state: state)
-            ?? AgentProcess.start(state: state, executable: BackendChoice.selfExecutable())
+        let agentPID: pid_t
+        if let running = AgentDiscovery.runningPID(state: state) {
+            // An agent still migrating an earlier version's journal (a first up gave up) is waited for too.
+            if (try? AgentDiscovery.client(state: state).status())?.migration != nil {
+                agentPID = try AgentProcess.awaitAnswer(state: state, from: AgentSupervisor.running(state: state)?.pid ?? running,
+                                                        progress: { writeError("\($0)") })
+            } else {
+                agentPID = running
+            }
+        } else {
+            agentPID = try AgentProcess.start(state: state, executable: BackendChoice.selfExecutable(), progress: { writeError("\($0)") })
+        }
         result.agentPID = Int(agentPID)
         result.backend = request.backend
         output.emit(result)

@@ -136,7 +136,10 @@ struct JournalSegmentsTests {
 
         let files = JournalDirectory(state: state)
         let journal = try Journal(files: files, grace: 5)
+        let migration = try #require(try JournalMigration(journal: journal))
+        #expect(try migration.run())
         #expect(!FileManager.default.fileExists(atPath: state.journalFile.path))
+        #expect(!FileManager.default.fileExists(atPath: files.migrationFile.path))
         #expect(Self.allReports(journal) == JournalTimeline(events).reports())
         let all = journal.events(since: 0, limit: 100_000).events
         #expect(all.map(\.seq) == (1...UInt64(events.count)).map { $0 })
