@@ -190,7 +190,13 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
                 await pause(.milliseconds(200))
                 continue
             }
-            if status.faults.isEmpty { return "the fault ended; network up" }
+            if status.faults.isEmpty {
+                // Ended by who stopped the source (`toolkit down` restores every fault first), not by its length.
+                let started = report.started
+                let stopped = await Blocking.run { InconclusiveCause.tooling(in: world.journal(from: started)) }
+                    .first { $0.kind == .sourceDown }
+                return stopped.map { "the fault ended when \($0.subject) (\($0.detail))" } ?? "the fault ended; network up"
+            }
             do {
                 if try await agentCall({ try world.restoreAll() }) != nil { return "network up (toolkit network --up)" }
             } catch {
