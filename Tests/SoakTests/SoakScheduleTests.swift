@@ -115,7 +115,7 @@ struct SoakScheduleTests {
 
     @Test func optionsAreChecked() {
         func message(_ options: SoakOptions) -> String? {
-            do { try options.validate(); return nil } catch { return error.message }
+            do { try options.validate(); return nil } catch { return "\(error)" }
         }
         #expect(message(SoakOptions(durationSeconds: 0, seed: 1)) == "--duration must be from 1s to 30d, got '0s'")
         #expect(message(SoakOptions(durationSeconds: 60, seed: 1, faults: [])) == "--faults must name each fault at most once and at least one")
