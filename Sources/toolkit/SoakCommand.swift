@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Infrastructure
+import Runner
 import Soak
 import Verification
 
@@ -47,8 +48,8 @@ struct SoakCommand: ParsableCommand {
         if let report, let problem = OutputDirectory.problem(report) {
             throw ValidationError("--report must name a directory this account can write (or create), got '\(report)': \(problem)")
         }
-        if let etlLog, !FileManager.default.isReadableFile(atPath: etlLog) {
-            throw ValidationError("--etl-log must name a readable regular file, got '\(etlLog)'")
+        if let etlLog, let problem = ETLLog.problem(etlLog) {
+            throw ValidationError("--etl-log must name a readable regular file, got '\(etlLog)': \(problem)")
         }
         if replay != nil {
             let drawn: [(String, Bool)] = [("--duration", duration != nil), ("--seed", seed != nil), ("--faults", faults != nil),

@@ -74,6 +74,9 @@ struct SoakCommandTests {
         Refusal(["--duration", "1h", "--pipeline", "other", "--dry-run"], "--pipeline must be replica, got 'other'"),
         Refusal(["--replay", "/nonexistent/schedule.json", "--dry-run"],
                 "--replay must name a readable schedule file (the output of soak --dry-run --json), got '/nonexistent/schedule.json'"),
+        Refusal(["--duration", "1h", "--etl-log", "/tmp", "--dry-run"], "--etl-log must name a readable regular file, got '/tmp': it is a directory"),
+        Refusal(["--duration", "1h", "--pipeline", "replica", "--destination", "jsonl:/tmp/x", "--dry-run"],
+                "--pipeline replica and --destination go one at a time: the replica is its own destination"),
         Refusal(["--replay", "/dev/null", "--seed", "3", "--dry-run"], "--seed does not go with --replay: the replayed schedule carries its own options"),
     ]
 
