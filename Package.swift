@@ -93,11 +93,14 @@ let package = Package(
             "AgentAPI", "Agent", "Faults", "Measurements", "TestCases", "Verification", "Destinations", "Pipeline", "Source",
             "MariaDB", "Infrastructure",
         ]),
+        // The soak's nemesis: its options, the seeded schedule of fault windows and checkpoints, the
+        // lengths and ranges of its command line. Pure.
+        .target(name: "Soak"),
         .executableTarget(
             name: "toolkit",
             dependencies: [
                 "Infrastructure", "Source", "Flavor", "MariaDB", "Faults", "Measurements", "AgentAPI", "Agent", "Breakage", "Verification", "Destinations", "Tunnels",
-                "TestCases", "Pipeline", "Runner",
+                "TestCases", "Pipeline", "Runner", "Soak",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -106,6 +109,7 @@ let package = Package(
         .testTarget(name: "AgentAPITests", dependencies: ["AgentAPI", "Faults", "Measurements"]),
         .testTarget(name: "TunnelsTests", dependencies: ["Tunnels"]),
         .testTarget(name: "FaultsTests", dependencies: ["Faults"]),
+        .testTarget(name: "SoakTests", dependencies: ["Soak"]),
         .testTarget(name: "MeasurementsTests", dependencies: ["Measurements", "Faults"]),
         .testTarget(name: "BreakageTests", dependencies: ["Breakage"]),
         .testTarget(name: "TestCasesTests", dependencies: ["TestCases", "Faults", "Measurements", "Verification"], exclude: ["Seed"]),
