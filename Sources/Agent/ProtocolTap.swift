@@ -315,8 +315,7 @@ final class ProtocolTap: ConnectionTap {
         let window = live.claimWindow(for: key)
         if let transaction = report.skippedTransaction, let counter {
             // How much of it the client never got is in the source's binlog: read off the event loop.
-            let journal = self.journal, conn = self.conn, client = self.client, user = self.user, serverID = dumpServerID
-            let report = report
+            let journal = self.journal, stamp = self.stamp, report = report
             DispatchQueue.global().async {
                 let counted: ResumeReport
                 do {
@@ -326,10 +325,7 @@ final class ProtocolTap: ConnectionTap {
                     counted = report.skippedRestNotCounted("\(error)")
                 }
                 journal.record(.binlogResume) { event in
-                    event.conn = conn
-                    event.client = client
-                    event.user = user
-                    event.serverID = serverID
+                    stamp.apply(to: &event)
                     event.window = window
                     event.resume = counted
                 }
@@ -424,14 +420,32 @@ final class ProtocolTap: ConnectionTap {
                            gtid: coordinates.gtid ?? requested?.gtid, transaction: transaction)
     }
 
-    private func record(_ kind: JournalEventKind, _ fill: @escaping (inout JournalEvent) -> Void = { _ in }) {
+    private func record(_ kind: JournalEventKind, _ fill: (inout JournalEvent) -> Void = { _ in }) {
+        let stamp = self.stamp
         journal.record(kind) { event in
-            event.conn = self.conn
-            event.client = self.client
-            event.user = self.user
-            event.serverID = self.dumpServerID
+            stamp.apply(to: &event)
             fill(&event)
         }
+    }
+
+    /// What every event of this connection carries, as it stands now.
+    private var stamp: ConnectionStamp {
+        ConnectionStamp(conn: conn, client: client, user: user, serverID: dumpServerID)
+    }
+}
+
+/// The connection an event belongs to, taken along where an event is journaled off the event loop.
+private struct ConnectionStamp: Sendable {
+    let conn: UInt64
+    let client: String
+    let user: String?
+    let serverID: UInt32?
+
+    func apply(to event: inout JournalEvent) {
+        event.conn = conn
+        event.client = client
+        event.user = user
+        event.serverID = serverID
     }
 }
 

@@ -177,7 +177,7 @@ public struct ResumePoint: Codable, Sendable, Hashable, CustomStringConvertible 
         let byReceived = verdict(after: received)
         guard byReceived.verdict == .skipped, received != written else { return byReceived }
         let byWritten = verdict(after: written)
-        if gtid != nil, received.transaction != nil, let note = byReceived.note, note.hasPrefix(PartialTransaction.skipWords) {
+        if let transaction = received.transaction, transaction.isNamed(by: gtid), let note = byReceived.note {
             // Judged by the part it received; its end was never written, or written but not acknowledged.
             if byWritten.verdict == .skipped { return byReceived }
             if Self.unacknowledgedBytes(received, written).map({ $0 > Self.inFlightBytes }) ?? true {
@@ -242,7 +242,17 @@ public struct PartialTransaction: Codable, Sendable, Hashable {
         case rowEvents = "row_events"
     }
 
-    static let skipWords = "asked to resume after "
+    /// Whether a GTID request asks to resume after this transaction.
+    func isNamed(by requested: String?) -> Bool {
+        guard let requested, let set = try? GTIDSet(parsing: requested) else { return false }
+        return own(in: set) != nil
+    }
+
+    /// This transaction's GTID as a set, when `requested` includes it.
+    private func own(in requested: GTIDSet) -> GTIDSet? {
+        guard let own = try? GTIDSet(parsing: gtid), own.flavor == requested.flavor, own.isSubset(of: requested) else { return nil }
+        return own
+    }
 
     /// "transaction 0-1-12 (from mysql-bin.000001:4567), of which it had been sent 3 row events of testdb.users".
     public var words: String {
@@ -254,10 +264,10 @@ public struct PartialTransaction: Codable, Sendable, Hashable {
     /// Why a request for `requested`, by a client sent the transactions of `forwarded` whole and
     /// this one in part, skips the rest of this one: nil when it does not name this one.
     func skipped(by requested: GTIDSet, beyond forwarded: GTIDSet) -> String? {
-        guard let own = try? GTIDSet(parsing: gtid), own.flavor == requested.flavor, own.isSubset(of: requested) else { return nil }
+        guard let own = own(in: requested) else { return nil }
         let beyond = requested.subtracting(forwarded).subtracting(own)
         let more = beyond.isEmpty ? "" : "; it also skips \(beyond.changeSummary)"
-        return Self.skipWords + "\(words): the server never sends the rest of it\(more)"
+        return "asked to resume after \(words): the server never sends the rest of it\(more)"
     }
 }
 
@@ -315,8 +325,9 @@ extension ResumeReport {
     /// The transaction whose rest a skip left behind: the client stood inside it and asked to
     /// resume after it.
     public var skippedTransaction: PartialTransaction? {
-        guard verdict == .skipped, note?.hasPrefix(PartialTransaction.skipWords) == true else { return nil }
-        return (lastReceived ?? lastForwarded)?.transaction
+        guard verdict == .skipped, let transaction = (lastReceived ?? lastForwarded)?.transaction,
+              transaction.isNamed(by: requested?.gtid) else { return nil }
+        return transaction
     }
 
     /// The report with what the source's binlog holds of the rest of `skippedTransaction`:
