@@ -54,8 +54,8 @@ public struct SchemaChangePlanner: Sendable {
         }
     }
 
-    /// The toolkit's bookkeeping table, which no schema change touches.
-    public static let protectedTables: Set<String> = ["_toolkit_meta"]
+    /// The toolkit's bookkeeping tables (its version, the soak's heartbeat), which no schema change touches.
+    public static let protectedTables: Set<String> = ["_toolkit_meta", "_toolkit_heartbeat"]
 
     /// The next free `prefix<N>` names after every existing one, `count` of them.
     public static func nextNames(prefix: String, existing: [String], count: Int) -> [String] {

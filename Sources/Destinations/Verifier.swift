@@ -3,7 +3,7 @@ import Verification
 
 /// What to compare, from `toolkit verify`'s flags.
 public struct VerifyRequest: Sendable {
-    /// Tables named with `--table`; empty = every source table but `_toolkit_meta`.
+    /// Tables named with `--table`; empty = every source table but the toolkit's bookkeeping (`BookkeepingTables`).
     public var tables: [String] = []
     public var profile: Profile = .auto
     /// `--key`; nil = the source's primary key.
@@ -48,7 +48,7 @@ public final class Verifier {
 
     /// One full comparison of every table.
     public func run() throws -> Pass {
-        let sourceTables = try source.tableNames().filter { $0.lowercased() != "_toolkit_meta" }
+        let sourceTables = try source.tableNames().filter { !BookkeepingTables.contains($0) }
         var selected: [(name: String, named: Bool)]
         if request.tables.isEmpty {
             selected = sourceTables.map { ($0, false) }

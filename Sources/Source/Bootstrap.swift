@@ -49,6 +49,20 @@ public struct Bootstrap: Sendable {
         ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
         """
 
+    /// The soak's heartbeat: one row, set to now (microseconds since 1970) every second while a
+    /// soak runs. Data checks leave it out as they leave out `_toolkit_meta`; a destination's
+    /// newest heartbeat tells its lag.
+    public static let heartbeatTable = "_toolkit_heartbeat"
+    public static let heartbeatTableDDL = """
+        CREATE TABLE IF NOT EXISTS _toolkit_heartbeat (
+          id TINYINT PRIMARY KEY,
+          beat_us BIGINT NOT NULL
+        ) ENGINE=InnoDB
+        """
+    public static func heartbeatUpdate(database: String) -> String {
+        "INSERT INTO \(SQLText.identifier(database))._toolkit_heartbeat (id, beat_us) VALUES (1, ?) ON DUPLICATE KEY UPDATE beat_us = VALUES(beat_us)"
+    }
+
     public static let toolkitVersion = "1.0.0"
 
     // The server settings a fresh source has, which `break --undo` brings back.
@@ -104,6 +118,7 @@ public struct Bootstrap: Sendable {
             "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", [.text(database)]).rows.compactMap { $0[0] })
         if !tables.contains("users") { try connection.execute(Self.usersTableDDL("users")) }
         if !tables.contains("_toolkit_meta") { try connection.execute(Self.metaTableDDL) }
+        if !tables.contains(Self.heartbeatTable) { try connection.execute(Self.heartbeatTableDDL) }
         let meta = try connection.query("SELECT key_name, value FROM _toolkit_meta WHERE key_name IN ('seeded', 'version')").rows
         let values = Dictionary(meta.map { ($0[0] ?? "", $0[1] ?? "") }, uniquingKeysWith: { first, _ in first })
         if values["seeded"] == nil {

@@ -101,9 +101,10 @@ public struct RunObservations: Codable, Sendable, Hashable {
 
 /// Decides every checklist item from the observations. Pure.
 public enum Checklist {
-    /// Tables that are all the toolkit's own `_toolkit_meta` (as "db.table" or "table").
+    /// Tables that are all the toolkit's own bookkeeping, `_toolkit_meta` and `_toolkit_heartbeat`
+    /// (as "db.table" or "table").
     static func onlyBookkeeping(_ tables: [String]) -> Bool {
-        !tables.isEmpty && tables.allSatisfy { $0.lowercased().split(separator: ".").last == "_toolkit_meta" }
+        !tables.isEmpty && tables.allSatisfy { BookkeepingTables.contains(String($0.split(separator: ".").last ?? "")) }
     }
 
     /// "1 row event", "3 row events", or "row events" when not counted.
@@ -119,7 +120,7 @@ public enum Checklist {
     static func destinationAfter(rereadOf tables: [String]?, _ data: VerifyReport?) -> RereadOutcome? {
         guard let tables, let data, data.verdict != .error else { return nil }
         func bare(_ name: String) -> String { String(name.lowercased().split(separator: ".").last ?? "") }
-        let reread = Set(tables.map(bare)).subtracting(["_toolkit_meta"])
+        let reread = Set(tables.map(bare)).subtracting(BookkeepingTables.names)
         let checked = data.tables.filter { reread.contains(bare($0.table)) }
         guard !reread.isEmpty, Set(checked.map { bare($0.table) }) == reread else { return nil }
         let damaged = checked.filter { $0.duplicates > 0 || $0.changed > 0 }
@@ -329,7 +330,8 @@ public enum Checklist {
                     // A client that keeps its position at its last replicated event re-reads the
                     // toolkit's own bookkeeping written after it: nothing a destination is compared on.
                     let count = Self.rowEvents(report.rereadRowEvents)
-                    passes.append("\(report.client): re-read only \(count) of the toolkit's own _toolkit_meta, which no data check compares"
+                    let tables = Set((report.rereadTables ?? []).map { String($0.lowercased().split(separator: ".").last ?? "") }).sorted()
+                    passes.append("\(report.client): re-read only \(count) of the toolkit's own \(tables.joined(separator: " and ")), which no data check compares"
                                   + (report.note.map { " (\($0))" } ?? ""))
                 case .reread:
                     let count = Self.rowEvents(report.rereadRowEvents)
