@@ -102,7 +102,9 @@ let package = Package(
                 "Infrastructure", "Source", "Flavor", "MariaDB", "Faults", "Measurements", "AgentAPI", "Agent", "Breakage", "Verification", "Destinations", "Tunnels",
                 "TestCases", "Pipeline", "Runner", "Soak",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            // The JSON Schemas of `run`'s and `soak`'s result.json (`toolkit cases schema run-result|soak-result`).
+            resources: [.embedInCode("Schemas/run-result.schema.json"), .embedInCode("Schemas/soak-result.schema.json")]
         ),
         .testTarget(name: "FlavorTests", dependencies: ["Flavor"]),
         .testTarget(name: "InfrastructureTests", dependencies: ["Infrastructure"]),

@@ -4,6 +4,10 @@ import Foundation
 /// One run of a case: what was checked first, what was done when, what each checklist item
 /// came to, and the evidence. `result.json` is this value; the other outputs render it.
 public struct RunReport: Codable, Sendable {
+    /// The format of `result.json` (`toolkit cases schema run-result` prints its JSON Schema).
+    public static let currentVersion = 1
+    public var version = RunReport.currentVersion
+    public var kind = "run"
     public var caseID: String
     public var title: String
     /// The run's number in the execution log it is written to (1 in a fresh report).
@@ -60,6 +64,7 @@ public struct RunReport: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
+        case version, kind
         case caseID = "case", title, run, started, finished, tester, parameters, verdict, reason, inconclusive, preconditions, steps, items
         case observations, load, samples, artifacts, notes, pipeline
         case etlTool = "etl_tool", toolkitVersion = "toolkit_version"

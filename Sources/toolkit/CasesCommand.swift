@@ -14,11 +14,19 @@ struct CasesCommand: ParsableCommand {
           toolkit cases export DIR        one YAML file per case, for a team to edit and `toolkit run FILE`
           toolkit cases check FILE...     check case files as `run` does, without running anything (exit 2 on the first mistake)
           toolkit cases schema            the case format as a JSON Schema, for editors and validators
+          toolkit cases schema run-result   the JSON Schema of `run`'s result.json (soak-result: `soak`'s)
         """)
 
-    @Argument(help: "show ID|FILE, export DIR, check FILE..., or schema.") var action: [String] = []
+    @Argument(help: "show ID|FILE, export DIR, check FILE..., or schema [case|run-result|soak-result].") var action: [String] = []
     @Flag(help: "With export: write into a directory that already has files, replacing case files of the same name.") var force = false
     @OptionGroup var output: OutputFlags
+
+    /// The JSON Schemas `cases schema` prints: the case format, and the two result.json formats.
+    static let schemas: [String: @Sendable () -> String] = [
+        "case": { CaseSchema.json },
+        "run-result": { String(decoding: PackageResources.run_result_schema_json, as: UTF8.self) },
+        "soak-result": { String(decoding: PackageResources.soak_result_schema_json, as: UTF8.self) },
+    ]
 
     func validate() throws {
         if force && action.first != "export" { throw ValidationError("--force goes with cases export") }
@@ -28,7 +36,9 @@ struct CasesCommand: ParsableCommand {
         }
         switch verb {
         case "schema":
-            guard action.count == 1 else { throw ValidationError("cases schema takes no argument") }
+            guard action.count == 1 || (action.count == 2 && Self.schemas.keys.contains(action[1])) else {
+                throw ValidationError("cases schema takes case, run-result or soak-result (default case), got '\(action.dropFirst().joined(separator: " "))'")
+            }
         case "check":
             guard action.count >= 2 else { throw ValidationError("cases check takes one or more case files") }
         default:
@@ -61,7 +71,7 @@ struct CasesCommand: ParsableCommand {
             }
             output.emit(CheckedCase(files: checked))
         case "schema":
-            print(CaseSchema.json, terminator: "")
+            print(Self.schemas[action.count == 2 ? action[1] : "case"]!(), terminator: "")
         case "export":
             let directory = URL(fileURLWithPath: action[1])
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -13,6 +13,16 @@ final class CaseFileTests {
     let directory: URL
     let environment: [String: String]
 
+    /// check-jsonschema (written by others) holds `file` to the schema `toolkit cases schema NAME` prints.
+    static func validate(_ file: URL, against name: String, environment: [String: String]) throws {
+        let schema = try Run.toolkit(["cases", "schema", name], environment: environment)
+        #expect(schema.status == 0)
+        let schemaFile = file.deletingLastPathComponent().appendingPathComponent("\(name).schema.json")
+        try schema.stdout.write(to: schemaFile, atomically: true, encoding: .utf8)
+        let checked = try Run.program(validator, ["--schemafile", schemaFile.path, file.path], timeout: 120)
+        #expect(checked.status == 0, "\(checked.stdout)\(checked.stderr)")
+    }
+
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("toolkit-case-files-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

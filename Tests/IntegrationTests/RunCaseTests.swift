@@ -61,6 +61,8 @@ final class RunCaseTests {
         let json = try result(directory)
         #expect(verdicts(json) == ["PASS", "PASS", "PASS", "PASS", "PASS"], "\(run.stdout)")
         #expect(json["verdict"] as? String == "PASS")
+        // result.json is what its published schema says (`cases schema run-result`), as a validator by others reads it.
+        try CaseFileTests.validate(directory.appendingPathComponent("result.json"), against: "run-result", environment: source.environment)
         let items = try #require(json["items"] as? [[String: Any]])
         #expect((items[3]["evidence"] as? String)?.contains("maintained") == true)
         #expect((items[1]["evidence"] as? String)?.contains("Connection refused") == true)
