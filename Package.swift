@@ -88,14 +88,15 @@ let package = Package(
         .target(name: "Tunnels", dependencies: ["Infrastructure"]),
         // The case runner `run` is a thin command on: preconditions, steps beside the toolkit's own load,
         // waits and data checks, with its world (agent, journal, source, pipeline, destination), clock
-        // and reporter injected; the live world and load for this machine.
+        // and reporter injected; the soak runner `soak` is, on the same world; the live world, load,
+        // history workload and heartbeat for this machine.
         .target(name: "Runner", dependencies: [
             "AgentAPI", "Agent", "Faults", "Measurements", "TestCases", "Verification", "Destinations", "Pipeline", "Source",
-            "MariaDB", "Infrastructure",
+            "MariaDB", "Infrastructure", "Soak", "Breakage",
         ]),
-        // The soak's nemesis: its options, the seeded schedule of fault windows and checkpoints, the
-        // lengths and ranges of its command line. Pure.
-        .target(name: "Soak"),
+        // The soak: its options, the seeded schedule of fault windows and checkpoints, the lengths and
+        // ranges of its command line, its history, checker and report. Pure.
+        .target(name: "Soak", dependencies: ["Measurements", "Verification"]),
         .executableTarget(
             name: "toolkit",
             dependencies: [
@@ -111,7 +112,7 @@ let package = Package(
         .testTarget(name: "AgentAPITests", dependencies: ["AgentAPI", "Faults", "Measurements"]),
         .testTarget(name: "TunnelsTests", dependencies: ["Tunnels"]),
         .testTarget(name: "FaultsTests", dependencies: ["Faults"]),
-        .testTarget(name: "SoakTests", dependencies: ["Soak"]),
+        .testTarget(name: "SoakTests", dependencies: ["Soak", "Verification", "Measurements", "Faults"]),
         .testTarget(name: "MeasurementsTests", dependencies: ["Measurements", "Faults"]),
         .testTarget(name: "BreakageTests", dependencies: ["Breakage"]),
         .testTarget(name: "TestCasesTests", dependencies: ["TestCases", "Faults", "Measurements", "Verification"], exclude: ["Seed"]),

@@ -35,6 +35,11 @@ public final class RunLock: @unchecked Sendable {
         case busy(RunLockHolder?)
         case unusable(String)
 
+        public var isBusy: Bool {
+            if case .busy = self { return true }
+            return false
+        }
+
         public var description: String {
             switch self {
             case .busy(let holder): "the source is held by " + (holder?.description ?? "another run")

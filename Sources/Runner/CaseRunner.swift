@@ -473,32 +473,9 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         return last
     }
 
-    /// The run's fault windows, each by its id: `/status` holds only the last 20, and a long
-    /// flapping case opens more than that. Without the agent, as its journal shows them.
+    /// The run's fault windows (a long flapping case opens more than `/status` holds).
     private func runWindows() async -> [WindowReport] {
-        let world = self.world
-        let first = firstWindowBefore
-        guard let status = await agentStatus() else {
-            // The agent's final summary where it wrote one, else measured here from the journal's events.
-            let from = report.started - 1
-            return await Blocking.run {
-                JournalTimeline(world.journal(from: from)).reports()
-                    .filter { $0.window > first }
-                    .map { world.journalSummary(window: $0.window) ?? $0 }
-            }
-        }
-        let newest = status.windows.map(\.window).max() ?? 0
-        guard newest > first else { return [] }
-        let recent = Dictionary(status.windows.map { ($0.window, $0) }, uniquingKeysWith: { $1 })
-        var windows: [WindowReport] = []
-        for id in (first + 1)...newest {
-            if let window = recent[id] {
-                windows.append(window)
-            } else if let window = try? await call({ try world.window(id) }) {
-                windows.append(window)
-            }
-        }
-        return windows
+        await RunWindows.collect(after: firstWindowBefore, status: await agentStatus(), journalFrom: report.started - 1, world: world)
     }
 
     /// An external pipeline whose replication did not resume after the run's last fault ended.

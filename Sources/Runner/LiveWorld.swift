@@ -1,4 +1,6 @@
 import Agent
+import Breakage
+import Flavor
 import AgentAPI
 import Destinations
 import Faults
@@ -70,16 +72,7 @@ public struct LiveRunWorld: RunWorld {
     /// pipeline's destination, or the managed replica read as a MySQL destination.
     public func checkData(wait: Duration, shouldStop: @escaping @Sendable () -> Bool) -> VerifyReport {
         let reader: TableSource
-        do {
-            if let destination {
-                reader = try destination.open(mysqlPassword: destinationPassword)
-            } else if let replica, let port = replica.settings?.port {
-                let options = ConnectionOptions(host: "127.0.0.1", port: port, user: ReplicaPipeline.checkUser, password: replicaPassword)
-                reader = MySQLTables(options: options, database: target.database)
-            } else {
-                return VerifyReport(tables: [], notReplicatedTables: [], seconds: 0, error: "no destination")
-            }
-        } catch {
+        do { reader = try openDestination() } catch {
             return VerifyReport(tables: [], notReplicatedTables: [], seconds: 0, error: Self.message(error))
         }
         let source = MySQLTables(options: target.admin, database: target.database)
@@ -89,6 +82,16 @@ public struct LiveRunWorld: RunWorld {
         } catch {
             return VerifyReport(tables: [], notReplicatedTables: [], seconds: 0, error: Self.message(error))
         }
+    }
+
+    /// The destination's reader: an external pipeline's, or the managed replica read as a MySQL destination.
+    func openDestination() throws -> TableSource {
+        if let destination { return try destination.open(mysqlPassword: destinationPassword) }
+        if let replica, let port = replica.settings?.port {
+            let options = ConnectionOptions(host: "127.0.0.1", port: port, user: ReplicaPipeline.checkUser, password: replicaPassword)
+            return MySQLTables(options: options, database: target.database)
+        }
+        throw ToolkitError("no destination: the managed replica is not set up")
     }
 
     static func message(_ error: Error) -> String {
@@ -122,6 +125,50 @@ public struct LiveRunWorld: RunWorld {
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { line in !line.isEmpty && !command.hasPrefix(line) && !["ran:", "before:", "after:"].contains { line.hasPrefix($0) } }
         return lines.isEmpty ? "done" : lines.joined(separator: "; ")
+    }
+}
+
+extension LiveRunWorld: SoakWorld {
+    public func killETLConnections(user: String) throws -> String {
+        var request = ConnectionBreakage.Request()
+        request.killETLConnections = true
+        let result = try ConnectionBreakage(target: target).run(request)
+        return result.killedConnections.isEmpty ? "no session of \(user) to kill"
+            : "killed \(result.killedConnections.count) session(s) of \(user): " + result.killedConnections.joined(separator: "; ")
+    }
+
+    public func ensureHeartbeatTable() throws {
+        let connection = try target.connect()
+        defer { connection.close() }
+        let exists = try connection.query(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+            [.text(target.database), .text(Bootstrap.heartbeatTable)]).scalar != "0"
+        if !exists {
+            _ = try connection.execute("USE \(SQLText.identifier(target.database))")
+            _ = try connection.execute(Bootstrap.heartbeatTableDDL)
+        }
+    }
+
+    /// Read with the destination's own reader, as a data check reads a table.
+    public func destinationHeartbeat() throws -> Double? {
+        let reader = try openDestination()
+        defer { (reader as? MySQLTables)?.close() }
+        guard let table = try reader.tableNames().first(where: { $0.lowercased() == Bootstrap.heartbeatTable }) else { return nil }
+        let columns = try reader.columns(of: table)
+        guard let index = columns.firstIndex(where: { $0.name.lowercased() == "beat_us" }) else { return nil }
+        let rows = try reader.rows(of: table, columns: columns)
+        let beats = rows.compactMap { row in row[index].flatMap { Double($0) } }
+        return beats.max().map { $0 / 1_000_000 }
+    }
+
+    public func sourceRows(taggedWith prefix: String) -> [String: Int]? {
+        guard let connection = try? target.connect() else { return nil }
+        defer { connection.close() }
+        guard let rows = try? connection.query(
+            "SELECT email, id FROM \(SQLText.identifier(target.database)).users WHERE email LIKE ?", [.text(prefix + "%")]).rows else { return nil }
+        var ids: [String: Int] = [:]
+        for row in rows { if let email = row[0], let id = row[1].flatMap({ Int($0) }) { ids[email] = id } }
+        return ids
     }
 }
 

@@ -12,9 +12,7 @@ public final class SteadyLoad: RunLoad, @unchecked Sendable {
     private let table: String
     private let counts = Mutex(LoadSummary(inserted: 0, updated: 0, deleted: 0, table: ""))
     private let loop = ThreadLoop()
-    private let paused = Atomic<Bool>(false)
-    /// Held while a tick writes, so that `pause()` returns with no write in flight.
-    private let writing = Mutex(())
+    private let hold = WriteHold()
 
     public init(target: Target, table: String) {
         self.target = target
@@ -29,12 +27,12 @@ public final class SteadyLoad: RunLoad, @unchecked Sendable {
         var tick = 0
         let run = UUID().uuidString.prefix(8)
         while !loop.isStopping {
-            if paused.load(ordering: .relaxed) {
+            if hold.isPaused {
                 Thread.sleep(forTimeInterval: 0.05)
                 continue
             }
             tick += 1
-            writing.withLock { _ in
+            hold.write {
                 do {
                     if connection == nil { connection = try target.connect() }
                     let database = target.database
@@ -66,15 +64,33 @@ public final class SteadyLoad: RunLoad, @unchecked Sendable {
     /// Holds the writes (waits for the one in flight), so that a destination that keeps up can be
     /// seen equal to the source; `resume()` goes on.
     public func pause() async {
-        paused.store(true, ordering: .relaxed)
-        await Blocking.run { [self] in writing.withLock { _ in } }
+        await hold.pause()
     }
 
-    public func resume() { paused.store(false, ordering: .relaxed) }
+    public func resume() { hold.resume() }
 
     /// Stops the writes (waits for the one in flight); idempotent.
     public func stop() async -> LoadSummary {
         await loop.stop()
         return counts.withLock { $0 }
     }
+}
+
+/// Holds a write loop between two writes: `pause()` returns once no write is in flight, and the
+/// loop checks `isPaused` before each write.
+final class WriteHold: Sendable {
+    private let paused = Atomic<Bool>(false)
+    /// Held while a write is in flight.
+    private let writing = Mutex(())
+
+    var isPaused: Bool { paused.load(ordering: .relaxed) }
+
+    func write(_ body: () -> Void) { writing.withLock { _ in body() } }
+
+    func pause() async {
+        paused.store(true, ordering: .relaxed)
+        await Blocking.run { [self] in writing.withLock { _ in } }
+    }
+
+    func resume() { paused.store(false, ordering: .relaxed) }
 }

@@ -23,6 +23,9 @@ public enum SoakFault: String, Codable, Sendable, CaseIterable {
     /// A fault that happens at one moment and has no length.
     public var isInstant: Bool { self == .reset || self == .killConnections }
 
+    /// A fault that slows traffic down without breaking a connection.
+    public var isShaping: Bool { self == .latency || self == .bandwidth }
+
     /// The faults a soak uses without `--faults`.
     public static let defaults: [SoakFault] = [.reject, .timeout, .flap, .service, .crash, .reset]
 

@@ -145,31 +145,15 @@ struct RunCommand: AsyncParsableCommand {
 
     /// The live world of this machine's source, agent and pipeline, on the continuous clock.
     private func makeEnvironment(state: StateDirectory) throws -> (run: RunEnvironment<ContinuousClock>, etlUser: String) {
-        guard let source = try SourceConfig.load(from: state.configFile) else { throw ToolkitError("no source") }
-        let agent = try AgentDiscovery.client(state: state)
-        var overrides = Target.Overrides()
-        overrides.home = home
-        let target = try Target.resolve(overrides)
-        var replica: ReplicaPipeline?
-        if pipeline == "replica" {
-            let managed = ReplicaPipeline(home: state)
-            if try managed.status().running == false {
-                writeError("starting the replica pipeline (toolkit pipeline up)")
-                _ = try managed.up(source: source)
-            }
-            replica = managed
-        }
-        let world = LiveRunWorld(state: state, agent: agent, target: target, replica: replica, replicaPassword: source.adminPassword,
-                                 destination: try destination.map { try DestinationAddress(parsing: $0) },
-                                 destinationPassword: ProcessInfo.processInfo.environment["TOOLKIT_DEST_PASSWORD"] ?? "",
-                                 executable: BackendChoice.selfExecutable(), etlLog: etlLog.map(ETLLog.init(path:)))
+        let live = try LiveContext.make(state: state, home: home, managedReplica: pipeline == "replica", destination: destination, etlLog: etlLog)
+        let target = live.target, world = live.world, replica = live.replica
         let table = "users"
         let environment = RunEnvironment(
             clock: ContinuousClock(), epoch: { Date().timeIntervalSince1970 }, world: world,
             load: SteadyLoad(target: target, table: table), sampler: RunSampler(target: target, replica: replica, table: table),
             reporter: { step in writeError("\(RunReport.clock(step.at)) \(step.line)") },
             interruption: { Interrupt.signalName })
-        return (environment, source.etlUser)
+        return (environment, live.etlUser)
     }
 
     private func contextFailure(state: StateDirectory) -> String {

@@ -102,4 +102,39 @@ final class ChameleonRunTests {
             #expect(evidence[4].contains("match the source"), "\(evidence[4])")
         }
     }
+
+    /// A soak with pg_chameleon as the external pipeline reports what pg_chameleon really did: its
+    /// verdict agrees with `toolkit verify` run straight after it and with pg_chameleon's own log (a
+    /// read daemon that crashed leaves the rows written since missing: invalid), and its exit code,
+    /// summary and JUnit say the same. pg_chameleon replicates only `users` here, so the lag is unknown.
+    @Test("a soak reports what pg_chameleon did: one verdict in its exit code, summary and JUnit")
+    func soak() throws {
+        let soakDirectory = agent.state.root.appendingPathComponent("soaks/chameleon")
+        let soak = try Run.toolkit(["soak", "--destination", destination, "--etl-log", log, "--etl-tool", "pg_chameleon",
+                                    "--duration", "100s", "--seed", "13", "--faults", "reject,reset", "--fault-length", "3s..6s",
+                                    "--gap", "8s..12s", "--checkpoint-every", "50s", "--catch-up-within", "45s",
+                                    "--report", soakDirectory.path, "--json"], environment: agent.environment, timeout: 600)
+        let after = try Run.toolkit(["verify", "--destination", destination, "--json"], environment: agent.environment, timeout: 120)
+        let context = "soak: \(soak.stderr.suffix(3000))\nverify: \(after.stdout.suffix(1500))\nchameleon: \(chameleon.log.suffix(3000))"
+        let data = try Data(contentsOf: soakDirectory.appendingPathComponent("result.json"))
+        let result = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let verdict = try #require(result["verdict"] as? String)
+        #expect(soak.status == ["valid": 0, "invalid": 1, "unknown": 4][verdict], "\(verdict) \(context)")
+        #expect(verdict != "unknown", "the soak's own tooling failed: \(result["reason"] ?? "") \(context)")
+        // The final comparison and verify straight after it agree; a crashed read daemon never catches up.
+        #expect((verdict == "valid") == (after.status == 0), "\(context)")
+        if chameleon.log.contains("Read daemon crashed") { #expect(verdict == "invalid", "\(context)") }
+        if verdict == "invalid" {
+            let placed = try #require(result["placed"] as? [[String: Any]])
+            #expect(placed.contains { $0["kind"] as? String == "lost" && $0["operation"] != nil }, "\(placed)")
+        }
+        let summary = try String(contentsOf: soakDirectory.appendingPathComponent("soak.md"), encoding: .utf8)
+        #expect(summary.hasPrefix("# Soak: \(verdict.uppercased())\n"), "\(summary.prefix(100))")
+        let junit = try String(contentsOf: soakDirectory.appendingPathComponent("junit.xml"), encoding: .utf8)
+        #expect(junit.contains("name=\"final comparison\""), "\(junit)")
+        if verdict == "invalid" { #expect(junit.contains("<failure"), "\(junit)") }
+        #expect((result["lag"] as? [String: Any])?["unknown"] as? String == "heartbeat table not replicated")
+        #expect((result["faults"] as? [[String: Any]])?.count == ((result["schedule"] as? [String: Any])?["faults"] as? [Any])?.count)
+        #expect(try agent.agentStatus().faults.isEmpty)
+    }
 }

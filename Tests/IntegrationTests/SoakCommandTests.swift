@@ -60,8 +60,12 @@ struct SoakCommandTests {
     }
 
     static let refusals: [Refusal] = [
-        Refusal(["--pipeline", "replica", "--duration", "2h"],
-                "soak without --dry-run is not available in this version yet: add --dry-run to print the schedule"),
+        Refusal(["--duration", "2h"],
+                "soak needs the pipeline under test: --pipeline replica (the toolkit's own) or --destination URL (yours); --dry-run only prints the schedule"),
+        Refusal(["--duration", "2h", "--dry-run", "--detach"], "--detach runs a soak: it does not go with --dry-run"),
+        Refusal(["--status", "--seed", "3"], "--status goes alone (with --home, --json), got --seed"),
+        Refusal(["--stop", "--status"], "--status goes alone (with --home, --json), got --stop"),
+        Refusal(["--duration", "2h", "--pipeline", "replica", "--catch-up-within", "2h"], "--catch-up-within must be from 1s to 1h, got '2h'"),
         Refusal(["--dry-run"], "--duration is required: how long the soak lasts, like 90, 90s, 30m, 2h or 1h30m"),
         Refusal(["--duration", "2x", "--dry-run"], "--duration must be a length like 90, 90s, 30m, 2h or 1h30m, got '2x'"),
         Refusal(["--duration", "31d", "--dry-run"], "--duration must be from 1s to 30d, got '31d'"),
