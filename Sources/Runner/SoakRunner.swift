@@ -384,8 +384,9 @@ public actor SoakRunner<C: Clock> where C.Duration == Duration {
         let ids = await soakRowsAtTheSource()
         fill(&report, sourceIDs: ids)
         report.running = false
-        (report.verdict, report.reason) = SoakJudge.verdict(final: report.checkpoints.last(where: \.final), placed: report.placed,
-                                                            causes: report.causes, faults: report.faults)
+        (report.verdict, report.reason) = SoakJudge.verdict(
+            final: report.checkpoints.last(where: \.final), placed: report.placed, causes: report.causes, faults: report.faults,
+            neverResumed: SoakJudge.neverResumed(faults: report.faults, windows: report.windows))
         log("\(report.verdict.rawValue.uppercased())\(report.interrupted.map { " (INTERRUPTED by \($0))" } ?? ""): \(report.reason)")
     }
 

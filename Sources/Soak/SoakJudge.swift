@@ -55,7 +55,25 @@ public enum SoakJudge {
     /// the soak's own observation unreliable (`causes`: its tooling failed, a fault it did not
     /// start). A match is valid whatever the causes (they are said); differences with a cause are
     /// unknown, since the cause may be what lost them.
-    public static func verdict(final: SoakCheckpoint?, placed: [PlacedRow], causes: [String], faults: [SoakFaultRun]) -> (SoakVerdict, String) {
+    public static func verdict(final: SoakCheckpoint?, placed: [PlacedRow], causes: [String], faults: [SoakFaultRun],
+                               neverResumed: [SoakFaultRun] = []) -> (SoakVerdict, String) {
+        let (verdict, reason) = judged(final: final, placed: placed, causes: causes, faults: faults)
+        guard !neverResumed.isEmpty, verdict != .blocked else { return (verdict, reason) }
+        return (verdict, reason + "; replication never resumed after " + neverResumed.map(\.name).joined(separator: ", "))
+    }
+
+    /// The faults after which the pipeline never read the binlog again while the soak watched: the
+    /// last window each opened ended, and no binlog event reached a client after it. Latency and
+    /// bandwidth break nothing to come back from.
+    public static func neverResumed(faults: [SoakFaultRun], windows: [WindowReport]) -> [SoakFaultRun] {
+        let byID = Dictionary(windows.map { ($0.window, $0) }, uniquingKeysWith: { $1 })
+        return faults.filter { fault in
+            guard !fault.scheduled.type.isShaping, let last = fault.windows.compactMap({ byID[$0] }).last else { return false }
+            return last.ended != nil && last.replicationResumedAfter == nil
+        }
+    }
+
+    private static func judged(final: SoakCheckpoint?, placed: [PlacedRow], causes: [String], faults: [SoakFaultRun]) -> (SoakVerdict, String) {
         guard let final else { return (.unknown, "no final comparison was made" + (causes.isEmpty ? "" : ": " + causes.joined(separator: "; "))) }
         let data = final.data
         switch data.verdict {

@@ -132,8 +132,14 @@ import Verification
         let stats = SoakJudge.typeStats(faults: runs, windows: [first, crash])
         #expect(stats.map(\.type) == [.reject, .crash, .reset])
         #expect(stats[0].count == 1 && stats[0].recoveryP50 == 0.4 && stats[0].neverRecovered == 0 && stats[0].freshP50 == 1.5)
-        // The crash's window ended and replication never resumed.
+        // The crash's window ended and replication never resumed: the verdict's reason names it.
         #expect(stats[1].neverRecovered == 1 && stats[1].recoveryMax == nil)
+        let never = SoakJudge.neverResumed(faults: runs, windows: [first, crash])
+        #expect(never.map(\.number) == [3])
+        let data = VerifyReport(tables: [], notReplicatedTables: [], seconds: 0)
+        let final = SoakCheckpoint(number: 1, offsetSeconds: 400, at: 400, final: true, caughtUp: true, waitedSeconds: 0, data: data)
+        #expect(SoakJudge.verdict(final: final, placed: [], causes: [], faults: runs, neverResumed: never).1
+            == "the destination holds exactly the source's 0 rows at the final comparison; replication never resumed after fault 3 (crash at 0:05:00)")
     }
 
     @Test func theReportPageStaysLightForALongSoak() {
