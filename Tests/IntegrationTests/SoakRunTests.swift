@@ -179,4 +179,33 @@ final class SoakRunTests {
         #expect(summary.hasPrefix("# Soak: VALID (INTERRUPTED by SIGINT (Ctrl-C))"), "\(summary.prefix(200))")
         #expect(try Run.toolkit(["soak", "--status"], environment: source.environment).status == 1)
     }
+
+    /// On a terminal the soak keeps one status line of where it stands, as a person sees it in tmux.
+    @Test func aTerminalShowsWhereTheSoakStands() throws {
+        try source.toolkit(["pipeline", "up"])
+        let tmux = try #require(ChildProcess.find(["tmux"]), "tmux is installed by scripts/test-deps")
+        let session = "soak-\(UUID().uuidString.prefix(6))"
+        let directory = report("terminal")
+        let started = try Run.program(tmux, ["new-session", "-d", "-s", session, "-x", "200", "-y", "40",
+                                             "-e", "TOOLKIT_HOME=\(source.state.root.path)",
+                                             Run.toolkitPath, "soak", "--pipeline", "replica", "--duration", "30s", "--seed", "2",
+                                             "--faults", "reset", "--gap", "5s..8s", "--checkpoint-every", "15s", "--report", directory.path],
+                                      timeout: 30)
+        #expect(started.status == 0, "\(started.stderr)")
+        defer { _ = try? Run.program(tmux, ["kill-session", "-t", session], timeout: 30) }
+        var screen = ""
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, !screen.contains(" elapsed, ") {
+            Thread.sleep(forTimeInterval: 0.5)
+            screen = (try? Run.program(tmux, ["capture-pane", "-p", "-t", session], timeout: 30).stdout) ?? screen
+        }
+        let line = screen.split(separator: "\n").first { $0.contains(" elapsed, ") }.map(String.init) ?? ""
+        #expect(line.range(of: #"soak 0:00:\d\d elapsed, 0:00:\d\d left, \d+ faults?, lag (\d+\.\d s|unknown), last checkpoint "#,
+                           options: .regularExpression) != nil, "\(screen)")
+        let end = Date().addingTimeInterval(180)
+        while Date() < end, (try? Run.program(tmux, ["has-session", "-t", session], timeout: 30).status) == 0 {
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        #expect(try json(directory)["verdict"] as? String == "valid")
+    }
 }
