@@ -15,7 +15,7 @@ packet log, as the tests do.
 
 Usage: python3 bench/soak.py [--toolkit .build/release/toolkit] [--minutes 30] [--idle 60]
 """
-import argparse, json, os, subprocess, sys, tempfile, time
+import argparse, json, os, socket, subprocess, sys, tempfile, time
 
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -90,7 +90,11 @@ def main():
     print(f"nemesis, 7 days: {week:.3f} s (goal < 1 s)")
 
     try:
-        run("up", timeout=300)
+        # A free port of its own: the bench never takes a source's usual 3306.
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        run("up", "--port", str(port), timeout=300)
         run("pipeline", "up", timeout=300)
         procs = pids(home)
         journal0 = journal_bytes(home)
