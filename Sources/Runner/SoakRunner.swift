@@ -130,6 +130,9 @@ public actor SoakRunner<C: Clock> where C.Duration == Duration {
     private var lastProgress: C.Instant?
     /// The ETL log's size when the soak started: its lines from there on are the soak's.
     private var etlLogOffset: UInt64?
+    /// How long the checkpoints have held the nemesis so far: every later offset moves by it, so a
+    /// slow catch-up never makes the next faults come at once, one over the other.
+    private var held: Duration = .zero
 
     /// One call to the agent, the source or the destination.
     static var callLimit: Duration { .seconds(30) }
@@ -210,7 +213,7 @@ public actor SoakRunner<C: Clock> where C.Duration == Duration {
             log("interrupted by \(report.interrupted!): healing, then the final comparison")
         }
         await heal()
-        await checkpoint(offset: Int(elapsed.rounded()), final: true)
+        await checkpoint(offset: report.interrupted == nil ? schedule.options.durationSeconds : Int((elapsed - held.seconds).rounded()), final: true)
     }
 
     private func block(_ reason: String) {
@@ -233,7 +236,7 @@ public actor SoakRunner<C: Clock> where C.Duration == Duration {
     /// Sleeps on the soak's clock until `offset` seconds from its start; throws on a signal.
     private func sleep(untilOffset offset: Int) async throws {
         guard let start = startInstant else { return }
-        let end = start.advanced(by: .seconds(offset))
+        let end = start.advanced(by: .seconds(offset) + held)
         while now < end {
             if environment.interruption() != nil { throw Interrupted() }
             if lastProgress.map({ $0.duration(to: now) >= .seconds(5) }) ?? true {
@@ -314,6 +317,8 @@ public actor SoakRunner<C: Clock> where C.Duration == Duration {
     /// Holds the writes, waits (bounded) for the destination to match, records the comparison,
     /// writes the reports and lets the writes go on.
     private func checkpoint(offset: Int, final: Bool) async {
+        let began = now
+        defer { held += began.duration(to: now) }
         await environment.workload.pause()
         let at = environment.epoch()
         let result = await catchUp(plan.catchUpWithin)
@@ -360,7 +365,7 @@ public actor SoakRunner<C: Clock> where C.Duration == Duration {
     }
 
     private var progress: SoakProgress {
-        SoakProgress(elapsed: elapsed, remaining: max(0, Double(schedule.options.durationSeconds) - elapsed),
+        SoakProgress(elapsed: elapsed, remaining: max(0, Double(schedule.options.durationSeconds) + held.seconds - elapsed),
                      faults: report.faults.count, lag: environment.sampler.samples.last?.lag,
                      lastCheckpoint: report.checkpoints.last.map { "\($0.number): \($0.outcome)" })
     }

@@ -41,6 +41,26 @@ import Verification
         #expect(report.faults.allSatisfy { ($0.freshAfter ?? 99) <= 3 }, "\(report.faults.map(\.freshAfter))")
     }
 
+    /// A checkpoint that waits for a slow destination holds the nemesis: the faults after it come
+    /// that much later, never at once or one over another.
+    @Test func aSlowCatchUpHoldsTheNemesis() async {
+        let schedule = SoakSchedule(SoakOptions(durationSeconds: 400, seed: 7, faults: [.reject, .timeout],
+                                                faultLength: SoakRange(min: 5, max: 10), gap: SoakRange(min: 10, max: 20),
+                                                checkpointEverySeconds: 150))
+        let world = SoakWorldScript()
+        let checkpointAt = Double(schedule.checkpoints[0])
+        world.differsBetween = (checkpointAt, checkpointAt + 8)
+        let (report, _, _) = await soak(schedule, in: world)
+        let waited = report.checkpoints[0].waitedSeconds
+        #expect(waited >= 8 && waited < 10, "\(report.checkpoints[0])")
+        for (applied, window) in zip(world.applied, schedule.faults) {
+            let late = applied.at - report.started - Double(window.offsetSeconds)
+            #expect(abs(late - (window.offsetSeconds > schedule.checkpoints[0] ? waited : 0)) < 0.3, "\(window) \(late)")
+        }
+        #expect(report.causes.isEmpty && report.verdict == .valid, "\(report.causes)")
+        #expect(report.checkpoints.last?.offsetSeconds == 400)
+    }
+
     @Test func aLostRowIsInvalidAndBlamedOnTheFaultItWasWrittenIn() async {
         let schedule = SoakSchedule(SoakOptions(durationSeconds: 200, seed: 3, faults: [.crash], faultLength: SoakRange(min: 10, max: 10),
                                                 gap: SoakRange(min: 30, max: 40), checkpointEverySeconds: 200))
@@ -144,6 +164,8 @@ final class SoakWorldScript: SoakWorld, @unchecked Sendable {
     var finalData: (@Sendable () -> VerifyReport)?
     /// Seconds from the start at which a window nobody in the soak asked for appears.
     var foreignWindowAt: Double?
+    /// Seconds from the clock's zero between which the destination lags a row behind.
+    var differsBetween: (Double, Double)?
     private var started: Double?
 
     var applied: [(command: FaultCommand, at: Double)] { lock.withLock { _applied } }
@@ -177,6 +199,7 @@ final class SoakWorldScript: SoakWorld, @unchecked Sendable {
         let data = base.checkData(wait: wait, shouldStop: shouldStop)
         // The test clock is past the soak's length only in its final comparison.
         if let finalData, lock.withLock({ _applied.count }) > 0, base.now.seconds > 150 { return finalData() }
+        if let (from, to) = differsBetween, base.now.seconds >= from, base.now.seconds < to { return SoakRunnerTests.missing(["3"]) }
         return data
     }
     func runStep(_ arguments: [String], limit: Duration) -> StepOutcome { StepOutcome(text: "done") }
