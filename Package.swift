@@ -82,8 +82,8 @@ let package = Package(
         // `verify`'s comparison: the row model, normalisation, ETL profiles, change-log folding,
         // the set-checker's classes. Pure.
         .target(name: "Verification"),
-        // The readers `verify` compares: the source, PostgreSQL, MySQL, JSONL and CSV destinations.
-        .target(name: "Destinations", dependencies: ["Verification", "PostgreSQL", "MariaDB", "Flavor"]),
+        // The readers `verify` compares: the source, PostgreSQL, MySQL, JSONL and CSV destinations, a warehouse's CLI.
+        .target(name: "Destinations", dependencies: ["Verification", "PostgreSQL", "MariaDB", "Flavor", "Infrastructure"]),
         // Tunnels that expose the gateway to SaaS tools (ssh -R, ngrok, cloudflared): plans are pure, processes by pid.
         .target(name: "Tunnels", dependencies: ["Infrastructure"]),
         // The case runner `run` is a thin command on: preconditions, steps beside the toolkit's own load,

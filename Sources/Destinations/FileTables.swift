@@ -249,17 +249,21 @@ enum JSONLines {
     }
 }
 
-/// CSV with a header row (RFC 4180 quoting). NULL is an empty unquoted field or `\N`; `""` is the empty string.
+/// CSV with a header row (RFC 4180 quoting). NULL is an empty unquoted field or `\N`; `""` is the
+/// empty string. With `nullText` (DuckDB's and SnowSQL's `NULL`) NULL is that unquoted text or `\N`,
+/// and an empty field is the empty string.
 enum CSVFile {
-    static func read(_ data: Data, file: String, into records: inout FileTables.Records) throws {
+    static func read(_ data: Data, file: String, nullText: String? = nil, into records: inout FileTables.Records) throws {
+        let null = nullText.map { Array($0.utf8) }
         var header: [Int]?
         var row: [String?] = []
         var field: [UInt8] = []
         var quoted = false
         var inQuotes = false
         var index = data.startIndex
+        var line = 1, rowLine = 1
         func endField() {
-            if !quoted && (field.isEmpty || field == [0x5C, 0x4E]) {
+            if !quoted && (field == [0x5C, 0x4E] || (null.map { field == $0 } ?? field.isEmpty)) {
                 row.append(nil)
             } else {
                 row.append(String(decoding: field, as: UTF8.self))
@@ -267,9 +271,12 @@ enum CSVFile {
             field.removeAll(keepingCapacity: true)
             quoted = false
         }
-        func endRow() {
+        func endRow() throws {
             endField()
             if let header {
+                guard row.count <= header.count else {
+                    throw ReadError("\(file) line \(rowLine): \(row.count) fields, the header names \(header.count)")
+                }
                 var aligned: [String?] = Array(repeating: nil, count: records.columns.count)
                 for (position, value) in row.enumerated() where position < header.count { aligned[header[position]] = value }
                 records.rows.append(aligned)
@@ -281,6 +288,7 @@ enum CSVFile {
         while index < data.endIndex {
             let byte = data[index]
             index += 1
+            if byte == 0x0A { line += 1 }
             if inQuotes {
                 if byte == 0x22 {
                     if index < data.endIndex, data[index] == 0x22 { field.append(0x22); index += 1 } else { inQuotes = false }
@@ -294,12 +302,13 @@ enum CSVFile {
             case 0x2C: endField()
             case 0x0A:
                 if field.last == 0x0D { field.removeLast() }
-                if row.isEmpty && field.isEmpty && !quoted { continue } // blank line
-                endRow()
+                if row.isEmpty && field.isEmpty && !quoted { rowLine = line; continue } // blank line
+                try endRow()
+                rowLine = line
             default: field.append(byte)
             }
         }
-        if inQuotes { throw ReadError("\(file): a quoted field is not closed") }
-        if !row.isEmpty || !field.isEmpty || quoted { endRow() }
+        if inQuotes { throw ReadError("\(file) line \(rowLine): a quoted field is not closed") }
+        if !row.isEmpty || !field.isEmpty || quoted { try endRow() }
     }
 }

@@ -31,9 +31,13 @@ public protocol TableSource: AnyObject {
     func rows(of table: String, columns: [DeclaredColumn], keyColumn: DeclaredColumn, in keys: [Int64]) throws -> [[String?]]?
     /// How this side writes binary and datetime values.
     func format(of column: DeclaredColumn) -> ValueFormat
+    /// How long `verify --wait` waits at least before it reads this side again.
+    var recheckInterval: Duration { get }
 }
 
 extension TableSource {
+    public var recheckInterval: Duration { .seconds(1) }
+
     /// Every row of `table`, collected.
     public func rows(of table: String, columns: [DeclaredColumn]) throws -> [[String?]] {
         var rows: [[String?]] = []

@@ -61,6 +61,7 @@ public final class Verifier {
             }
         }
         if let files = destination as? FileTables { try files.bind(sourceTables: sourceTables, database: source.database) }
+        if let command = destination as? ExecTables { command.bind(sourceTables: selected.map(\.name), database: source.database) }
         let destinationTables = try destination.tableNames()
         try source.beginSnapshot()
         defer { source.endSnapshot() }

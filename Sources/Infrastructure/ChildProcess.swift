@@ -54,12 +54,32 @@ public enum ChildProcess {
         public var stderr: String
     }
 
+    /// What a program printed, as bytes, and why it ended.
+    public struct CapturedBytes: Sendable {
+        public var status: Int32
+        public var stdout: [UInt8]
+        public var stderr: [UInt8]
+        /// Killed at the time limit.
+        public var timedOut: Bool
+        /// Killed when its output passed the limit (`stdout` holds the limit's worth).
+        public var overLimit: Bool
+    }
+
     /// Runs a program to completion with a time limit, capturing its output: posix_spawn, poll and
     /// waitpid, so that the child is always reaped (Foundation's Process misses exits of children
     /// when others were spawned with posix_spawn) and a grandchild holding the pipes open cannot
     /// keep us waiting.
     public static func capture(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
                                timeout: Duration = .seconds(120)) throws -> Captured {
+        let captured = try captureBytes(executable, arguments, environment: environment, timeout: timeout)
+        return Captured(status: captured.status, stdout: String(decoding: captured.stdout, as: UTF8.self),
+                        stderr: String(decoding: captured.stderr, as: UTF8.self))
+    }
+
+    /// `capture`, keeping the bytes; the child is killed (SIGKILL) at `timeout` or once it printed
+    /// more than `outputLimit` bytes on stdout (stderr keeps its last 64 KiB).
+    public static func captureBytes(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
+                                    timeout: Duration = .seconds(120), outputLimit: Int = .max) throws -> CapturedBytes {
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         guard pipe(&outPipe) == 0 else { throw ToolkitError("pipe: \(String(cString: strerror(errno)))") }
         guard pipe(&errPipe) == 0 else {
@@ -90,15 +110,27 @@ public enum ChildProcess {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         var killed = false
+        var timedOut = false
+        var overLimit = false
         var exitStatus: Int32?
+        func keep(_ fd: Int32, _ count: Int) {
+            if fd == outPipe[0] {
+                let room = max(0, outputLimit - out.count)
+                out += buffer[0..<min(count, room)]
+                if count > room && !killed { overLimit = true; killTree(pid); killed = true }
+            } else {
+                err += buffer[0..<count]
+                if err.count > 131_072 { err.removeFirst(err.count - 65_536) }
+            }
+        }
         while exitStatus == nil || !open.isEmpty {
-            if clock.now > deadline && !killed { kill(pid, SIGKILL); killed = true }
+            if clock.now > deadline && !killed { timedOut = true; killTree(pid); killed = true }
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             if !fds.isEmpty, poll(&fds, nfds_t(fds.count), 100) > 0 {
                 for entry in fds where entry.revents != 0 {
                     let count = read(entry.fd, &buffer, buffer.count)
                     if count > 0 {
-                        if entry.fd == outPipe[0] { out += buffer[0..<count] } else { err += buffer[0..<count] }
+                        keep(entry.fd, count)
                     } else {
                         open.removeAll { $0 == entry.fd }
                     }
@@ -116,15 +148,33 @@ public enum ChildProcess {
                         while poll(&entry, 1, 0) > 0 {
                             let count = read(fd, &buffer, buffer.count)
                             if count <= 0 { break }
-                            if fd == outPipe[0] { out += buffer[0..<count] } else { err += buffer[0..<count] }
+                            keep(fd, count)
                         }
                     }
                     open = []
                 }
             }
         }
-        return Captured(status: exitStatus ?? 1, stdout: String(decoding: out, as: UTF8.self),
-                        stderr: String(decoding: err, as: UTF8.self))
+        return CapturedBytes(status: exitStatus ?? 1, stdout: out, stderr: err, timedOut: timedOut, overLimit: overLimit)
+    }
+
+    /// SIGKILL to `pid` and every process descended from it (`sh -c` leaves its own children): the
+    /// descendants first, found in /proc, so that none is re-parented before it is seen.
+    static func killTree(_ pid: pid_t) {
+        var parents: [pid_t: [pid_t]] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let child = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, let parent = pid_t(fields[1]) { parents[parent, default: []].append(child) }
+        }
+        var order: [pid_t] = []
+        var next = [pid]
+        while let current = next.popLast(), order.count < 10_000 {
+            order.append(current)
+            next += parents[current] ?? []
+        }
+        for process in order.reversed() { kill(process, SIGKILL) }
     }
 
     /// Runs a program to completion and returns its exit status.

@@ -153,6 +153,9 @@ extension LiveRunWorld: SoakWorld {
     public func destinationHeartbeat() throws -> Double? {
         let reader = try openDestination()
         defer { (reader as? MySQLTables)?.close() }
+        // Readers that cannot list tables are told which one is asked for.
+        if let files = reader as? FileTables { try files.bind(sourceTables: [Bootstrap.heartbeatTable], database: target.database) }
+        if let command = reader as? ExecTables { command.bind(sourceTables: [Bootstrap.heartbeatTable], database: target.database) }
         guard let table = try reader.tableNames().first(where: { $0.lowercased() == Bootstrap.heartbeatTable }) else { return nil }
         let columns = try reader.columns(of: table)
         guard let index = columns.firstIndex(where: { $0.name.lowercased() == "beat_us" }) else { return nil }

@@ -6,18 +6,28 @@ public enum DestinationAddress: Sendable, Hashable {
     case mysql(user: String, host: String, port: Int, database: String)
     case jsonl(path: String)
     case csv(path: String)
+    /// A warehouse's own CLI, run once per table, printing it as CSV.
+    case exec(ExecCommand)
 
     public struct Invalid: Error, CustomStringConvertible {
         public let description: String
     }
 
-    public static let allowed = "postgres://USER@HOST:PORT/DB[?schema=S], mysql://USER@HOST:PORT/DB, jsonl:PATH or csv:PATH"
+    public static let allowed = "postgres://USER@HOST:PORT/DB[?schema=S], mysql://USER@HOST:PORT/DB, jsonl:PATH, csv:PATH or 'exec:COMMAND ... {table} ...'"
 
     public init(parsing given: String) throws(Invalid) {
         // Messages quote the text; a password in it must not be repeated on stderr.
         let text = Self.redacted(given)
         func invalid(_ why: String) -> Invalid {
             Invalid(description: "--destination \(why); allowed: \(DestinationAddress.allowed)")
+        }
+        if given.hasPrefix("exec:") {
+            do {
+                self = .exec(try ExecCommand(parsing: String(given.dropFirst(5))))
+            } catch {
+                throw Invalid(description: "--destination exec: \(error.description); e.g. 'exec:duckdb -csv -readonly FILE -c \"SELECT * FROM {table}\"'")
+            }
+            return
         }
         if given.hasPrefix("jsonl:") || given.hasPrefix("csv:") {
             let isJSONL = given.hasPrefix("jsonl:")
@@ -50,6 +60,15 @@ public enum DestinationAddress: Sendable, Hashable {
         }
         self = isPostgres ? .postgres(user: user, host: host, port: port, database: database, schema: schema)
             : .mysql(user: user, host: host, port: port, database: database)
+    }
+
+    /// `--destination` as reports show it: without a URL's password, an exec command without the
+    /// values of its password, token and secret arguments.
+    public static func shown(_ text: String) -> String {
+        if text.hasPrefix("exec:") {
+            return (try? ExecCommand(parsing: String(text.dropFirst(5)))).map { "exec:" + $0.redacted } ?? "exec:***"
+        }
+        return redacted(text)
     }
 
     /// `scheme://user:secret@host/...` as `scheme://user:***@host/...`.

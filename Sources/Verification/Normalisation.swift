@@ -2,8 +2,17 @@ import Foundation
 
 /// How one side writes the values that are not plain text.
 public struct ValueFormat: Sendable, Hashable {
-    public enum BinaryText: Sendable, Hashable { case hex, base64 }
-    /// Binary columns: hexadecimal (as the SQL readers select them) or base64 (files).
+    public enum BinaryText: Sendable, Hashable {
+        /// Hexadecimal digits, as the SQL readers select them (and Snowflake's default output).
+        case hex
+        /// Base64 (files, BigQuery).
+        case base64
+        /// `\x` and hexadecimal digits: PostgreSQL's bytea output (`psql`).
+        case prefixedHex
+        /// Bytes as themselves where printable, else `\xHH`: DuckDB's BLOB text.
+        case escaped
+    }
+    /// Binary columns, as this side writes them.
     public var binary: BinaryText
     /// Fractional digits of a DATETIME/TIMESTAMP column on this side; nil = count them in each value (files).
     public var instantDigits: Int?
@@ -48,6 +57,11 @@ public enum Normalisation {
             case .base64:
                 guard let data = Data(base64Encoded: text) else { return .invalid(text) }
                 return .text(hex(data))
+            case .prefixedHex:
+                guard text.hasPrefix("\\x") || text.hasPrefix("\\X") else { return .invalid(text) }
+                return .text(String(text.dropFirst(2)).uppercased())
+            case .escaped:
+                return unescaped(text).map { .text(hex($0)) } ?? .invalid(text)
             }
         }
     }
@@ -133,6 +147,14 @@ public enum Normalisation {
                 micros += fraction
             }
         }
+        // BigQuery's `... UTC`, Snowflake's `... +0000`: the zone after a space.
+        if index + 1 < bytes.count, bytes[index] == 0x20 {
+            if bytes.count - index == 4, bytes[index + 1] == 0x55, bytes[index + 2] == 0x54, bytes[index + 3] == 0x43 { // " UTC"
+                index = bytes.count
+            } else if bytes[index + 1] == 0x2B || bytes[index + 1] == 0x2D {
+                index += 1
+            }
+        }
         if index < bytes.count {
             let sign = bytes[index]
             if sign == 0x5A || sign == 0x7A { // Z
@@ -181,6 +203,20 @@ public enum Normalisation {
               let data = try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed])
         else { return .invalid(text) }
         return .text(String(decoding: data, as: UTF8.self))
+    }
+
+    /// DuckDB's BLOB text (`\xHH` for a backslash and for each byte that is not printable ASCII) → bytes.
+    static func unescaped(_ text: String) -> Data? {
+        var bytes: [UInt8] = []
+        var utf8 = Array(text.utf8)[...]
+        while let byte = utf8.popFirst() {
+            guard byte == 0x5C else { bytes.append(byte); continue }
+            guard utf8.count >= 3, utf8.first == 0x78 || utf8.first == 0x58,
+                  let value = UInt8(String(decoding: utf8.dropFirst().prefix(2), as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(value)
+            utf8.removeFirst(3)
+        }
+        return Data(bytes)
     }
 
     static func hex(_ data: Data) -> String {

@@ -96,7 +96,7 @@ struct RunCommand: AsyncParsableCommand {
         let started = Date().timeIntervalSince1970
         var base = RunReport(caseID: chosen.id, title: chosen.title, started: started, finished: started,
                              tester: names.tester, etlTool: names.etlTool, toolkitVersion: Toolkit.configuration.version,
-                             pipeline: pipeline ?? "external, destination \(Self.redacted(destination ?? ""))",
+                             pipeline: pipeline ?? "external, destination \(DestinationAddress.shown(destination ?? ""))",
                              parameters: chosen.effectiveParameters, verdict: .fail)
         if let append, let text = try? String(contentsOfFile: append, encoding: .utf8) {
             base.run = CaseMarkdown.nextRunNumber(in: text)
@@ -204,13 +204,6 @@ struct RunCommand: AsyncParsableCommand {
         }
         lines.append("Reports in \(directory.path): \(run.artifacts.joined(separator: ", "))")
         return lines.joined(separator: "\n")
-    }
-
-    /// A URL without its password, for reports.
-    static func redacted(_ url: String) -> String {
-        guard var components = URLComponents(string: url), components.password != nil else { return url }
-        components.password = "***"
-        return components.string ?? url
     }
 
     /// `path`, or `path-2`, `path-3`... when it exists: two runs started in the same second

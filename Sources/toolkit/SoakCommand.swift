@@ -142,7 +142,7 @@ struct SoakCommand: AsyncParsableCommand {
     private func soak(schedule: SoakSchedule, directory: URL, state: StateDirectory, started: Double) async throws -> SoakReport {
         writeError(schedule.text)
         var base = SoakReport(toolkitVersion: Toolkit.configuration.version, started: started,
-                              pipeline: pipeline ?? "external, destination \(RunCommand.redacted(destination ?? ""))",
+                              pipeline: pipeline ?? "external, destination \(DestinationAddress.shown(destination ?? ""))",
                               etlTool: etlTool ?? (pipeline == "replica" ? "MariaDB replica (toolkit pipeline)" : nil), schedule: schedule)
         Interrupt.install()
         var lock: RunLock?

@@ -14,12 +14,17 @@ struct VerifyCommand: ParsableCommand {
         discussion: """
         DESTINATION is postgres://USER@HOST:PORT/DB[?schema=S] (password from PGPASSWORD or ~/.pgpass), \
         mysql://USER@HOST:PORT/DB (password from TOOLKIT_DEST_PASSWORD), jsonl:PATH or csv:PATH (a file per \
-        table, or PATH itself with one --table). The ETL tool's metadata columns are left out and its soft \
+        table, or PATH itself with one --table), or 'exec:COMMAND' (a warehouse's CLI, run without a shell for \
+        every table with {table} and {db} replaced, printing it as CSV with a header). The ETL tool's metadata columns are left out and its soft \
         deletes honoured (--profile). Exit 0 on a match, 1 on differences or an error, 2 on bad input.
         """)
 
-    @Option(help: "Where the ETL tool wrote: postgres://…, mysql://…, jsonl:PATH or csv:PATH.")
+    @Option(help: "Where the ETL tool wrote: postgres://…, mysql://…, jsonl:PATH, csv:PATH or 'exec:COMMAND … {table} …'.")
     var destination: String
+
+    @Option(name: .customLong("exec-timeout"), parsing: .unconditional,
+            help: "An exec: destination's command is killed after this many seconds, per table (1 to 86400).")
+    var execTimeout: Double = 300
 
     @Option(name: .customLong("table"), help: "A table to compare (repeatable). Default: every source table.")
     var tables: [String] = []
@@ -65,6 +70,9 @@ struct VerifyCommand: ParsableCommand {
         guard wait >= 0 && wait <= 86_400 else {
             throw ValidationError("--wait must be a number of seconds from 0 to 86400, got \(String(format: "%g", wait))")
         }
+        guard execTimeout >= 1 && execTimeout <= 86_400 else {
+            throw ValidationError("--exec-timeout must be a number of seconds from 1 to 86400, got \(String(format: "%g", execTimeout))")
+        }
         if changelog, !address.isFile {
             throw ValidationError("--changelog applies to jsonl: and csv: destinations only")
         }
@@ -77,6 +85,10 @@ struct VerifyCommand: ParsableCommand {
             }
             if !exists {
                 throw ValidationError("--destination \(destination): no such file or directory")
+            }
+        case .exec(let command):
+            if ExecTables.resolve(command) == nil {
+                throw ValidationError("--destination exec: \(command.program) is not an executable program (nor on PATH)")
             }
         default: break
         }
@@ -104,7 +116,8 @@ struct VerifyCommand: ParsableCommand {
             let source = MySQLTables(options: target.admin, database: target.database)
             defer { source.close() }
             let destination = try DestinationAddress(parsing: self.destination)
-                .open(mysqlPassword: ProcessInfo.processInfo.environment["TOOLKIT_DEST_PASSWORD"] ?? "")
+                .open(mysqlPassword: ProcessInfo.processInfo.environment["TOOLKIT_DEST_PASSWORD"] ?? "",
+                      execTimeout: .milliseconds(Int64(execTimeout * 1000)))
             let verifier = Verifier(source: source, destination: destination, request: request)
             report = try verifier.verify(wait: .milliseconds(Int64(wait * 1000)), progress: { pass in
                 if pass.nothingReplicated { writeError("no table of the source at the destination yet") }

@@ -11,10 +11,23 @@ import Verification
 /// - MySQL as Hevo does: `__hevo__marked_deleted`, `__hevo__ingested_at`
 ///   (https://docs.hevodata.com/advanced-concepts/introduction-to-hevo_id for the `__hevo` columns);
 /// - JSONL as Airbyte's CDC streams: `_ab_cdc_deleted_at`, `_airbyte_extracted_at`
-///   (https://docs.airbyte.com/understanding-airbyte/cdc, .../airbyte-metadata-fields).
+///   (https://docs.airbyte.com/understanding-airbyte/cdc, .../airbyte-metadata-fields);
+/// - the PostgreSQL copy again, read through `exec:psql --csv` (as a Redshift user would);
+/// - the same copy in a DuckDB file, read through `exec:duckdb -csv -readonly` (DuckDB's own CLI, from PyPI).
 enum DestinationKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case postgres, mysql, jsonl
+    case postgres, mysql, jsonl, execPsql, execDuckDB
     var testDescription: String { rawValue }
+
+    var profile: Profile {
+        switch self {
+        case .postgres, .execPsql, .execDuckDB: return .fivetran
+        case .mysql: return .hevo
+        case .jsonl: return .airbyte
+        }
+    }
+
+    /// DuckDB's CLI, as scripts/test-deps installs it (`duckdb-cli` from PyPI).
+    static let duckdb = ToolVenvs.path("duckdb", "bin/duckdb")
 }
 
 /// One damage a pipeline can do, made on purpose on the destination's copy.
@@ -60,26 +73,39 @@ struct VerifyScenario {
         case .postgres: return PostgresFixture.shared.url
         case .mysql: return "mysql://root@127.0.0.1:\(source.port)/verify_dest"
         case .jsonl: return "jsonl:\(files.path)"
+        case .execPsql:
+            let psql = PostgresFixture.binaries! + "/psql"
+            return "exec:\(psql) --csv -X -q -h 127.0.0.1 -p \(PostgresFixture.shared.port) -U postgres -d \(PostgresFixture.shared.database) "
+                + "-c 'SELECT * FROM {table}'"
+        case .execDuckDB:
+            return "exec:\(DestinationKind.duckdb) -csv -readonly \(duckFile.path) -c \"SELECT * FROM {table}\""
         }
     }
+
+    var duckFile: URL { files.appendingPathComponent("dest.duckdb") }
 
     /// Writes `rows` to the destination: the table is created without a key, as many ETL tools do,
     /// so that a duplicate can exist.
     func write() throws {
+        let create = """
+            CREATE TABLE \(table) (id bigint, name text, email text, status text, created_at timestamptz,
+              updated_at timestamptz, _fivetran_deleted boolean, _fivetran_synced timestamptz)
+            """
+        let values = rows.map { row in
+            "(" + Self.columns.map { Self.pgLiteral(row[$0] ?? nil, timestamp: $0.hasSuffix("_at")) }.joined(separator: ", ")
+                + ", \(row["deleted"]! == "true"), now())"
+        }
+        let insert = values.isEmpty ? nil : "INSERT INTO \(table) VALUES \(values.joined(separator: ", "))"
         switch kind {
-        case .postgres:
+        case .postgres, .execPsql:
             let connection = try PostgresFixture.shared.connect()
             defer { connection.close() }
-            try connection.execute("""
-                CREATE TABLE \(table) (id bigint, name text, email text, status text, created_at timestamptz,
-                  updated_at timestamptz, _fivetran_deleted boolean, _fivetran_synced timestamptz)
-                """)
-            guard !rows.isEmpty else { return }
-            let values = rows.map { row in
-                "(" + Self.columns.map { Self.pgLiteral(row[$0] ?? nil, timestamp: $0.hasSuffix("_at")) }.joined(separator: ", ")
-                    + ", \(row["deleted"]! == "true"), now())"
-            }
-            try connection.execute("INSERT INTO \(table) VALUES \(values.joined(separator: ", "))")
+            try connection.execute(create)
+            if let insert { try connection.execute(insert) }
+        case .execDuckDB:
+            try FileManager.default.createDirectory(at: files, withIntermediateDirectories: true)
+            let run = try Run.program(DestinationKind.duckdb, [duckFile.path, "-c", create + ";" + (insert ?? "")])
+            guard run.status == 0 else { throw FixtureError("duckdb: \(run.stderr)") }
         case .mysql:
             let connection = try source.connect()
             defer { connection.close() }
@@ -139,7 +165,7 @@ struct VerifyScenario {
     }
 }
 
-@Suite("verify: exact counts and example keys for every damage class, on PostgreSQL, MySQL and JSONL",
+@Suite("verify: exact counts and example keys for every damage class, on PostgreSQL, MySQL, JSONL, psql and DuckDB's CLI",
        .tags(.integration), .enabled(if: PostgresFixture.isAvailable, "PostgreSQL (initdb) and the postgres account are needed"))
 struct VerifyDamageTests {
     @Test("an exact copy matches, exit 0", arguments: DestinationKind.allCases)
@@ -153,7 +179,7 @@ struct VerifyDamageTests {
         let table = try #require(report.tables.first)
         #expect(table.sourceRows == 40)
         #expect(table.matched == table.sourceRows && table.destinationRows == table.sourceRows)
-        #expect(table.profile == (kind == .postgres ? .fivetran : kind == .mysql ? .hevo : .airbyte))
+        #expect(table.profile == kind.profile)
         #expect(table.notReplicatedColumns.isEmpty)
     }
 

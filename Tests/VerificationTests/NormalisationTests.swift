@@ -48,6 +48,11 @@ struct NormalisationTests {
         #expect(same("2026-11-25 10:00:00", "1795600800000", .instant(digits: 0)))
         #expect(!same("2026-11-25 10:00:00", "2026-11-25 10:00:01", .instant(digits: 0)))
         #expect(same("1969-12-31 23:59:59.5", "1969-12-31T23:59:59.5Z", .instant(digits: 1)))
+        // What warehouse CLIs print: BigQuery's zone name, Snowflake's offset after a space.
+        #expect(same("2026-11-25 10:00:00", "2026-11-25 10:00:00 UTC", .instant(digits: 0)))
+        #expect(same("2026-11-25 10:00:00.123", "2026-11-25 12:00:00.123 +0200", .instant(digits: 3)))
+        #expect(same("2026-11-25 10:00:00", "2026-11-25 05:00:00 -0500", .instant(digits: 0)))
+        #expect(!same("2026-11-25 10:00:00", "2026-11-25 10:00:00 CET", .instant(digits: 0)))
     }
 
     @Test("zero dates are their own class, equal to NULL or themselves")
@@ -70,6 +75,12 @@ struct NormalisationTests {
         #expect(same("DEADBEEF", "deadbeef", .binary))
         #expect(same("DEADBEEF", "3q2+7w==", .binary, ValueFormat(binary: .base64)))
         #expect(!same("DEADBEEF", "3q2+7A==", .binary, ValueFormat(binary: .base64)))
+        // psql's bytea, DuckDB's BLOB text (printable bytes as themselves, a backslash as \x5C).
+        #expect(same("DEAD00", "\\xdead00", .binary, ValueFormat(binary: .prefixedHex)))
+        #expect(!same("DEAD00", "dead00", .binary, ValueFormat(binary: .prefixedHex)))
+        #expect(same("0141FF5C", "\\x01A\\xFF\\x5C", .binary, ValueFormat(binary: .escaped)))
+        #expect(same("", "", .binary, ValueFormat(binary: .escaped)))
+        #expect(!same("0141FF", "\\x01A\\xF", .binary, ValueFormat(binary: .escaped)))
     }
 }
 
@@ -179,6 +190,12 @@ struct ChangeLogAndProfileTests {
                 == .mysql(user: "root", host: "127.0.0.1", port: 3307, database: "copy"))
         #expect(try DestinationAddress(parsing: "jsonl:/tmp/out") == .jsonl(path: "/tmp/out"))
         #expect(try DestinationAddress(parsing: "csv:out.csv") == .csv(path: "out.csv"))
+        #expect(try DestinationAddress(parsing: "exec:duckdb -csv -c 'SELECT * FROM {table}'")
+            == .exec(try ExecCommand(parsing: "duckdb -csv -c 'SELECT * FROM {table}'")))
+        #expect(throws: DestinationAddress.Invalid.self) { try DestinationAddress(parsing: "exec:duckdb -c 'SELECT 1'") }
+        #expect(DestinationAddress.shown("exec:snowsql -o password=x -q 'select * from {table}'")
+            == "exec:snowsql -o password=*** -q 'select * from {table}'")
+        #expect(DestinationAddress.shown("mysql://u:pw@h:3306/db") == "mysql://u:***@h:3306/db")
         #expect(throws: DestinationAddress.Invalid.self) { try DestinationAddress(parsing: "postgres://etl:secret@h:5432/db") }
         #expect(throws: DestinationAddress.Invalid.self) { try DestinationAddress(parsing: "mysql://h:3306/db") }
         #expect(throws: DestinationAddress.Invalid.self) { try DestinationAddress(parsing: "s3://bucket/x") }
