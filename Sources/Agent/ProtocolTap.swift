@@ -17,6 +17,12 @@ final class ProtocolTap: ConnectionTap {
     private let conn: UInt64
     private let client: String
     private var user: String?
+    /// The database the login named: what an unqualified table name in a SELECT means.
+    private var database: String?
+    /// The tables of the SELECT waiting for its answer.
+    private var pendingRead: [String]?
+    /// When each set of tables was last journaled as read on this connection (epoch seconds).
+    private var lastReadJournaled: [String: Double] = [:]
     private var slaveConnectState: String?
     private var dumpServerID: UInt32?
     private var sawFirstEvent = false
@@ -57,7 +63,6 @@ final class ProtocolTap: ConnectionTap {
 
     init(journal: Journal, conn: UInt64, client: String, positions: ForwardedPositions, live: LiveTaps,
          counter: TransactionCounter? = nil) {
-        observer.reportsQueryText = false
         self.counter = counter
         self.journal = journal
         self.conn = conn
@@ -103,8 +108,25 @@ final class ProtocolTap: ConnectionTap {
         }
     }
 
+    /// A successful read, journaled at most once a second per set of tables: a sync that issues a
+    /// query per row (10,000 point selects) does not flood the journal.
+    private func readSucceeded(_ tables: [String]) {
+        let key = tables.joined(separator: ",")
+        let now = Date().timeIntervalSince1970
+        if let last = lastReadJournaled[key], now - last < 1 { return }
+        lastReadJournaled[key] = now
+        record(.tablesRead) { $0.detail = key }
+    }
+
     func closed(by cause: CloseCause, at: Date) {
         live.remove(conn: conn)
+        if let tables = pendingRead {
+            pendingRead = nil
+            record(.tablesRead) { event in
+                event.detail = tables.joined(separator: ",")
+                event.message = "no answer: the connection closed"
+            }
+        }
         finishReread()
         // A kernel reset was journaled at the time of the client's packet (FaultController).
         // Both dated when the close came: a graceful one may have waited for the client's acknowledgement since.
@@ -190,8 +212,9 @@ final class ProtocolTap: ConnectionTap {
         switch observation {
         case .serverGreeting:
             break
-        case .handshake(let user, _):
+        case .handshake(let user, let database):
             self.user = user
+            self.database = database
             record(.handshake)
         case .authSucceeded:
             record(.authOK)
@@ -199,8 +222,15 @@ final class ProtocolTap: ConnectionTap {
             record(.authFailed) { $0.code = Int(code); $0.message = message }
         case .unobservable(let reason):
             record(.note) { $0.detail = "connection not observable: \(reason)" }
-        case .query:
-            break
+        case .query(let text):
+            pendingRead = SelectedTables.parse(text).flatMap { names in
+                names.isEmpty ? nil : names.map { $0.contains(".") || database == nil ? $0 : "\(database!).\($0)" }
+            }
+        case .queryAnswered(let ok):
+            guard let tables = pendingRead else { return }
+            pendingRead = nil
+            if ok { readSucceeded(tables) } // a failure is journaled with its error, below
+        
         case .slaveConnectState(let state):
             slaveConnectState = state
         case .binlogDump(let file, let position, let serverID):
@@ -242,6 +272,13 @@ final class ProtocolTap: ConnectionTap {
             }
         case .serverError(let code, let message):
             record(.serverError) { $0.code = Int(code); $0.message = message }
+            if let tables = pendingRead {
+                record(.tablesRead) { event in
+                    event.detail = tables.joined(separator: ",")
+                    event.code = Int(code)
+                    event.message = message
+                }
+            }
         }
     }
 

@@ -12,6 +12,9 @@ public struct VerifyRequest: Sendable {
     public var columns: [String]?
     /// `--changelog` (implied by the singer and debezium profiles for files).
     public var changeLog = false
+    /// Keys (as `Row.key`) deleted at the source per table (lower case) that the destination may
+    /// keep: a query-based sync cannot see deletes. Counted as `deletes_not_propagated`.
+    public var deletedAtSource: [String: Set<String>]?
 
     public init() {}
 }
@@ -177,8 +180,9 @@ public final class Verifier {
         }
         let sourceRows = try source.rows(of: table, columns: plan.sourceColumns, shape: plan.shape)
         let read = try destinationRead.value()
-        var report = try Comparison.compareRechecking(plan.shape, profile: plan.profile, source: sourceRows,
-                                                      destination: read.rows, index: read.index) { keys in try reread(plan, keys) }
+        let deleted = request.deletedAtSource.map { $0[table.lowercased()] ?? [] }
+        var report = try Comparison.compareRechecking(plan.shape, profile: plan.profile, source: sourceRows, destination: read.rows,
+                                                      index: read.index, deletedAtSource: deleted) { keys in try reread(plan, keys) }
         if plan.changeLog { report.redelivered = read.redelivered }
         return report
     }

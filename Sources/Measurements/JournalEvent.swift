@@ -59,6 +59,12 @@ public enum JournalEventKind: String, Codable, Sendable, CaseIterable {
     case binlogResume = "binlog_resume"
     /// An error packet from the server (`code`, `message`).
     case serverError = "server_error"
+    /// A SELECT on a connection read tables of the source (`detail`: their names, `db.table`,
+    /// comma-separated; `user`), as a query-based sync reads: `code`/`message` when it failed
+    /// (the connection closing before the answer is `message` "no answer: the connection closed").
+    /// Journaled for every failure, and at most once a second per connection and set of tables
+    /// while reads succeed.
+    case tablesRead = "tables_read"
     /// A fault command the agent carried out (`detail`: the command, e.g. "down reject for 20 s";
     /// `client`: who sent it, "pid N" on the control socket or "ip:port" over TCP; `holder`
     /// while a run held the source: whether that run, or a process it started, sent it).

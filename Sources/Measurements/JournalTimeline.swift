@@ -80,7 +80,45 @@ public struct JournalTimeline: Sendable {
         let gaps = gapIndices.filter { $0 > start && $0 <= horizon }.map { events[$0].detail ?? "\(events[$0].count ?? 0) events lost" }
         report.journalGaps = gaps.isEmpty ? nil : gaps
         report.serverClosed = serverClosed(window, during: during)
+        if window.ended != nil, let end = window.endIndex {
+            report.tablesReadAfter = ((end + 1)..<max(end + 1, horizon)).first { Self.isSuccessfulRead(events[$0]) }
+                .map { Self.seconds(from: window.ended!, to: events[$0].at) }
+        }
+        let reads = during.filter { events[$0].kind == .tablesRead && Self.readsSourceTables(events[$0]) }.count
+        report.readsDuringFault = reads > 0 ? reads : nil
+        report.readRhythm = readRhythm(before: start)
         return report.boundingAttempts(recoveryWithin: recoveryWithin)
+    }
+
+    // MARK: - Query-based reads
+
+    /// A `tables_read` that names a table other than the toolkit's bookkeeping.
+    static func readsSourceTables(_ event: JournalEvent) -> Bool {
+        (event.detail ?? "").split(separator: ",").contains { name in
+            !["_toolkit_meta", "_toolkit_heartbeat"].contains(String(name.split(separator: ".").last ?? "").lowercased())
+        }
+    }
+
+    public static func isSuccessfulRead(_ event: JournalEvent) -> Bool {
+        event.kind == .tablesRead && event.code == nil && event.message == nil && readsSourceTables(event)
+    }
+
+    /// How far back from a window's start its read rhythm looks: 15 minutes.
+    static let readRhythmSpan = 900.0
+
+    /// The median interval between the starts of successful reads in the `readRhythmSpan` before
+    /// `index` (reads less than a second after the previous one belong to the same run of the sync).
+    private func readRhythm(before index: Int) -> Double? {
+        var starts: [Double] = []
+        var last: Double?
+        let since = index < events.count ? events[index].at - Self.readRhythmSpan : -Double.infinity
+        for event in events[0..<index] where Self.isSuccessfulRead(event) && event.at >= since {
+            if last.map({ event.at - $0 >= 1 }) ?? true { starts.append(event.at) }
+            last = event.at
+        }
+        guard starts.count >= 2 else { return nil }
+        let intervals = zip(starts.dropFirst(), starts).map { $0 - $1 }.sorted()
+        return JournalEvent.timestamp(intervals[intervals.count / 2])
     }
 
     // MARK: - Measurements
@@ -399,7 +437,23 @@ public struct JournalTimeline: Sendable {
                 if event.user != nil { keep.insert(index) }
             }
         }
-        return keep.sorted().map { events[$0] }
+        // A later window's read rhythm looks back `readRhythmSpan` from its start (at or after the
+        // cut): those reads are carried for their times only, off their connections (which may be closed).
+        var reads: Set<Int> = []
+        if cut > 0, cut <= events.count {
+            let since = events[cut - 1].at - Self.readRhythmSpan
+            for index in (0..<cut).reversed() {
+                guard events[index].at >= since else { break }
+                if Self.isSuccessfulRead(events[index]), !keep.contains(index) { reads.insert(index) }
+            }
+        }
+        return keep.union(reads).sorted().map { index in
+            guard reads.contains(index) else { return events[index] }
+            var read = events[index]
+            read.conn = nil
+            read.client = nil
+            return read
+        }
     }
 
     // MARK: - Indexing

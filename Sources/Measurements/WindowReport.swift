@@ -33,6 +33,14 @@ public struct WindowReport: Codable, Sendable, Hashable {
     public var resumedOnConnection: SameConnectionResume?
     /// One entry per replication client seen around the window.
     public var resume: [ResumeReport]
+    /// Seconds from the restore to the first successful read of the source's tables with a query
+    /// (`tables_read`, the toolkit's bookkeeping tables aside): a query-based sync running again.
+    public var tablesReadAfter: Double?
+    /// Read attempts of the source's tables with queries while the fault lasted.
+    public var readsDuringFault: Int?
+    /// A query-based sync's rhythm before the fault: the median seconds between the starts of its
+    /// reads (reads less than a second apart are one); nil with fewer than two.
+    public var readRhythm: Double?
     /// The journal's gaps (`JournalGap.description`) from the window's start to its horizon; nil when
     /// there are none. A window without an end before a gap is measured only up to the gap: its
     /// end, if it came, is among the events lost.
@@ -68,6 +76,7 @@ public struct WindowReport: Codable, Sendable, Hashable {
         case resumedOnConnection = "resumed_on_connection"
         case resume
         case journalGaps = "journal_gaps"
+        case tablesReadAfter = "tables_read_after", readsDuringFault = "reads_during_fault", readRhythm = "read_rhythm"
     }
 }
 

@@ -369,13 +369,16 @@ public struct MySQLConnectionObserver: Sendable {
         switch payload.first {
         case 0xFF:
             let error = try ErrorPacket.parse(payload)
-            if !error.isProgressReport {
-                observations.append(.serverError(code: error.code, message: error.message))
+            if error.isProgressReport {
+                awaitingQueryResponse = isFirstQueryResponse  // the answer is still to come
+                return
             }
+            observations.append(.serverError(code: error.code, message: error.message))
+            if isFirstQueryResponse { observations.append(.queryAnswered(ok: false)) }
         case 0xFB where isFirstQueryResponse:
             uploadingLocalInfile = true  // LOAD DATA LOCAL INFILE request
         default:
-            return
+            if isFirstQueryResponse { observations.append(.queryAnswered(ok: true)) }
         }
     }
 

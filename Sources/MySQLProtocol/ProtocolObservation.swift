@@ -16,6 +16,9 @@ public enum ProtocolObservation: Sendable, Hashable, Codable {
     case unobservable(reason: String)
     /// COM_QUERY text, truncated to at most 1 KiB of UTF-8 (never mid-character).
     case query(String)
+    /// The server's first answer to a COM_QUERY: an OK or a result set (`ok`), or an error (which
+    /// `serverError` reports too).
+    case queryAnswered(ok: Bool)
     /// MariaDB replica announcing its GTID start position:
     /// `SET @slave_connect_state='0-1-42'`.
     case slaveConnectState(String)

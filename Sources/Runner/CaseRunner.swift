@@ -23,6 +23,8 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
     /// Since when the agent has not answered (epoch seconds and the clock's instant), and when it was last asked.
     private var agentSilentSince: (epoch: Double, instant: C.Instant)?
     private var agentLastAsked: C.Instant?
+    /// How the pipeline reads the source, as the preconditions found it (a dump during the run makes it a binlog reader).
+    private var syncMode: SyncMode?
 
     /// How long the agent may stay silent before the run stops waiting for it.
     public static var agentSilenceLimit: Duration { .seconds(5) }
@@ -120,6 +122,13 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         // The agent bounds attempts at the default recovery_within; the case may give less.
         report.observations.windows = await runWindows().map { $0.boundingAttempts(recoveryWithin: testCase.recoveryWithin) }
         report.observations.recoveryWithin = testCase.recoveryWithin
+        // A sync that snapshots with queries, then streams the binlog, is a binlog reader once its dump opens.
+        if syncMode == .queries, await Blocking.run({ world.journal(from: started) }).contains(where: {
+            $0.kind == .binlogDump && $0.user == self.plan.etlUser
+        }) {
+            syncMode = .binlog
+        }
+        report.observations.syncMode = syncMode
         let runWindowIDs = Set(report.observations.windows.map(\.window))
         report.observations.reconnects = await Blocking.run { world.journal(from: started) }.compactMap { event in
             // A window of the run judges its client's first dump; every other reconnect is listed here.
@@ -282,6 +291,12 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         results.append(reader)
         guard results.allSatisfy(\.met) else { return results }
         let data = await waitForSync(.seconds(30))
+        if syncMode == .queries, data.verdict == .differences, data.missing == 0, data.changed == 0 {
+            // A query-based sync cannot see deletes: rows at the destination the source no longer has do not block.
+            results.append(PreconditionResult(text: "Destination in sync", met: true, evidence: Self.outcome(of: data)
+                + "; no source row is missing or changed (a query-based sync keeps rows deleted at the source: reported, not blocking)"))
+            return results
+        }
         results.append(PreconditionResult(text: "Destination in sync", met: data.verdict == .match, evidence: Self.outcome(of: data)))
         return results
     }
@@ -298,11 +313,28 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
             $0.kind == .binlogDump && ($0.user == nil || $0.user == user)
         }
         guard dumps > 0 || recent else {
+            // A query-based sync: it reads the tables with SELECTs now and then, and opens no dump.
+            let within = testCase.readWithin
+            let readSince = environment.epoch() - within
+            let reads = await Blocking.run { world.journal(from: readSince) }.filter {
+                JournalTimeline.isSuccessfulRead($0) && $0.user == user
+            }
+            if let last = reads.last {
+                syncMode = .queries
+                let ago = max(0, environment.epoch() - last.at)
+                let names: [String] = reads.flatMap { ($0.detail ?? "").split(separator: ",").map(String.init) }
+                let tables = Set(names).filter { !BookkeepingTables.contains(String($0.split(separator: ".").last ?? "")) }.sorted()
+                let evidence = "a query-based sync: \(user) read \(tables.joined(separator: ", ")) with SELECTs, the last "
+                    + String(format: "%.1f s ago", ago) + " (read_within \(Int(within)) s), and opened no binlog dump"
+                return (PreconditionResult(text: text, met: true, evidence: evidence), false)
+            }
             let others = sessions?.others ?? 0
             let connected = others > 0 ? "; \(others) other connection(s) by \(user) open (an initial snapshot still running?)" : ""
-            return (PreconditionResult(text: text, met: false, evidence: "no binlog dump by \(user) open now or in the last 10 s\(connected)"),
+            return (PreconditionResult(text: text, met: false, evidence: "no binlog dump by \(user) open now or in the last 10 s, "
+                                           + "and no read of the source's tables by \(user) in the last \(Int(within)) s (read_within)\(connected)"),
                     others > 0)
         }
+        syncMode = .binlog
         let behind: String
         if plan.managedReplica, let seconds = ((try? await call { world.replicaStatus() }) ?? nil)?.secondsBehind {
             behind = "\(seconds) s behind the head"
@@ -403,14 +435,18 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         guard plan.managedReplica else {
             // An external pipeline: recovered when the agent saw it replicate again after the last window.
             while now < deadline, await !shouldStop() {
-                if let window = await agentStatus()?.windows.last(where: { $0.window > firstWindowBefore }),
-                   let resumed = window.replicationResumedAfter {
+                let window = await agentStatus()?.windows.last(where: { $0.window > firstWindowBefore })
+                if syncMode == .queries, let read = window?.tablesReadAfter {
+                    return String(format: "the sync read the source's tables again %.2f s after the restore", read)
+                }
+                if let window, let resumed = window.replicationResumedAfter {
                     return String(format: "replication resumed %.2f s after the restore", resumed)
                         + (window.resumedOnConnection.map { " \($0.words)" } ?? "")
                 }
                 await pause(.milliseconds(200))
             }
-            return "no replication resumed within \(limit.components.seconds) s after the restore"
+            return syncMode == .queries ? "the sync read none of the source's tables within \(limit.components.seconds) s after the restore"
+                : "no replication resumed within \(limit.components.seconds) s after the restore"
         }
         var last: ReplicaPipeline.Status?
         let start = now
@@ -436,7 +472,9 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         let interruption = environment.interruption
         let limit = wait + dataCheckMargin
         do {
-            return try await call(limit: limit) { world.checkData(wait: wait, shouldStop: { interruption() != nil }) }
+            // A query-based sync cannot see deletes: the rows the load deleted are reported, not differences.
+            let deleted = syncMode == .queries ? environment.load.deletedKeys() : nil
+            return try await call(limit: limit) { world.checkData(wait: wait, deletedAtSource: deleted, shouldStop: { interruption() != nil }) }
         } catch {
             return VerifyReport(tables: [], notReplicatedTables: [], seconds: 0, error: "the data check gave no answer: \(error)")
         }
@@ -481,7 +519,7 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
     /// An external pipeline whose replication did not resume after the run's last fault ended.
     private func externalPipelineNeverResumed() async -> Bool {
         guard let last = await runWindows().last, last.ended != nil else { return false }
-        return last.replicationResumedAfter == nil
+        return syncMode == .queries ? last.tablesReadAfter == nil : last.replicationResumedAfter == nil
     }
 
     /// "destination matches the source (N rows)", the differences, or why it could not compare.

@@ -70,7 +70,8 @@ public struct LiveRunWorld: RunWorld {
 
     /// In process, as `toolkit verify` compares: every table of the source against an external
     /// pipeline's destination, or the managed replica read as a MySQL destination.
-    public func checkData(wait: Duration, shouldStop: @escaping @Sendable () -> Bool) -> VerifyReport {
+    public func checkData(wait: Duration, deletedAtSource: [String: Set<String>]? = nil,
+                          shouldStop: @escaping @Sendable () -> Bool) -> VerifyReport {
         let reader: TableSource
         do { reader = try openDestination() } catch {
             return VerifyReport(tables: [], notReplicatedTables: [], seconds: 0, error: Self.message(error))
@@ -78,7 +79,9 @@ public struct LiveRunWorld: RunWorld {
         let source = MySQLTables(options: target.admin, database: target.database)
         defer { source.close() }
         do {
-            return try Verifier(source: source, destination: reader, request: VerifyRequest()).verify(wait: wait, shouldStop: shouldStop)
+            var request = VerifyRequest()
+            request.deletedAtSource = deletedAtSource
+            return try Verifier(source: source, destination: reader, request: request).verify(wait: wait, shouldStop: shouldStop)
         } catch {
             return VerifyReport(tables: [], notReplicatedTables: [], seconds: 0, error: Self.message(error))
         }

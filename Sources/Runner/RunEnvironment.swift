@@ -24,7 +24,8 @@ public protocol RunWorld: Sendable {
     /// The managed replica's own account; nil for an external pipeline or when it did not answer.
     func replicaStatus() -> ReplicaPipeline.Status?
     /// The destination against the source, compared again until it matches or `wait` passes.
-    func checkData(wait: Duration, shouldStop: @escaping @Sendable () -> Bool) -> VerifyReport
+    /// `deletedAtSource`: keys per table a query-based sync cannot have seen deleted (not differences).
+    func checkData(wait: Duration, deletedAtSource: [String: Set<String>]?, shouldStop: @escaping @Sendable () -> Bool) -> VerifyReport
     /// A case's `toolkit:` step, bounded by `limit`.
     func runStep(_ arguments: [String], limit: Duration) -> StepOutcome
     /// The ETL tool's log (`--etl-log`), or nil.
@@ -68,6 +69,12 @@ public protocol RunLoad: Sendable {
     func resume()
     /// Stops the writes (waits for the one in flight); idempotent.
     func stop() async -> LoadSummary
+    /// The keys the load deleted, per table (lower case).
+    func deletedKeys() -> [String: Set<String>]
+}
+
+extension RunLoad {
+    public func deletedKeys() -> [String: Set<String>] { [:] }
 }
 
 /// What the run samples while it goes: rows on both sides, the pipeline's errors.

@@ -358,7 +358,7 @@ public actor SoakRunner<C: Clock> where C.Duration == Duration {
     private func checkData() async -> VerifyReport {
         let world = self.world
         do {
-            return try await Blocking.call(limit: .seconds(600)) { world.checkData(wait: .zero, shouldStop: { false }) }
+            return try await Blocking.call(limit: .seconds(600)) { world.checkData(wait: .zero, deletedAtSource: nil, shouldStop: { false }) }
         } catch {
             return VerifyReport(tables: [], notReplicatedTables: [], seconds: 0, error: "the data check gave no answer: \(error)")
         }

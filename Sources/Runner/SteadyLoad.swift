@@ -13,6 +13,7 @@ public final class SteadyLoad: RunLoad, @unchecked Sendable {
     private let counts = Mutex(LoadSummary(inserted: 0, updated: 0, deleted: 0, table: ""))
     private let loop = ThreadLoop()
     private let hold = WriteHold()
+    private let deleted = Mutex(Set<String>())
 
     public init(target: Target, table: String) {
         self.target = target
@@ -45,11 +46,12 @@ public final class SteadyLoad: RunLoad, @unchecked Sendable {
                             [.text("run-\(run)-%")])
                         counts.withLock { $0.updated += Int(changed) }
                     }
-                    if tick % 10 == 0 {
-                        let removed = try connection!.execute(
-                            "DELETE FROM \(database).\(table) WHERE email LIKE ? AND status = 'inactive' ORDER BY id LIMIT 1",
-                            [.text("run-\(run)-%")])
+                    if tick % 10 == 0, let id = try connection!.query(
+                        "SELECT id FROM \(database).\(table) WHERE email LIKE ? AND status = 'inactive' ORDER BY id LIMIT 1",
+                        [.text("run-\(run)-%")]).rows.first?.first ?? nil {
+                        let removed = try connection!.execute("DELETE FROM \(database).\(table) WHERE id = ?", [.text(id)])
                         counts.withLock { $0.deleted += Int(removed) }
+                        if removed > 0 { deleted.withLock { _ = $0.insert(id) } }
                     }
                 } catch {
                     connection?.close()
@@ -68,6 +70,11 @@ public final class SteadyLoad: RunLoad, @unchecked Sendable {
     }
 
     public func resume() { hold.resume() }
+
+    /// The ids of the rows it deleted (the table's key is `id`).
+    public func deletedKeys() -> [String: Set<String>] {
+        [table.lowercased(): deleted.withLock { $0 }]
+    }
 
     /// Stops the writes (waits for the one in flight); idempotent.
     public func stop() async -> LoadSummary {

@@ -2,13 +2,23 @@ import Foundation
 import Measurements
 import Verification
 
-/// PASS, FAIL or NOT OBSERVED for one checklist item; BLOCKED for every item of a run whose
-/// preconditions failed.
+/// PASS, FAIL or NOT OBSERVED for one checklist item; NOT APPLICABLE for one that does not apply
+/// to this kind of pipeline (a binlog position of a query-based sync); BLOCKED for every item of a
+/// run whose preconditions failed.
 public enum ItemVerdict: String, Codable, Sendable, Hashable {
     case pass = "PASS"
     case fail = "FAIL"
     case notObserved = "NOT OBSERVED"
+    case notApplicable = "NOT APPLICABLE"
     case blocked = "BLOCKED"
+}
+
+/// How the pipeline read the source during the run.
+public enum SyncMode: String, Codable, Sendable, Hashable {
+    /// A binlog reader: it opened a binlog dump (after an initial snapshot with queries, too).
+    case binlog
+    /// A query-based sync: it read the source's tables with SELECTs and opened no binlog dump.
+    case queries
 }
 
 public struct ItemResult: Codable, Sendable, Hashable {
@@ -68,6 +78,10 @@ public struct RunObservations: Codable, Sendable, Hashable {
     /// The agent's verdicts on the run's reconnects that no fault window judges (a server-side
     /// reset, a reconnect after the first one), oldest first.
     public var reconnects: [ResumeReport] = []
+    /// How the pipeline read the source; nil in runs from before it was told (binlog readers).
+    public var syncMode: SyncMode?
+
+    var isQueryBased: Bool { syncMode == .queries }
 
     public init(windows: [WindowReport] = [], message: ObservedMessage? = nil, laterMessages: [ObservedMessage] = [],
                 data: VerifyReport? = nil, pipeline: PipelineState? = nil, recoveryWithin: Double? = nil) {
@@ -84,6 +98,7 @@ public struct RunObservations: Codable, Sendable, Hashable {
         case laterMessages = "later_messages", recoveryWithin = "recovery_within", toolStopped = "tool_stopped"
         case etlLogSearched = "etl_log_searched"
         case reconnects
+        case syncMode = "sync_mode"
     }
 
     /// What the client was sent when it tried to connect during the first window, for a
@@ -217,6 +232,14 @@ public enum Checklist {
                     return (.notObserved, "\(closed); the client tried no connection while the server was down (\(seconds(duration)))"
                         + log + nextConnect(window, after: "the restart"))
                 }
+                // A query-based sync that did not run while the fault lasted never met it.
+                if observations.isQueryBased, let duration = window.duration, window.readsDuringFault == nil,
+                   !window.attempts.attempts.contains(where: { $0.after < duration }) {
+                    let rhythm = window.readRhythm.map { " (it read every \(seconds($0)) before the fault; the fault lasted \(seconds(duration)))" }
+                        ?? " (the fault lasted \(seconds(duration)))"
+                    return (.notObserved, "not tested: the sync did not run during the fault\(rhythm)"
+                        + (window.tablesReadAfter.map { "; it read again \(seconds($0)) after the restore" } ?? ""))
+                }
                 // A client whose rhythm is slower than the fault never met it.
                 if let duration = quietFault(window) {
                     return (.notObserved, "the fault ended before the client noticed: it tried no connection in the fault's \(seconds(duration))")
@@ -266,6 +289,20 @@ public enum Checklist {
         case .recovery:
             guard let window = windows.last else { return (.notObserved, "no fault window was opened") }
             guard window.ended != nil else { return (.fail, "the fault never ended") }
+            if observations.isQueryBased {
+                // A query-based sync has recovered when it reads the source's tables again.
+                guard let read = window.tablesReadAfter else {
+                    let reconnected = window.reconnectedAfter.map { "it reconnected \(seconds($0)) after the restore but " } ?? ""
+                    return (.fail, "the sync never read the source's tables after the restore: \(reconnected)no successful SELECT of them"
+                        + (observations.recoveryWithin.map { " within recovery_within \(Int($0)) s" } ?? ""))
+                }
+                let evidence = "the sync read the source's tables again \(seconds(read)) after the restore"
+                    + (window.reconnectedAfter.map { " (reconnected after \(seconds($0)))" } ?? "")
+                if let limit = observations.recoveryWithin, read > limit {
+                    return (.fail, evidence + ", later than recovery_within \(Int(limit)) s")
+                }
+                return (.pass, evidence)
+            }
             if let resumed = window.replicationResumedAfter {
                 let evidence: String
                 if let same = window.resumedOnConnection {
@@ -297,6 +334,9 @@ public enum Checklist {
                 return (.pass, "reconnected after each of \(windows.count) fault windows")
             }
             return (.fail, "no reconnect after fault window(s) \(missed.map(String.init).joined(separator: ", ")) of \(windows.count)")
+        case .position where observations.isQueryBased:
+            return (.notApplicable, "a query-based sync has no binlog position: it opened no binlog dump, and where its cursor "
+                + "resumed is judged by the data at the destination")
         case .position:
             // The windows' verdicts, then the reconnects no window judged (a server-side reset, a
             // later reconnect): a skip between faults loses data as one in a window does.
@@ -356,7 +396,13 @@ public enum Checklist {
             guard let data = observations.data else { return (.notObserved, "the destination was not checked") }
             switch data.verdict {
             case .match:
-                return (.pass, "\(data.destinationRows) rows at the destination match the source's \(data.sourceRows)")
+                var evidence = "\(data.destinationRows) rows at the destination match the source's \(data.sourceRows)"
+                if data.deletesNotPropagated > 0 {
+                    evidence = "\(data.destinationRows - data.deletesNotPropagated) rows at the destination match the source's \(data.sourceRows); "
+                        + "\(data.deletesNotPropagated) rows the run deleted are still there (deletes_not_propagated): a query-based sync "
+                        + "reads with a cursor and cannot see a delete, reported, not a difference"
+                }
+                return (.pass, evidence)
             case .error:
                 return (.notObserved, "the data check failed: \(data.error ?? "no reason given")")
             case .differences:
@@ -373,6 +419,9 @@ public enum Checklist {
                 add(data.duplicates, "duplicates", "duplicated")
                 add(data.changed, "changed", "changed")
                 if parts.isEmpty { parts.append("differences") }
+                if data.deletesNotPropagated > 0 {
+                    parts.append("\(data.deletesNotPropagated) rows the run deleted still there (deletes_not_propagated: a cursor cannot see deletes, not counted)")
+                }
                 return (.fail, "source \(data.sourceRows) rows, destination \(data.destinationRows): " + parts.joined(separator: "; "))
             }
         case .staysConnected:

@@ -2,13 +2,13 @@ import Measurements
 import Foundation
 
 /// `junit.xml`: one testcase per checklist item. FAIL → `failure` with the evidence, NOT
-/// OBSERVED → `skipped` with what was missing, BLOCKED → `error`; an INTERRUPTED or INCONCLUSIVE
+/// OBSERVED and NOT APPLICABLE → `skipped` with what was missing or why, BLOCKED → `error`; an INTERRUPTED or INCONCLUSIVE
 /// run adds a testcase "run" with an `error` saying why.
 public enum JUnitReport {
     public static func render(_ run: RunReport) -> String {
         let time = String(format: "%.3f", max(0, run.finished - run.started))
         let failures = run.items.filter { $0.verdict == .fail }.count
-        let skipped = run.items.filter { $0.verdict == .notObserved }.count
+        let skipped = run.items.filter { $0.verdict == .notObserved || $0.verdict == .notApplicable }.count
         let errors = run.items.filter { $0.verdict == .blocked }.count
         let interrupted = run.verdict == .interrupted || run.verdict == .inconclusive ? 1 : 0
         var lines = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>"]
@@ -30,9 +30,9 @@ public enum JUnitReport {
                 lines.append(open + ">")
                 lines.append("      <failure message=\"\(escape(item.evidence))\" type=\"FAIL\">\(escape(item.evidence))</failure>")
                 lines.append("    </testcase>")
-            case .notObserved:
+            case .notObserved, .notApplicable:
                 lines.append(open + ">")
-                lines.append("      <skipped message=\"NOT OBSERVED: \(escape(item.evidence))\"/>")
+                lines.append("      <skipped message=\"\(item.verdict.rawValue): \(escape(item.evidence))\"/>")
                 lines.append("    </testcase>")
             case .blocked:
                 lines.append(open + ">")
@@ -83,7 +83,7 @@ public enum TimelinePage {
             body{font-family:sans-serif;margin:24px;color:#222;background:#fff}
             .verdict{display:inline-block;padding:4px 12px;border-radius:4px;color:#fff;font-weight:bold}
             .PASS{background:#2e7d32}.FAIL{background:#c62828}.BLOCKED{background:#6d4c41}.INTERRUPTED{background:#ef6c00}.INCONCLUSIVE{background:#8e24aa}
-            .NOTOBSERVED{background:#757575}
+            .NOTOBSERVED{background:#757575}.NOTAPPLICABLE{background:#9e9e9e}
             table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
             </style></head><body>
             <h1>\(escape(run.caseID)): \(escape(run.title))</h1>

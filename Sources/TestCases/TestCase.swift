@@ -95,6 +95,7 @@ public struct TestCase: Codable, Sendable, Hashable {
     public static let reserved: [(name: String, seconds: Double, help: String)] = [
         ("recovery_within", JournalTimeline.defaultRecoveryWithin, "Seconds after the restore the pipeline has to replicate again (a later resume FAILs recovery)."),
         ("catch_up_within", 120, "Seconds after recovery the destination has to hold the source's rows before they are compared."),
+        ("read_within", 300, "Seconds before the run in which a query-based sync (one that opens no binlog dump) must have read the source's tables."),
     ]
 
     /// A parameter's value: the case's (or an override's), else a reserved parameter's default.
@@ -106,6 +107,8 @@ public struct TestCase: Codable, Sendable, Hashable {
     public var recoveryWithin: Double { parameter("recovery_within") ?? JournalTimeline.defaultRecoveryWithin }
     /// `catch_up_within`, in seconds.
     public var catchUpWithin: Double { parameter("catch_up_within") ?? 120 }
+    /// `read_within`, in seconds.
+    public var readWithin: Double { parameter("read_within") ?? 300 }
 
     /// The parameters a run goes by: the case's, and the reserved ones.
     public var effectiveParameters: [String: Double] {

@@ -11,8 +11,10 @@ public enum Comparison {
 
     /// Compares `source` (unique keys) with the destination's *live* rows (and their `index`, when
     /// it was built beforehand, e.g. while the source was still being read).
+    /// `deletedAtSource`: keys deleted at the source that a sync which cannot see deletes may keep:
+    /// such a row at the destination counts as `deletesNotPropagated`, not as extra.
     public static func compare(_ shape: TableShape, profile: Profile, source: [Row], destination: [Row],
-                               index: DestinationIndex? = nil, exampleLimit: Int = 10) -> Outcome {
+                               index: DestinationIndex? = nil, exampleLimit: Int = 10, deletedAtSource: Set<String>? = nil) -> Outcome {
         var report = TableReport(table: shape.table, key: shape.keyColumns, profile: profile)
         report.notReplicatedColumns = shape.notReplicatedColumns
         report.sourceRows = source.count
@@ -21,7 +23,7 @@ public enum Comparison {
         if shape.key.isEmpty { return multiset(shape, report: report, source: source, destination: destination) }
 
         var result = classify(shape, report: report, source: source, destination: destination,
-                              index: index ?? DestinationIndex(destination))
+                              index: index ?? DestinationIndex(destination), deletedAtSource: deletedAtSource)
         result.report.examples = result.examples.render(limit: exampleLimit)
         return Outcome(report: result.report, differingKeys: result.differing)
     }
@@ -33,8 +35,9 @@ public enum Comparison {
     }
 
     private static func classify(_ shape: TableShape, report: TableReport, source: [Row], destination: [Row],
-                                 index: DestinationIndex) -> Classified {
+                                 index: DestinationIndex, deletedAtSource: Set<String>?) -> Classified {
         var report = report
+        if deletedAtSource != nil { report.deletesNotPropagated = 0 }
         var examples = Examples(shape: shape)
         var differing = Set<String>()
         let first = index.first, copies = index.copies
@@ -71,6 +74,10 @@ public enum Comparison {
         }
         for slot in 0..<first.count where !inSource[slot] {
             let row = destination[first[slot]]
+            if copies[slot] == 1, deletedAtSource?.contains(row.key) == true {
+                report.deletesNotPropagated! += 1
+                continue
+            }
             report.extra += 1
             report.duplicates += copies[slot] - 1
             differing.insert(row.key)
@@ -112,13 +119,14 @@ public enum Comparison {
     /// Compares, then — when rows differ and `reread` can read the differing keys again — compares the
     /// re-read rows for those keys and counts the differences that went away as `rechecked`.
     public static func compareRechecking(_ shape: TableShape, profile: Profile, source: [Row], destination: [Row],
-                                         index: DestinationIndex? = nil,
+                                         index: DestinationIndex? = nil, deletedAtSource: Set<String>? = nil,
                                          reread: (Set<String>) throws -> (source: [Row], destination: [Row])?) rethrows -> TableReport {
-        let first = compare(shape, profile: profile, source: source, destination: destination, index: index)
+        let first = compare(shape, profile: profile, source: source, destination: destination, index: index,
+                            deletedAtSource: deletedAtSource)
         guard !first.differingKeys.isEmpty, let fresh = try reread(first.differingKeys) else { return first.report }
         let keys = first.differingKeys
         let second = compare(shape, profile: profile, source: merge(source, fresh.source, keys: keys),
-                             destination: merge(destination, fresh.destination, keys: keys))
+                             destination: merge(destination, fresh.destination, keys: keys), deletedAtSource: deletedAtSource)
         var report = second.report
         report.rechecked = keys.subtracting(second.differingKeys).count
         return report

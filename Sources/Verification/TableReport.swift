@@ -1,5 +1,6 @@
 /// The set-checker's answer for one table. The counts add up:
-/// `sourceRows = matched + changed + missing` and `destinationRows = matched + changed + extra + duplicates`.
+/// `sourceRows = matched + changed + missing` and
+/// `destinationRows = matched + changed + extra + duplicates + deletesNotPropagated`.
 public struct TableReport: Codable, Sendable, Hashable {
     public var table: String
     public var key: [String]
@@ -21,6 +22,9 @@ public struct TableReport: Codable, Sendable, Hashable {
     public var rechecked = 0
     /// Change-log lines equal to the previous line of their key (at-least-once delivery; not a difference).
     public var redelivered: Int?
+    /// Keys the run deleted at the source that a query-based sync's destination still holds: a cursor
+    /// cannot see a delete (reported, not a difference); nil when no deleted keys were given.
+    public var deletesNotPropagated: Int?
     /// Source rows holding a MySQL zero date in a compared column.
     public var zeroDates = 0
     public var notReplicatedColumns: [String] = []
@@ -39,6 +43,7 @@ public struct TableReport: Codable, Sendable, Hashable {
         case table, key, profile, matched, missing, extra, duplicates, changed, rechecked, redelivered, examples
         case sourceRows = "source_rows", destinationRows = "destination_rows", changedColumns = "changed_columns"
         case zeroDates = "zero_dates", notReplicatedColumns = "not_replicated_columns"
+        case deletesNotPropagated = "deletes_not_propagated"
     }
 }
 
@@ -66,6 +71,7 @@ public struct VerifyReport: Codable, Sendable, Hashable {
     public var extra: Int { tables.reduce(0) { $0 + $1.extra } }
     public var duplicates: Int { tables.reduce(0) { $0 + $1.duplicates } }
     public var changed: Int { tables.reduce(0) { $0 + $1.changed } }
+    public var deletesNotPropagated: Int { tables.reduce(0) { $0 + ($1.deletesNotPropagated ?? 0) } }
 
     /// The first rows of a class (`missing`, `extra`, `duplicates`, `changed`) over every table,
     /// each named with its table and key: "users id=261", "t a=4,b=7", "users gen-000000000042..gen-000000000044".
@@ -100,6 +106,7 @@ extension TableReport: CustomStringConvertible {
         }
         if rechecked > 0 { text += "; \(rechecked) differences resolved when re-read" }
         if let redelivered, redelivered > 0 { text += "; \(redelivered) lines redelivered" }
+        if let deletesNotPropagated, deletesNotPropagated > 0 { text += "; \(deletesNotPropagated) deleted rows still there (not propagated)" }
         if zeroDates > 0 { text += "; \(zeroDates) rows with zero dates" }
         if !notReplicatedColumns.isEmpty { text += "; columns not replicated: \(notReplicatedColumns.joined(separator: ", "))" }
         for (kind, keys) in examples.sorted(by: { $0.key < $1.key }) {

@@ -32,7 +32,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "replica: the managed replica (`toolkit pipeline up`, started if needed) is the pipeline under test.") var pipeline: String?
     @Option(help: "The pipeline's destination, checked with `toolkit verify` (URL).") var destination: String?
     @Option(help: "Seconds each fault phase lasts (the case's `duration` parameter).") var duration: Int?
-    @Option(name: .customLong("set"), help: "KEY=VALUE: override any other parameter the case declares, or recovery_within / catch_up_within (seconds; defaults 300 and 120) (repeatable).") var settings: [String] = []
+    @Option(name: .customLong("set"), help: "KEY=VALUE: override any other parameter the case declares, or recovery_within / catch_up_within / read_within (seconds; defaults 300, 120 and 300) (repeatable).") var settings: [String] = []
     @Option(help: "Directory for the outputs.") var report: String?
     @Option(name: .customLong("etl-tool"), help: "The ETL tool's name, for the log; one naming Debezium reads --etl-log as Java records (causes, the engine stopping).") var etlTool: String?
     @Option(help: "The tester's name, for the log.") var tester: String?

@@ -471,3 +471,45 @@ struct WindowReportTests {
         #expect(observed.attempts.unobserved == nil)
     }
 }
+
+@Suite("A query-based sync's reads: its rhythm, its reads during a fault, its first read after the restore")
+struct QueryReadTests {
+    @Test("rhythm from the starts of its runs; reads during the fault counted; the first successful read after the restore")
+    func reads() throws {
+        var script = JournalScript()
+        let fault = FaultSpec(type: .reject)
+        // A sync that runs every 5 s: each run reads twice within a second; the bookkeeping never counts.
+        for run in 0..<4 {
+            let at = Double(run) * 5
+            script.connect(at, conn: UInt64(run + 1))
+            script.add(at + 0.1, .tablesRead, conn: UInt64(run + 1), user: "hevo", detail: "testdb.users")
+            script.add(at + 0.5, .tablesRead, conn: UInt64(run + 1), user: "hevo", detail: "testdb.users,testdb.orders")
+            script.add(at + 0.6, .tablesRead, conn: UInt64(run + 1), user: "hevo", detail: "testdb._toolkit_heartbeat")
+            script.add(at + 0.7, .connClosed, conn: UInt64(run + 1), detail: "client")
+        }
+        script.faultStarted(20, window: 1, fault)
+        script.add(20.5, .tablesRead, conn: 9, user: "hevo", code: 2013, message: "Lost connection", detail: "testdb.users")
+        script.add(21, .connRefused, client: "127.0.0.1:5000")
+        script.faultEnded(30, window: 1, fault)
+        script.add(31, .tablesRead, conn: 10, user: "hevo", detail: "testdb._toolkit_meta")
+        script.add(32, .tablesRead, conn: 10, user: "hevo", message: "no answer: the connection closed", detail: "testdb.users")
+        script.connect(33, conn: 11)
+        script.add(33.5, .tablesRead, conn: 11, user: "hevo", detail: "testdb.users")
+        let report = try #require(script.reports().first)
+        #expect(isClose(report.readRhythm, 5))
+        #expect(report.readsDuringFault == 1)
+        #expect(isClose(report.tablesReadAfter, 3.5))
+        #expect(report.detection?.event == .connRefused)
+    }
+
+    @Test("no rhythm from one run; nothing read after the restore")
+    func quiet() throws {
+        var script = JournalScript()
+        let fault = FaultSpec(type: .reject)
+        script.add(0, .tablesRead, conn: 1, user: "hevo", detail: "testdb.users")
+        script.faultStarted(10, window: 1, fault)
+        script.faultEnded(12, window: 1, fault)
+        let report = try #require(script.reports().first)
+        #expect(report.readRhythm == nil && report.readsDuringFault == nil && report.tablesReadAfter == nil)
+    }
+}

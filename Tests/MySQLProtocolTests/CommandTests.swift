@@ -20,9 +20,35 @@ struct CommandTests {
         #expect(
             result.observations == Conversation.loggedInObservations + [
                 .query("SELECT id, note FROM orders"),
+                .queryAnswered(ok: true),
                 .query("SELECT * FROM missing"),
                 .serverError(code: 1146, message: "Table 'shop.missing' doesn't exist"),
+                .queryAnswered(ok: false),
             ])
+    }
+
+    @Test("the tables a SELECT reads, as a query-based sync's reads are recognised")
+    func selectedTables() {
+        let cases: [(String, [String]?)] = [
+            ("SELECT users.id, users.name FROM users WHERE users.updated_at >= '2026-12-04 05:00:00' ORDER BY users.updated_at", ["users"]),
+            ("select * from `testdb`.`users` u join orders o on o.user_id = u.id", ["testdb.users", "orders"]),
+            ("SELECT a.x FROM a, b AS bee, `c d` WHERE a.id = b.id", ["a", "b", "c d"]),
+            ("/* dlt */ SELECT COUNT(*) FROM testdb.users -- trailing", ["testdb.users"]),
+            ("SELECT * FROM (SELECT id FROM inner_t) AS sub LEFT OUTER JOIN other ON 1", ["inner_t", "other"]),
+            ("SELECT 'FROM fake' AS s, \"JOIN x\" FROM real_t", ["real_t"]),
+            ("SELECT t.from FROM t", ["t"]),
+            ("WITH r AS (SELECT * FROM base) SELECT * FROM r", ["base", "r"]),
+            ("SELECT * FROM information_schema.tables", []),
+            ("SELECT @@version", []),
+            ("SELECT 1 FROM dual", []),
+            ("SHOW TABLES", nil),
+            ("INSERT INTO t SELECT * FROM s", nil),
+            ("", nil),
+            ("SELECT * FROM", []),
+        ]
+        for (text, expected) in cases {
+            #expect(SelectedTables.parse(text) == expected, "\(text)")
+        }
     }
 
     @Test("query text is cut at 1 KiB, before a multi-byte character")
@@ -46,7 +72,7 @@ struct CommandTests {
         #expect(result == run(conversation, .fixed(65536)))
         #expect(
             result.observations == Conversation.loggedInObservations + [
-                .query(String(text.utf8.prefix(1024))!), .query("SELECT 1"),
+                .query(String(text.utf8.prefix(1024))!), .queryAnswered(ok: true), .query("SELECT 1"),
             ])
     }
 
@@ -82,7 +108,7 @@ struct CommandTests {
         let result = observeAllWays(conversation)
         #expect(
             result.observations == Conversation.loggedInObservations + [
-                .query("SET @slave_connect_state='0-1-5'"), .slaveConnectState("0-1-5"),
+                .query("SET @slave_connect_state='0-1-5'"), .slaveConnectState("0-1-5"), .queryAnswered(ok: true),
             ])
     }
 
@@ -99,7 +125,8 @@ struct CommandTests {
         for step in conversation.steps {
             observations += step.side == .client ? observer.clientToServer(step.bytes) : observer.serverToClient(step.bytes)
         }
-        #expect(observations == Conversation.loggedInObservations + [.slaveConnectState("0-1-5")])
+        #expect(observations == Conversation.loggedInObservations
+            + [.queryAnswered(ok: true), .slaveConnectState("0-1-5"), .queryAnswered(ok: true)])
     }
 
     @Test(
@@ -207,6 +234,6 @@ struct CommandTests {
         conversation.server(Wire.packet(1, [0xFF, 0xFF, 0xFF, 0x01, 0x01, 0x02, 0x10, 0x27, 0x00, 0x00]))
         conversation.server(Wire.ok(2))
         let result = observeAllWays(conversation)
-        #expect(result.observations == Conversation.loggedInObservations + [.query("ALTER TABLE t ENGINE=InnoDB")])
+        #expect(result.observations == Conversation.loggedInObservations + [.query("ALTER TABLE t ENGINE=InnoDB"), .queryAnswered(ok: true)])
     }
 }

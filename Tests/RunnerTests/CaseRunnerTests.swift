@@ -286,7 +286,7 @@ final class ScriptedWorld: RunWorld, @unchecked Sendable {
         return status
     }
 
-    func checkData(wait: Duration, shouldStop: @escaping @Sendable () -> Bool) -> VerifyReport {
+    func checkData(wait: Duration, deletedAtSource: [String: Set<String>]?, shouldStop: @escaping @Sendable () -> Bool) -> VerifyReport {
         lock.withLock { _dataWaits.append(wait) }
         if dataCheckHangs { Thread.sleep(forTimeInterval: 5) }
         var table = TableReport(table: "users", key: ["id"], profile: .none)

@@ -195,8 +195,8 @@ final class SoakWorldScript: SoakWorld, @unchecked Sendable {
     func etlSessions(user: String) -> ETLSessions? { base.etlSessions(user: user) }
     func sourceGTIDPosition() -> String? { base.sourceGTIDPosition() }
     func replicaStatus() -> ReplicaPipeline.Status? { base.replicaStatus() }
-    func checkData(wait: Duration, shouldStop: @escaping @Sendable () -> Bool) -> VerifyReport {
-        let data = base.checkData(wait: wait, shouldStop: shouldStop)
+    func checkData(wait: Duration, deletedAtSource: [String: Set<String>]?, shouldStop: @escaping @Sendable () -> Bool) -> VerifyReport {
+        let data = base.checkData(wait: wait, deletedAtSource: deletedAtSource, shouldStop: shouldStop)
         // The test clock is past the soak's length only in its final comparison.
         if let finalData, lock.withLock({ _applied.count }) > 0, base.now.seconds > 150 { return finalData() }
         if let (from, to) = differsBetween, base.now.seconds >= from, base.now.seconds < to { return SoakRunnerTests.missing(["3"]) }

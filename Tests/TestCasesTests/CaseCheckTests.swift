@@ -150,7 +150,7 @@ import Testing
         #expect(Self.refusal(Self.tc007, overrides: [longer])
                 == "f.yaml:\(Self.line(of: "interval: '${interval}'", in: Self.tc007)): steps[2].fault.seconds: at least the interval (600 s) when flapping, got 300")
         let unknown = CaseOverride(name: "speed", value: 3, origin: "--set speed=3")
-        #expect(Self.refusal(Self.tc007, overrides: [unknown]).hasSuffix(": --set speed=3: TC-007 has no parameter 'speed' (it has: duration, interval, recovery_within, catch_up_within)"))
+        #expect(Self.refusal(Self.tc007, overrides: [unknown]).hasSuffix(": --set speed=3: TC-007 has no parameter 'speed' (it has: duration, interval, recovery_within, catch_up_within, read_within)"))
         let fine = CaseOverride(name: "duration", value: 5, origin: "--duration 5")
         #expect((try? CaseCheck.load(Self.tc004, file: "f.yaml", overrides: [fine]))?.parameters["duration"] == 5)
     }

@@ -216,3 +216,21 @@ struct ChangeLogAndProfileTests {
         #expect(GeneratedTagText.sequence("alice@example.com") == nil)
     }
 }
+
+@Suite("deletes a cursor cannot see")
+struct DeletesNotPropagatedTests {
+    @Test("a row the source deleted and the destination keeps is counted apart, not extra; the counts add up")
+    func counted() {
+        let shape = TableShape(table: "users", columns: [ComparedColumn(name: "id", kind: .integer), ComparedColumn(name: "name", kind: .text)],
+                               key: [0])
+        func rows(_ ids: [Int]) -> [Row] { ids.map { shape.row(["\($0)", "n\($0)"], formats: [ValueFormat()]) } }
+        let outcome = Comparison.compare(shape, profile: .none, source: rows([1, 2, 3]), destination: rows([1, 2, 3, 4, 5, 6]),
+                                         deletedAtSource: ["4", "5"])
+        let report = outcome.report
+        #expect(report.deletesNotPropagated == 2 && report.extra == 1 && report.differences == 1)
+        #expect(report.examples["extra"] == ["6"])
+        #expect(report.destinationRows == report.matched + report.changed + report.extra + report.duplicates + report.deletesNotPropagated!)
+        let plain = Comparison.compare(shape, profile: .none, source: rows([1]), destination: rows([1, 4])).report
+        #expect(plain.deletesNotPropagated == nil && plain.extra == 1)
+    }
+}
