@@ -27,12 +27,15 @@ public struct ItemResult: Codable, Sendable, Hashable {
     public var verdict: ItemVerdict
     /// What was measured (PASS/FAIL), or what is missing (NOT OBSERVED).
     public var evidence: String
+    /// The person whose verdict this is, when one gave it (`--item`, `toolkit report`).
+    public var person: TesterAnswer?
 
-    public init(text: String, measure: Measure, verdict: ItemVerdict, evidence: String) {
+    public init(text: String, measure: Measure, verdict: ItemVerdict, evidence: String, person: TesterAnswer? = nil) {
         self.text = text
         self.measure = measure
         self.verdict = verdict
         self.evidence = evidence
+        self.person = person
     }
 }
 
@@ -80,6 +83,8 @@ public struct RunObservations: Codable, Sendable, Hashable {
     public var reconnects: [ResumeReport] = []
     /// How the pipeline read the source; nil in runs from before it was told (binlog readers).
     public var syncMode: SyncMode?
+    /// What people entered (`--observe`, `--item`, `toolkit report`), each marked as theirs.
+    public var testerAnswers: TesterAnswers?
 
     var isQueryBased: Bool { syncMode == .queries }
 
@@ -99,6 +104,7 @@ public struct RunObservations: Codable, Sendable, Hashable {
         case etlLogSearched = "etl_log_searched"
         case reconnects
         case syncMode = "sync_mode"
+        case testerAnswers = "tester_answers"
     }
 
     /// What the client was sent when it tried to connect during the first window, for a

@@ -101,7 +101,20 @@ public enum TimelinePage {
         for step in run.steps {
             html += "<li>\(RunReport.clock(step.at)) UTC — \(escape(step.line))</li>\n"
         }
-        html += "</ol></body></html>\n"
+        html += "</ol>\n"
+        // What a person attached (`toolkit report --attach`): screenshots shown, other files linked.
+        let attached = run.artifacts.filter { $0.hasPrefix("attachments/") }
+        if !attached.isEmpty {
+            html += "<h2>Screenshots/Logs</h2><ul id=\"attachments\">\n"
+            for file in attached {
+                let link = escape(file.split(separator: "/").map { $0.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? String($0) }
+                    .joined(separator: "/"))
+                let isImage = ["png", "jpg", "jpeg", "gif", "webp"].contains((file as NSString).pathExtension.lowercased())
+                html += "<li><a href=\"\(link)\">\(escape(file))</a>" + (isImage ? "<br><img src=\"\(link)\" alt=\"\(escape(file))\" style=\"max-width:100%\">" : "") + "</li>\n"
+            }
+            html += "</ul>\n"
+        }
+        html += "</body></html>\n"
         return html
     }
 

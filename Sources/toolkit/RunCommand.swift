@@ -40,6 +40,10 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("etl-log-pattern"), help: "Regular expression (case-insensitive) for --etl-log lines.")
     var etlLogPattern = RunPlan.defaultETLLogPattern
     @Option(help: "Append the run's section to this Markdown case file, numbering runs.") var append: String?
+    @Option(name: .customLong("observe"), help: "MEASURE=TEXT: what you saw, for a checklist measure (error_message=\"...\") (repeatable).")
+    var observed: [String] = []
+    @Option(name: .customLong("item"), help: "N=PASS|FAIL[:note]: your verdict on checklist item N (repeatable).")
+    var itemAnswers: [String] = []
     @Flag(help: "Never prompt (CI).") var yes = false
     @Option(help: "State directory (env TOOLKIT_HOME).") var home: String?
     @OptionGroup var output: OutputFlags
@@ -94,6 +98,12 @@ struct RunCommand: AsyncParsableCommand {
         let state = StateDirectory.resolve(flag: home)
         let names = askOnce()
         let started = Date().timeIntervalSince1970
+        let answers: TesterAnswers
+        do {
+            answers = try TesterAnswers.parse(observe: observed, items: itemAnswers, checklist: chosen.checklist, tester: names.tester, at: started)
+        } catch {
+            throw ToolkitError.usage(error.description)
+        }
         var base = RunReport(caseID: chosen.id, title: chosen.title, started: started, finished: started,
                              tester: names.tester, etlTool: names.etlTool, toolkitVersion: Toolkit.configuration.version,
                              pipeline: pipeline ?? "external, destination \(DestinationAddress.shown(destination ?? ""))",
@@ -119,7 +129,9 @@ struct RunCommand: AsyncParsableCommand {
             } else {
                 let plan = RunPlan(testCase: chosen, etlUser: environment.etlUser, managedReplica: pipeline == "replica",
                                    etlLogPattern: etlLogPattern, etlLogReader: .forTool(names.etlTool))
-                result = await CaseRunner(environment.run, plan: plan, report: base).execute()
+                var judged = await CaseRunner(environment.run, plan: plan, report: base).execute()
+                if !answers.isEmpty { judged.judge(chosen, adding: answers) }
+                result = judged
             }
         } else {
             result = RunReport.blocked(chosen, reason: contextFailure(state: state), into: base)
@@ -128,7 +140,7 @@ struct RunCommand: AsyncParsableCommand {
         if output.json {
             print(JSONOutput.line(written, pretty: true))
         } else {
-            print(summary(written, directory: directory))
+            print(RunOutputFiles.summary(written, directory: directory))
         }
         throw ExitCode(written.verdict.exitCode)
     }
@@ -175,17 +187,13 @@ struct RunCommand: AsyncParsableCommand {
     /// Writes the five outputs (and the appended log); returns the report with its artifacts listed.
     private func writeOutputs(_ run: RunReport, testCase: TestCase, to directory: URL, state: StateDirectory) throws -> RunReport {
         var run = run
-        let names = ["\(testCase.id).md", "junit.xml", "result.json", "report.html", "events.jsonl"]
-        run.artifacts = names
+        run.artifacts = RunOutputFiles.names(testCase)
         let events = journalSlice(state: state, from: run.started - 1, to: run.finished + 1)
         try events.write(to: directory.appendingPathComponent("events.jsonl"), atomically: true, encoding: .utf8)
-        try CaseMarkdown.document(testCase, run: run).write(to: directory.appendingPathComponent(names[0]), atomically: true, encoding: .utf8)
-        try JUnitReport.render(run).write(to: directory.appendingPathComponent("junit.xml"), atomically: true, encoding: .utf8)
-        try (JSONOutput.line(run, pretty: true) + "\n").write(to: directory.appendingPathComponent("result.json"), atomically: true, encoding: .utf8)
-        try TimelinePage.render(run).write(to: directory.appendingPathComponent("report.html"), atomically: true, encoding: .utf8)
+        try RunOutputFiles.write(run, testCase: testCase, to: directory)
         if let append {
             var appended = run
-            appended.artifacts = names.map { directory.appendingPathComponent($0).path }
+            appended.artifacts = run.artifacts.map { directory.appendingPathComponent($0).path }
             let text = (try? String(contentsOfFile: append, encoding: .utf8)) ?? ""
             try CaseMarkdown.appending(appended, to: text).write(toFile: append, atomically: true, encoding: .utf8)
         }
@@ -195,15 +203,6 @@ struct RunCommand: AsyncParsableCommand {
     private func journalSlice(state: StateDirectory, from: Double, to: Double) -> String {
         JournalDirectory(state: state).events(from: from).filter { $0.at <= to }
             .map { JSONOutput.line($0) + "\n" }.joined()
-    }
-
-    private func summary(_ run: RunReport, directory: URL) -> String {
-        var lines = ["\(run.caseID) \(run.title): \(run.verdict.rawValue)" + (run.reason.map { " — \($0)" } ?? "")]
-        for item in run.items {
-            lines.append("  \(item.verdict.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(item.text): \(item.evidence)")
-        }
-        lines.append("Reports in \(directory.path): \(run.artifacts.joined(separator: ", "))")
-        return lines.joined(separator: "\n")
     }
 
     /// `path`, or `path-2`, `path-3`... when it exists: two runs started in the same second

@@ -13,6 +13,7 @@ struct Toolkit: AsyncParsableCommand {
             CasesCommand.self,
             PipelineCommand.self,
             RunCommand.self,
+            ReportCommand.self,
             SoakCommand.self,
         ]
     )

@@ -97,5 +97,39 @@ final class QuerySyncRunTests {
         #expect(junit.contains("<skipped message=\"NOT APPLICABLE: a query-based sync has no binlog position"), "\(junit)")
         #expect(try agent.agentStatus().faults.isEmpty)
         try CaseFileTests.validate(directory.appendingPathComponent("result.json"), against: "run-result", environment: agent.environment)
+        try completeByHand()
+    }
+
+    /// `toolkit report` on the finished run: a screenshot, what the tester saw, a verdict of theirs.
+    private func completeByHand() throws {
+        let result = directory.appendingPathComponent("result.json")
+        let before = try Data(contentsOf: result)
+        let refused = try Run.toolkit(["report", directory.path, "--item", "9=PASS"], environment: agent.environment)
+        #expect(refused.status == 2 && refused.stderr.contains("--item 9: the case's checklist has items 1 to 5"), "\(refused.stderr)")
+        #expect(try Data(contentsOf: result) == before, "bad input changes nothing")
+
+        let screenshot = agent.state.root.appendingPathComponent("dlt dashboard.png")
+        try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]).write(to: screenshot)
+        let report = try Run.toolkit(["report", directory.path, "--tester", "Ann", "--attach", screenshot.path,
+                                      "--observe", "detection=the scheduler showed the failed run at once",
+                                      "--item", "5=FAIL:the dashboard counts 2 rows twice"], environment: agent.environment)
+        #expect(report.status == 1, "a person's FAIL fails the run: \(report.stdout)\n\(report.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: result)) as? [String: Any])
+        #expect(json["verdict"] as? String == "FAIL")
+        let items = try #require(json["items"] as? [[String: Any]])
+        #expect(items[4]["verdict"] as? String == "FAIL")
+        #expect((items[4]["person"] as? [String: Any])?["tester"] as? String == "Ann")
+        #expect((items[4]["evidence"] as? String ?? "").range(of: #"^measured PASS → FAIL by Ann at \d\d:\d\d:\d\d UTC: the dashboard counts 2 rows twice; measured: "#,
+                                                              options: .regularExpression) != nil, "\(items[4])")
+        #expect((items[0]["evidence"] as? String ?? "").contains("Ann at "), "\(items[0])")
+        #expect(items[3]["verdict"] as? String == "NOT APPLICABLE", "re-judged with the same rules")
+        #expect(FileManager.default.contents(atPath: directory.appendingPathComponent("attachments/dlt dashboard.png").path)?.count == 8)
+        let markdown = try String(contentsOf: directory.appendingPathComponent("TC-004.md"), encoding: .utf8)
+        #expect(markdown.contains("- [attachments/dlt dashboard.png](attachments/dlt dashboard.png)"), "\(markdown.suffix(1500))")
+        let html = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.contains("<img src=\"attachments/dlt%20dashboard.png\""))
+        let junit = try String(contentsOf: directory.appendingPathComponent("junit.xml"), encoding: .utf8)
+        #expect(junit.contains("failures=\"1\"") && junit.contains("measured PASS → FAIL by Ann"))
+        try CaseFileTests.validate(result, against: "run-result", environment: agent.environment)
     }
 }
