@@ -157,6 +157,69 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
             report.items = Checklist.evaluate(testCase.checklist, report.observations)
         }
         report.settle(checklist: Checklist.runVerdict(report.items))
+        await askForUnmeasuredItems()
+    }
+
+    // MARK: The tester
+
+    /// What the person at the terminal entered during the run.
+    private var testerAnswers = TesterAnswers()
+
+    /// At an `observe` step, during the fault: when their tool shows the error (Enter; its time is
+    /// their own detection, next to the measured one) and what it says. Bounded by the fault's
+    /// remaining time; nil without a terminal.
+    private func askWhatTheTesterSees() async -> String? {
+        guard let prompter = environment.prompter, environment.interruption() == nil else { return nil }
+        let status = await agentStatus()
+        let fault = status?.faults.first
+        let remaining = fault?.remainingSeconds.map { max(1, $0) }
+        let faultStarted = fault.map { environment.epoch() - $0.elapsedSeconds }
+        let window = status?.windows.last { $0.window > firstWindowBefore }
+        let measured = window?.detection.map { String(format: "measured: first failed attempt %.2f s after the fault (%@)", $0.after, $0.event.rawValue) }
+            ?? "nothing failed on the wire yet"
+        let ends = remaining.map { String(format: "the fault ends in %.0f s", $0) } ?? "the fault is on"
+        var said: [String] = []
+        let tester = report.tester
+        if await prompter.ask("[\(ends); \(measured)] Press Enter when your ETL tool shows the error (or type skip): ",
+                              within: remaining.map { .milliseconds(Int64($0 * 1000)) }) .map({ $0.lowercased() != "skip" }) == true,
+           let faultStarted {
+            let after = environment.epoch() - faultStarted
+            testerAnswers.observed[Measure.detection.rawValue] = TesterAnswer(
+                tester: tester, at: environment.epoch(), text: String(format: "their tool showed the error %.2f s after the fault started", after))
+            said.append(String(format: "the tester saw the error %.2f s after the fault started", after))
+        }
+        if let message = await prompter.ask("What error does your ETL tool show? Paste it, or Enter to skip: ", within: .seconds(300)),
+           !message.trimmingCharacters(in: .whitespaces).isEmpty {
+            testerAnswers.observed[Measure.errorMessage.rawValue] = TesterAnswer(tester: tester, at: environment.epoch(),
+                                                                                 text: message.trimmingCharacters(in: .whitespaces))
+            said.append("the tester's tool showed \"\(message.trimmingCharacters(in: .whitespaces))\"")
+        }
+        return said.isEmpty ? nil : said.joined(separator: "; ")
+    }
+
+    /// After the checklist: each item the run could not measure, with what it measured, asked of the
+    /// tester (PASS, FAIL or skip, and a note); then the checklist judged with their answers.
+    private func askForUnmeasuredItems() async {
+        guard let prompter = environment.prompter, report.verdict != .blocked, report.verdict != .interrupted else {
+            return
+        }
+        // What they saw first: a message they pasted may already decide the message item.
+        if !testerAnswers.isEmpty { report.judge(testCase, adding: testerAnswers) }
+        var verdicts = TesterAnswers()
+        for (index, item) in report.items.enumerated() where item.verdict == .notObserved && environment.interruption() == nil {
+            guard let answer = await prompter.ask("Item \(index + 1) \"\(item.text)\" is NOT OBSERVED (\(item.evidence)). "
+                                                    + "Your verdict: p = PASS, f = FAIL, Enter to skip: ", within: .seconds(600)) else { break }
+            let verdict: ItemVerdict? = switch answer.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "p", "pass": .pass
+            case "f", "fail": .fail
+            default: nil
+            }
+            guard let verdict else { continue }
+            let note = await prompter.ask("Note for item \(index + 1) (Enter for none): ", within: .seconds(600))
+                .map { $0.trimmingCharacters(in: .whitespaces) }.flatMap { $0.isEmpty ? nil : $0 }
+            verdicts.items[String(index + 1)] = TesterAnswer(tester: report.tester, at: environment.epoch(), verdict: verdict, text: note)
+        }
+        if !verdicts.isEmpty { report.judge(testCase, adding: verdicts) }
     }
 
     // MARK: Time, signals and the agent
@@ -389,7 +452,8 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
             environment.load.resume()
             record(step.text, Self.outcome(of: data) + "; the toolkit's load held while comparing")
         } else if step.observe != nil {
-            record(step.text, "measured by the agent (see the observations)")
+            let seen = await askWhatTheTesterSees()
+            record(step.text, "measured by the agent (see the observations)" + (seen.map { "; \($0)" } ?? ""))
         } else {
             record(step.text, "not performed by the toolkit: a person must do it")
         }

@@ -116,6 +116,14 @@ public struct RunPlan: Sendable {
 }
 
 /// The run's surroundings, injected: tests give a clock that moves when told and a world of their own.
+/// A person at the terminal the run was started from: asked at the case's `observe` steps and for
+/// the items the run could not measure. Nil in a run with `--yes` or without a terminal.
+public protocol RunPrompter: Sendable {
+    /// Shows `question`; the line the person typed, or nil when they typed nothing within `within`
+    /// (nil: no limit) or the terminal went away.
+    func ask(_ question: String, within: Duration?) async -> String?
+}
+
 public struct RunEnvironment<C: Clock>: Sendable where C.Duration == Duration {
     public var clock: C
     /// Seconds since 1970 now, for the report and the journal.
@@ -127,9 +135,13 @@ public struct RunEnvironment<C: Clock>: Sendable where C.Duration == Duration {
     public var reporter: @Sendable (StepRecord) -> Void
     /// The signal that asked the run to stop ("SIGTERM"), nil until one came.
     public var interruption: @Sendable () -> String?
+    /// The tester at the terminal, when there is one to ask.
+    public var prompter: (any RunPrompter)?
 
     public init(clock: C, epoch: @escaping @Sendable () -> Double, world: any RunWorld, load: any RunLoad, sampler: any RunSampling,
-                reporter: @escaping @Sendable (StepRecord) -> Void, interruption: @escaping @Sendable () -> String?) {
+                reporter: @escaping @Sendable (StepRecord) -> Void, interruption: @escaping @Sendable () -> String?,
+                prompter: (any RunPrompter)? = nil) {
+        self.prompter = prompter
         self.clock = clock
         self.epoch = epoch
         self.world = world

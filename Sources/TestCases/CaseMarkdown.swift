@@ -171,6 +171,12 @@ public enum CaseMarkdown {
     }
 
     static func detectionText(_ run: RunReport) -> String {
+        let measured = measuredDetectionText(run)
+        guard let seen = run.observations.testerAnswers?.observed[Measure.detection.rawValue], let text = seen.text else { return measured }
+        return measured + "; \(seen.signature): \(text)"
+    }
+
+    static func measuredDetectionText(_ run: RunReport) -> String {
         guard let window = run.observations.windows.first else { return "NOT OBSERVED (no fault window)" }
         let closed = window.serverClosed.map { "; \($0)" } ?? ""
         guard let detection = window.detection else { return "NOT OBSERVED (no failed attempt while the fault lasted\(closed))" }
@@ -187,6 +193,9 @@ public enum CaseMarkdown {
 
     static func messageText(_ run: RunReport) -> String {
         if let message = run.observations.message { return "\"\(message.text)\" (\(message.source))" }
+        if let seen = run.observations.testerAnswers?.observed[Measure.errorMessage.rawValue], let text = seen.text {
+            return "\"\(text)\" (seen by \(seen.signature))"
+        }
         let sent = run.observations.clientWasSent.map { "; the client was sent: \($0)" } ?? ""
         if let searched = run.observations.etlLogSearched { return "NOT OBSERVED (no line of the ETL log \(searched) came after the fault started)\(sent)" }
         return "NOT OBSERVED (no ETL log read)\(sent)"

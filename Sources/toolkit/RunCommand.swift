@@ -164,7 +164,9 @@ struct RunCommand: AsyncParsableCommand {
             clock: ContinuousClock(), epoch: { Date().timeIntervalSince1970 }, world: world,
             load: SteadyLoad(target: target, table: table), sampler: RunSampler(target: target, replica: replica, table: table),
             reporter: { step in writeError("\(RunReport.clock(step.at)) \(step.line)") },
-            interruption: { Interrupt.signalName })
+            interruption: { Interrupt.signalName },
+            // On a terminal, and not with --yes: the tester is asked what only they can see.
+            prompter: !yes && isatty(STDIN_FILENO) == 1 ? TerminalPrompter(interrupted: { Interrupt.signalName != nil }) : nil)
         return (environment, live.etlUser)
     }
 

@@ -51,6 +51,73 @@ final class RunCaseTests {
         throw FixtureError("replica has \(mine.count) rows of users, source \(theirs.count)")
     }
 
+    /// On a terminal (no --yes) the run asks the tester, as a person meets it in tmux: at the observe
+    /// step, Enter when their tool shows the error and what it says; then each item it could not
+    /// measure. Their answers land in the outputs, marked as theirs.
+    @Test func theTesterIsAskedOnATerminal() throws {
+        try source.toolkit(["pipeline", "up"])
+        let tmux = try #require(ChildProcess.find(["tmux"]), "tmux is installed by scripts/test-deps")
+        let session = "run-\(UUID().uuidString.prefix(6))"
+        let directory = report("terminal")
+        let started = try Run.program(tmux, ["new-session", "-d", "-s", session, "-x", "250", "-y", "50",
+                                             "-e", "TOOLKIT_HOME=\(source.state.root.path)",
+                                             "sh", "-c", "'\(Run.toolkitPath)' run TC-004 --pipeline replica --duration 15 --tester Ann "
+                                                 + "--report '\(directory.path)'; echo EXIT=$?; sleep 300"],
+                                      timeout: 30)
+        #expect(started.status == 0, "\(started.stderr)")
+        defer { _ = try? Run.program(tmux, ["kill-session", "-t", session], timeout: 30) }
+        func screen() -> String { (try? Run.program(tmux, ["capture-pane", "-p", "-J", "-S", "-200", "-t", session], timeout: 30).stdout) ?? "" }
+        func waitFor(_ text: String, seconds: Double) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                if screen().contains(text) { return true }
+                Thread.sleep(forTimeInterval: 0.3)
+            }
+            return false
+        }
+        func type(_ keys: String) { _ = try? Run.program(tmux, ["send-keys", "-t", session, "-l", keys], timeout: 30) }
+        func enter() { _ = try? Run.program(tmux, ["send-keys", "-t", session, "Enter"], timeout: 30) }
+        try #require(waitFor("Press Enter when your ETL tool shows the error", seconds: 120), "\(screen())")
+        #expect(screen().range(of: #"\[the fault ends in \d+ s; "#, options: .regularExpression) != nil, "\(screen())")
+        Thread.sleep(forTimeInterval: 1)
+        enter()
+        try #require(waitFor("What error does your ETL tool show?", seconds: 30), "\(screen())")
+        type("Connection refused, retrying in 10 s")
+        enter()
+        // Items the run could not measure are asked one by one (bounded); each gets a PASS and a note.
+        var answered = 0
+        let answering = Date().addingTimeInterval(240)
+        while answered < 5, Date() < answering, !screen().contains("EXIT=") {
+            let text = screen()
+            if text.components(separatedBy: "Your verdict: p = PASS").count - 1 > answered {
+                type("p"); enter()
+                _ = waitFor("Note for item", seconds: 10)
+                type("checked in the UI"); enter()
+                answered += 1
+            }
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        try #require(waitFor("EXIT=", seconds: 240), "\(screen())")
+        let result = try result(directory)
+        let answers = try #require((result["observations"] as? [String: Any])?["tester_answers"] as? [String: Any], "\(screen())")
+        let observed = try #require(answers["observed"] as? [String: [String: Any]])
+        #expect(observed["error_message"]?["text"] as? String == "Connection refused, retrying in 10 s")
+        #expect(observed["error_message"]?["tester"] as? String == "Ann")
+        #expect((observed["detection"]?["text"] as? String ?? "").range(of: #"^their tool showed the error \d+\.\d\d s after the fault started$"#,
+                                                                        options: .regularExpression) != nil, "\(observed)")
+        let items = try #require(result["items"] as? [[String: Any]])
+        #expect((items[0]["evidence"] as? String ?? "").contains("; Ann at "), "\(items[0])")
+        let markdown = try String(contentsOf: directory.appendingPathComponent("TC-004.md"), encoding: .utf8)
+        #expect(markdown.contains("the tester's tool showed \"Connection refused, retrying in 10 s\""), "\(markdown.suffix(2000))")
+        let junit = try String(contentsOf: directory.appendingPathComponent("junit.xml"), encoding: .utf8)
+        #expect(junit.contains("Ann at "))
+        let html = try String(contentsOf: directory.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.contains("Ann at "))
+        for item in items where (item["person"] as? [String: Any]) != nil {
+            #expect((item["evidence"] as? String ?? "").contains(": checked in the UI; measured: "), "\(item)")
+        }
+    }
+
     /// TC-004 with the replica through the gateway: each item's verdict as measured (held, so a
     /// change shows), and every output checked.
     @Test func tc004WithTheReplica() throws {

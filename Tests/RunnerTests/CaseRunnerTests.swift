@@ -157,11 +157,34 @@ import Verification
         #expect(stopped.dataWaits.count > 1 && stopped.dataWaits.last == .zero, "\(stopped.dataWaits)")
     }
 
+    /// On a terminal the tester is asked at the observe step (when their tool shows the error, and
+    /// what it says) and for each item the run could not measure; their answers are marked as theirs.
+    @Test func theTesterIsAskedWhatOnlyTheySee() async throws {
+        let prompter = ScriptedPrompter(["", "Connection refused (Fix Now)", "f", "saw it in the UI"])
+        let (report, _) = await execute(Self.tc004, in: ScriptedWorld(), prompter: prompter)
+        let questions = prompter.questions
+        #expect(questions.first?.contains("Press Enter when your ETL tool shows the error") == true, "\(questions)")
+        #expect(questions.first?.contains("the fault ends in") == true, "\(questions)")
+        #expect(questions.dropFirst().first == "What error does your ETL tool show? Paste it, or Enter to skip: ")
+        let answers = try #require(report.observations.testerAnswers)
+        #expect(answers.observed["error_message"]?.text == "Connection refused (Fix Now)")
+        #expect(answers.observed["detection"]?.text?.hasPrefix("their tool showed the error") == true)
+        #expect(report.items[1].verdict == .pass && report.items[1].evidence.contains("(seen by t at "), "\(report.items[1])")
+        let asked = questions.dropFirst(2).first ?? ""
+        #expect(asked.hasPrefix("Item ") && asked.contains("is NOT OBSERVED"), "\(questions)")
+        let overridden = report.items.filter { $0.person != nil }
+        #expect(overridden.count == 1 && overridden.first?.verdict == .fail, "\(report.items)")
+        #expect(overridden.first?.evidence.contains("measured NOT OBSERVED → FAIL by t at ") == true)
+        #expect(overridden.first?.evidence.contains(": saw it in the UI; measured: ") == true)
+        #expect(report.verdict == .fail)
+        #expect(report.steps.contains { $0.outcome.contains("the tester's tool showed \"Connection refused (Fix Now)\"") })
+    }
+
     // MARK: The harness
 
     /// Runs `testCase` with `duration` 10 in `world`; `tick` sees the world whenever the runner sleeps.
     private func execute(_ testCase: TestCase, in world: ScriptedWorld, interruption: @escaping @Sendable () -> String? = { nil },
-                     dataCheckLimit: Duration? = nil, managedReplica: Bool = true,
+                     dataCheckLimit: Duration? = nil, managedReplica: Bool = true, prompter: (any RunPrompter)? = nil,
                      tick: @escaping @Sendable (ScriptedWorld, Duration) -> Void = { _, _ in }) async -> (RunReport, Duration) {
         var testCase = testCase
         testCase.parameters["duration"] = 10
@@ -169,7 +192,8 @@ import Verification
         clock.onSleep = { now in world.now = now; tick(world, now) }
         world.now = .zero
         let environment = RunEnvironment(clock: clock, epoch: { 1_800_000_000 + clock.now.offset.seconds }, world: world,
-                                         load: InertLoad(), sampler: InertSampler(), reporter: { _ in }, interruption: interruption)
+                                         load: InertLoad(), sampler: InertSampler(), reporter: { _ in }, interruption: interruption,
+                                         prompter: prompter)
         let base = RunReport(caseID: testCase.id, title: testCase.title, started: 1_800_000_000, finished: 1_800_000_000,
                              tester: "t", etlTool: "e", toolkitVersion: "test", pipeline: "replica", parameters: testCase.parameters, verdict: .fail)
         let runner = CaseRunner(environment, plan: RunPlan(testCase: testCase, etlUser: "hevo", managedReplica: managedReplica), report: base,
@@ -243,7 +267,8 @@ final class ScriptedWorld: RunWorld, @unchecked Sendable {
             for (command, at) in _applied {
                 guard let seconds = command.durationSeconds, let spec = command.spec, _now < at + .seconds(seconds),
                       _restoredAt.map({ $0 < at }) ?? true else { continue }
-                faults.append(ActiveFaultStatus(fault: spec, windowID: 2, elapsedSeconds: (_now - at).seconds, remainingSeconds: nil, flap: nil))
+                faults.append(ActiveFaultStatus(fault: spec, windowID: 2, elapsedSeconds: (_now - at).seconds,
+                                             remainingSeconds: (at + .seconds(seconds) - _now).seconds, flap: nil))
             }
             return AgentStatus(pid: 42, startedAt: 0, backend: .gateway, listen: "127.0.0.1:3306", upstream: "127.0.0.1:3307",
                                gatewayListening: true, connections: 1, faults: faults, windows: _windows, journal: "journal.jsonl")
@@ -312,4 +337,19 @@ struct InertSampler: RunSampling {
     func stop() async {}
     var samples: [Sample] { [] }
     var errors: [ObservedMessage] { [] }
+}
+
+/// A tester who types the given lines in order, then nothing; the questions asked are kept.
+final class ScriptedPrompter: RunPrompter, @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String]
+    private var asked: [String] = []
+    init(_ lines: [String]) { self.lines = lines }
+    var questions: [String] { lock.withLock { asked } }
+    func ask(_ question: String, within: Duration?) async -> String? {
+        lock.withLock {
+            asked.append(question)
+            return lines.isEmpty ? "" : lines.removeFirst()
+        }
+    }
 }
