@@ -72,17 +72,20 @@ public struct BinlogFiles: Sendable {
 }
 
 enum FileBytes {
-    /// The file's SHA-256 in hex, read in 1 MiB chunks; never through a symlink.
-    static func sha256(_ path: String) throws -> String {
+    /// The SHA-256 in hex of the file, or of its first `prefix` bytes, read in 1 MiB chunks; never through a symlink.
+    static func sha256(_ path: String, prefix: UInt64? = nil) throws -> String {
         let input = open(path, O_RDONLY | O_NOFOLLOW)
         guard input >= 0 else { throw ToolkitError("cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(input) }
         var hasher = SHA256()
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+        var left = prefix ?? .max
+        while left > 0 {
+            let wanted = Int(min(UInt64(buffer.count), left))
+            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, wanted) }
             if count < 0 { throw ToolkitError("reading \(path): \(String(cString: strerror(errno)))") }
             if count == 0 { break }
+            left -= UInt64(count)
             buffer.withUnsafeBytes { hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[..<count])) }
         }
         return hasher.finalize().map { String(format: "%02x", $0) }.joined()
@@ -343,7 +346,8 @@ public struct BinlogRestore {
                     + "wrote after the backup are gone (restore --flush starts a fresh file)")
             }
             try FileBytes.copy(source, to: destination, mode: mode_t(entry.mode), uid: entry.uid, gid: entry.gid)
-            let digest = try FileBytes.sha256(destination)
+            // The server may append to the file it writes the moment the copy ends: what was restored is the backup's length.
+            let digest = try FileBytes.sha256(destination, prefix: entry.name == files.current ? entry.size : nil)
             guard digest == entry.sha256 else {
                 throw ToolkitError("restored \(destination) but its SHA-256 \(digest) differs from the backup's \(entry.sha256)")
             }
