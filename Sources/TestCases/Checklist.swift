@@ -425,6 +425,11 @@ public enum Checklist {
                 add(data.duplicates, "duplicates", "duplicated")
                 add(data.changed, "changed", "changed")
                 if parts.isEmpty { parts.append("differences") }
+                for table in data.tables {
+                    if let column = table.missingShareSecondIn {
+                        parts.append("\(table.table): " + CursorPrecisionText.hint(missing: table.missing, column: column))
+                    }
+                }
                 if data.deletesNotPropagated > 0 {
                     parts.append("\(data.deletesNotPropagated) rows the run deleted still there (deletes_not_propagated: a cursor cannot see deletes, not counted)")
                 }

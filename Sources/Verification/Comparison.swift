@@ -42,11 +42,13 @@ public enum Comparison {
         var differing = Set<String>()
         let first = index.first, copies = index.copies
         var inSource = [Bool](repeating: false, count: first.count)
-        for row in source {
+        var missingRows: [Int] = []
+        for (position, row) in source.enumerated() {
             guard let slot = index.slot(of: row) else {
                 report.missing += 1
                 differing.insert(row.key)
                 examples.add("missing", row)
+                if missingRows.count <= CursorPrecision.limit { missingRows.append(position) }
                 continue
             }
             inSource[slot] = true
@@ -84,7 +86,44 @@ public enum Comparison {
             examples.add("extra", row)
             if copies[slot] > 1 { examples.add("duplicates", row) }
         }
+        report.missingShareSecondIn = CursorPrecision.column(shape, source: source, missing: missingRows)
         return Classified(report: report, differing: differing, examples: examples)
+    }
+
+    /// A cursor that misses rows because of its precision: a sync that reads `updated_at > last value`
+    /// with the value in whole seconds never sees the rows written later in the second it last read.
+    /// Its trace: every missing row shares its second, in one time column, with a row that arrived.
+    enum CursorPrecision {
+        /// Above this many missing rows the table is not searched for the trace.
+        static let limit = 10_000
+
+        /// The time column in which every missing row (indexes into `source`) shares its whole second
+        /// with a source row that arrived; names like `updated_at` or `modified` first. Nil when none does.
+        static func column(_ shape: TableShape, source: [Row], missing: [Int]) -> String? {
+            guard !missing.isEmpty, missing.count <= limit, missing.count < source.count else { return nil }
+            let candidates = shape.columns.indices.filter { if case .instant = shape.columns[$0].kind { return true } else { return false } }
+                .sorted { a, b in preferred(shape.columns[a].name) && !preferred(shape.columns[b].name) }
+            let isMissing = Set(missing)
+            for column in candidates {
+                func second(_ row: Row) -> Int64? {
+                    guard case .instant(let micros, _) = row.cells[column] else { return nil }
+                    return Cell.floor(micros, 1_000_000)
+                }
+                let wanted = Set(missing.compactMap { second(source[$0]) })
+                guard wanted.count > 0, missing.allSatisfy({ second(source[$0]) != nil }) else { continue }
+                var found = Set<Int64>()
+                for (position, row) in source.enumerated() where !isMissing.contains(position) {
+                    if let value = second(row), wanted.contains(value) { found.insert(value) }
+                    if found.count == wanted.count { return shape.columns[column].name }
+                }
+            }
+            return nil
+        }
+
+        private static func preferred(_ name: String) -> Bool {
+            let name = name.lowercased()
+            return name.contains("updated") || name.contains("modified") || name.contains("changed")
+        }
     }
 
     /// A table without a key: rows are compared as a multiset of whole rows.

@@ -25,6 +25,9 @@ public struct TableReport: Codable, Sendable, Hashable {
     /// Keys the run deleted at the source that a query-based sync's destination still holds: a cursor
     /// cannot see a delete (reported, not a difference); nil when no deleted keys were given.
     public var deletesNotPropagated: Int?
+    /// The time column in which every missing row shares its whole second with a row that arrived:
+    /// the trace of a sync whose cursor (`updated_at > last value`) is kept in whole seconds.
+    public var missingShareSecondIn: String?
     /// Source rows holding a MySQL zero date in a compared column.
     public var zeroDates = 0
     public var notReplicatedColumns: [String] = []
@@ -44,6 +47,7 @@ public struct TableReport: Codable, Sendable, Hashable {
         case sourceRows = "source_rows", destinationRows = "destination_rows", changedColumns = "changed_columns"
         case zeroDates = "zero_dates", notReplicatedColumns = "not_replicated_columns"
         case deletesNotPropagated = "deletes_not_propagated"
+        case missingShareSecondIn = "missing_share_second_in"
     }
 }
 
@@ -107,6 +111,7 @@ extension TableReport: CustomStringConvertible {
         if rechecked > 0 { text += "; \(rechecked) differences resolved when re-read" }
         if let redelivered, redelivered > 0 { text += "; \(redelivered) lines redelivered" }
         if let deletesNotPropagated, deletesNotPropagated > 0 { text += "; \(deletesNotPropagated) deleted rows still there (not propagated)" }
+        if let missingShareSecondIn { text += "; " + CursorPrecisionText.hint(missing: missing, column: missingShareSecondIn) }
         if zeroDates > 0 { text += "; \(zeroDates) rows with zero dates" }
         if !notReplicatedColumns.isEmpty { text += "; columns not replicated: \(notReplicatedColumns.joined(separator: ", "))" }
         for (kind, keys) in examples.sorted(by: { $0.key < $1.key }) {
@@ -129,5 +134,14 @@ extension VerifyReport: CustomStringConvertible {
         }
         lines.append(String(format: "\(summary) (%.2f s)", seconds))
         return lines.joined(separator: "\n")
+    }
+}
+
+/// What the trace of a cursor in whole seconds is called wherever a report says it.
+public enum CursorPrecisionText {
+    public static func hint(missing: Int, column: String) -> String {
+        "\(missing == 1 ? "the missing row shares its" : "all \(missing) missing rows share their") second in \(column) with a row "
+            + "that arrived: this looks like cursor precision (a sync reading \(column) > its last value in whole seconds "
+            + "misses rows written later in that second)"
     }
 }

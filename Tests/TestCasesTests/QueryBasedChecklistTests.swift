@@ -88,6 +88,21 @@ struct QueryBasedChecklistTests {
         #expect(results[4].evidence.contains("1 extra") && results[4].evidence.contains("2 rows the run deleted still there"), "\(results[4].evidence)")
     }
 
+    @Test("rows missing in a second that arrived: the data item fails and says this looks like cursor precision")
+    func cursorPrecision() {
+        var table = data().tables[0]
+        table.matched = 97
+        table.missing = 3
+        table.destinationRows = 97
+        table.missingShareSecondIn = "updated_at"
+        let report = VerifyReport(tables: [table], notReplicatedTables: [], seconds: 0.1)
+        let results = Checklist.evaluate(tc004.checklist, observations(window(), data: report))
+        #expect(results[4].verdict == .fail)
+        #expect(results[4].evidence.contains("3 missing"), "\(results[4].evidence)")
+        #expect(results[4].evidence.contains("users: all 3 missing rows share their second in updated_at with a row that arrived: "
+                + "this looks like cursor precision"), "\(results[4].evidence)")
+    }
+
     @Test("JUnit: NOT APPLICABLE is skipped, saying why")
     func junit() throws {
         var report = RunReport(caseID: "TC-004", title: tc004.title, started: 100, finished: 130, tester: "t",

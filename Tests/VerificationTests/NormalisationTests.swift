@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Verification
 
@@ -232,5 +233,38 @@ struct DeletesNotPropagatedTests {
         #expect(report.destinationRows == report.matched + report.changed + report.extra + report.duplicates + report.deletesNotPropagated!)
         let plain = Comparison.compare(shape, profile: .none, source: rows([1]), destination: rows([1, 4])).report
         #expect(plain.deletesNotPropagated == nil && plain.extra == 1)
+    }
+}
+
+@Suite("a cursor kept in whole seconds")
+struct CursorPrecisionTests {
+    let shape = TableShape(table: "users", columns: [ComparedColumn(name: "id", kind: .integer), ComparedColumn(name: "created_at", kind: .instant(digits: 0)),
+                                                    ComparedColumn(name: "updated_at", kind: .instant(digits: 6))], key: [0])
+    /// Row `id` written at `second` plus `micros`, created an hour earlier.
+    func row(_ id: Int, _ second: Int, _ micros: Int = 0) -> Row {
+        shape.row(["\(id)", "2026-12-04 09:00:\(String(format: "%02d", second))", "2026-12-04 10:00:\(String(format: "%02d", second)).\(String(format: "%06d", micros))"],
+                  formats: [ValueFormat()])
+    }
+
+    @Test("missing rows written in a second a row that arrived was written in: named, with the column, in the report's text")
+    func sharedSeconds() {
+        let source = [row(1, 1), row(2, 1, 400_000), row(3, 2, 100), row(4, 2, 900_000), row(5, 3)]
+        let report = Comparison.compare(shape, profile: .none, source: source, destination: [source[0], source[2], source[4]]).report
+        #expect(report.missing == 2 && report.missingShareSecondIn == "updated_at")
+        #expect(report.description.contains("all 2 missing rows share their second in updated_at with a row that arrived: this looks like cursor precision"))
+        let one = Comparison.compare(shape, profile: .none, source: source, destination: [source[0], source[2], source[3], source[4]]).report
+        #expect(one.missingShareSecondIn == "updated_at" && one.description.contains("the missing row shares its second in updated_at"))
+    }
+
+    @Test("a missing row alone in its second, no missing row, or nothing that arrived: no hint")
+    func noHint() {
+        let source = [row(1, 1), row(2, 1, 400_000), row(3, 2, 100), row(4, 5)]
+        let alone = Comparison.compare(shape, profile: .none, source: source, destination: [source[0], source[2]]).report
+        #expect(alone.missing == 2 && alone.missingShareSecondIn == nil)
+        #expect(!alone.description.contains("cursor precision"))
+        #expect(Comparison.compare(shape, profile: .none, source: source, destination: source).report.missingShareSecondIn == nil)
+        #expect(Comparison.compare(shape, profile: .none, source: source, destination: []).report.missingShareSecondIn == nil)
+        let json = String(decoding: try! JSONEncoder().encode(alone), as: UTF8.self)
+        #expect(!json.contains("missing_share_second_in"))
     }
 }
