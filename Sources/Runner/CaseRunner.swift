@@ -122,12 +122,7 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         // The agent bounds attempts at the default recovery_within; the case may give less.
         report.observations.windows = await runWindows().map { $0.boundingAttempts(recoveryWithin: testCase.recoveryWithin) }
         report.observations.recoveryWithin = testCase.recoveryWithin
-        // A sync that snapshots with queries, then streams the binlog, is a binlog reader once its dump opens.
-        if syncMode == .queries, await Blocking.run({ world.journal(from: started) }).contains(where: {
-            $0.kind == .binlogDump && $0.user == self.plan.etlUser
-        }) {
-            syncMode = .binlog
-        }
+        await judgeAsBinlogReaderIfItStreams()
         report.observations.syncMode = syncMode
         let runWindowIDs = Set(report.observations.windows.map(\.window))
         report.observations.reconnects = await Blocking.run { world.journal(from: started) }.compactMap { event in
@@ -367,8 +362,10 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
     /// An ETL client reading the binlog: a binlog dump by the ETL user open now or started
     /// within the last 10 s (pollers count too), and how far behind the head it is. `snapshotting`
     /// when there is none but the user is connected (an engine's initial snapshot reads first).
+    static var readerText: String { "ETL client reading the binlog" }
+
     private func readerPrecondition() async -> (PreconditionResult, snapshotting: Bool) {
-        let text = "ETL client reading the binlog"
+        let text = Self.readerText
         let world = self.world, user = plan.etlUser, since = environment.epoch() - 10
         let sessions = (try? await call { world.etlSessions(user: user) }) ?? nil
         let dumps = sessions?.dumpStates.count ?? 0
@@ -500,6 +497,8 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
             // An external pipeline: recovered when the agent saw it replicate again after the last window.
             while now < deadline, await !shouldStop() {
                 let window = await agentStatus()?.windows.last(where: { $0.window > firstWindowBefore })
+                // A dump on the sync's side: an engine that snapshotted with queries now streams the binlog.
+                if syncMode == .queries, window?.replicationResumedAfter != nil { await judgeAsBinlogReaderIfItStreams() }
                 if syncMode == .queries, let read = window?.tablesReadAfter {
                     return String(format: "the sync read the source's tables again %.2f s after the restore", read)
                 }
@@ -547,6 +546,7 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
     /// Waits (bounded) until the destination holds the source's rows; the last comparison either way.
     func waitForSync(_ limit: Duration) async -> VerifyReport {
         guard plan.managedReplica else {
+            await judgeAsBinlogReaderIfItStreams()
             // Not read the binlog since the restore (on a new connection or on one that stayed open),
             // after the recovery step's wait: it will not catch up.
             return await checkData(wait: await externalPipelineNeverResumed() ? .zero : limit)
@@ -573,6 +573,21 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
             last = await checkData(wait: .zero)
         }
         return last
+    }
+
+    /// A sync that snapshots with queries, then streams the binlog, is a binlog reader once its dump
+    /// opens (Debezium's snapshot ends with SELECTs moments before its dump): from then on the run
+    /// waits and judges as for a binlog reader, and the precondition says why.
+    private func judgeAsBinlogReaderIfItStreams() async {
+        guard syncMode == .queries else { return }
+        let world = self.world, user = plan.etlUser, started = report.started
+        guard let dump = await Blocking.run({ world.journal(from: started) }).first(where: { $0.kind == .binlogDump && $0.user == user })
+        else { return }
+        syncMode = .binlog
+        if let index = report.preconditions.firstIndex(where: { $0.text == Self.readerText }) {
+            report.preconditions[index].evidence += String(format: "; then it opened a binlog dump %.2f s into the run: judged as a binlog reader",
+                                                           max(0, dump.at - started))
+        }
     }
 
     /// The run's fault windows (a long flapping case opens more than `/status` holds).

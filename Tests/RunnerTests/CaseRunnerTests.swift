@@ -157,6 +157,33 @@ import Verification
         #expect(stopped.dataWaits.count > 1 && stopped.dataWaits.last == .zero, "\(stopped.dataWaits)")
     }
 
+    /// Debezium's snapshot reads with SELECTs moments before its dump opens: a run that starts in
+    /// between sees a query-based sync, and once the dump opens waits and judges as for the binlog
+    /// reader it is — the recovery, then the catch-up wait, not one comparison at once.
+    @Test func aSnapshotThatThenStreamsIsJudgedAsABinlogReader() async throws {
+        let world = ScriptedWorld()
+        world.dumpsOpen = false
+        world.journalEvents = [JournalEvent(at: 1_799_999_999.5, kind: .tablesRead, conn: 3, user: "hevo", detail: "testdb.users")]
+        let window = WindowReport(window: 2, fault: FaultSpec(type: .reject), started: 1_800_000_001, ended: 1_800_000_011,
+                                  endReason: .expired, detection: nil, attempts: AttemptSeries(attempts: []),
+                                  connections: ConnectionSurvival(openAtStart: 1, survived: 0),
+                                  reconnectedAfter: 50.5, replicationResumedAfter: 50.6, resume: [])
+        let (report, _) = await execute(Self.tc004, in: world, managedReplica: false, tick: { world, _ in
+            if !world.applied.isEmpty, world.windows.isEmpty {
+                world.dumpsOpen = true
+                world.journalEvents.append(JournalEvent(at: 1_800_000_002, kind: .binlogDump, conn: 4, user: "hevo"))
+                world.windows = [window]
+            }
+        })
+        let reader = try #require(report.preconditions.first { $0.text == "ETL client reading the binlog" })
+        #expect(reader.evidence.hasPrefix("a query-based sync: hevo read testdb.users with SELECTs"), "\(reader.evidence)")
+        #expect(reader.evidence.hasSuffix("; then it opened a binlog dump 2.00 s into the run: judged as a binlog reader"), "\(reader.evidence)")
+        #expect(report.observations.syncMode == .binlog)
+        let step = try #require(report.steps.first { $0.text.hasPrefix("Verify pipeline recovery") })
+        #expect(step.outcome.hasPrefix("replication resumed 50.60 s after the restore"), "\(step.outcome)")
+        #expect((world.dataWaits.last ?? .zero) > .zero, "\(world.dataWaits)")
+    }
+
     /// On a terminal the tester is asked at the observe step (when their tool shows the error, and
     /// what it says) and for each item the run could not measure; their answers are marked as theirs.
     @Test func theTesterIsAskedWhatOnlyTheySee() async throws {
@@ -243,6 +270,8 @@ final class ScriptedWorld: RunWorld, @unchecked Sendable {
     var dataCheckHangs = false
     /// Until then the ETL user is connected with no binlog dump (an initial snapshot).
     var snapshotUntil = Duration.zero
+    /// Whether the ETL user's binlog dump is open once any snapshot is over (false: it reads with queries).
+    var dumpsOpen = true
     /// The next `apply` takes effect but its answer is lost (the agent died while answering).
     var applyAnswerLost = false
     var journalEvents: [JournalEvent] = []
@@ -297,7 +326,8 @@ final class ScriptedWorld: RunWorld, @unchecked Sendable {
     func journalSummary(window id: Int) -> WindowReport? { nil }
     func etlSessions(user: String) -> ETLSessions? {
         lock.withLock {
-            _now < snapshotUntil ? ETLSessions(dumpStates: [], others: 2)
+            !dumpsOpen ? ETLSessions(dumpStates: [], others: 1)
+                : _now < snapshotUntil ? ETLSessions(dumpStates: [], others: 2)
                 : ETLSessions(dumpStates: ["Master has sent all binlog to slave; waiting for more updates"], others: 0)
         }
     }
