@@ -53,17 +53,30 @@ def round_of(cursor, statements):
         samples.append(time.perf_counter() - start)
     return percentile(samples, 0.5) * 1e6, percentile(samples, 0.99) * 1e6
 
-def interleaved(cursors, rounds, make_statements):
+def cpu_seconds(pid):
+    """User and system CPU time of a process, all its threads (clock ticks, 10 ms here)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+def interleaved(cursors, relays, rounds, make_statements):
     """Rounds of the same statements on one connection per path, the order of the paths rotating
-    from round to round: for each path, its p50s and p99s round by round."""
+    from round to round: for each path, its p50s and p99s round by round, and the CPU time its
+    relay process (`relays`: path to pid) spent per statement during its own rounds."""
     figures = {name: ([], []) for name in cursors}
+    cpu = {name: 0.0 for name in relays}
     names = list(cursors)
+    count = 0
     for index in range(rounds):
         statements = make_statements(index)
+        count += len(statements)
         for name in names[index % len(names):] + names[:index % len(names)]:
+            before = cpu_seconds(relays[name]) if name in relays else 0
             p50, p99 = round_of(cursors[name], statements)
+            if name in relays:
+                cpu[name] += cpu_seconds(relays[name]) - before
             figures[name][0].append(p50); figures[name][1].append(p99)
-    return figures
+    return figures, {name: seconds / count * 1e6 for name, seconds in cpu.items()}
 
 def paired(figures, path, baseline, which):
     """Round by round, `path`'s figure minus `baseline`'s (0: p50, 1: p99)."""
@@ -93,13 +106,18 @@ def start_relay(target_port):
     relay.kill()
     return None, None
 
-def latency(port, direct_port, password, rounds, per_round):
+def latency(port, direct_port, password, rounds, per_round, agent_pid):
     relay, relay_port = start_relay(direct_port)
     try:
         ports = {"direct": direct_port, "gateway": port}
         if relay_port:
             ports["socat"] = relay_port
         connections = {name: connect(p, password) for name, p in ports.items()}
+        relays = {"gateway": agent_pid}
+        if relay:
+            # socat forks a process per connection: the one relaying ours.
+            with open(f"/proc/{relay.pid}/task/{relay.pid}/children") as children:
+                relays["socat"] = int(children.read().split()[0])
         cursors = {name: c.cursor() for name, c in connections.items()}
         setup = cursors["direct"]
         setup.execute("CREATE TABLE IF NOT EXISTS bench_points (id INT PRIMARY KEY, v VARCHAR(64))")
@@ -109,9 +127,9 @@ def latency(port, direct_port, password, rounds, per_round):
             round_of(cursor, [("SELECT 1", None)] * 200)  # warm up
         rng = random.Random(7)
         results = {
-            "select1": interleaved(cursors, rounds, lambda _: [("SELECT 1", None)] * per_round),
-            "points": interleaved(cursors, rounds, lambda _: [("SELECT id, v FROM bench_points WHERE id = %s", (rng.randint(1, 100000),))
-                                                          for _ in range(per_round)]),
+            "select1": interleaved(cursors, relays, rounds, lambda _: [("SELECT 1", None)] * per_round),
+            "points": interleaved(cursors, relays, rounds, lambda _: [("SELECT id, v FROM bench_points WHERE id = %s", (rng.randint(1, 100000),))
+                                                                  for _ in range(per_round)]),
         }
         for name, c in connections.items():
             if name != "direct":
@@ -169,7 +187,8 @@ def main():
         password, direct = info["admin_password"], info["server_port"]
         bulk(direct, password, 10)  # warm up
         direct_mb, gateway_mb = bulk(direct, password, args.megabytes), bulk(port, password, args.megabytes)
-        trips = latency(port, direct, password, args.rounds, args.per_round)
+        agent_pid = json.loads(subprocess.run([toolkit, "status", "--json"], env=env, check=True, capture_output=True).stdout)["agent"]["pid"]
+        trips = latency(port, direct, password, args.rounds, args.per_round, agent_pid)
         ca = os.path.join(home, "tls", "ca.pem")
         direct_tls_mb, gateway_tls_mb = bulk(direct, password, args.megabytes, ca), bulk(port, password, args.megabytes, ca)
         direct_connect, gateway_connect = connect_times(direct, password, ca, args.connects), connect_times(port, password, ca, args.connects)
@@ -177,13 +196,15 @@ def main():
         print(f"bulk result set ({args.megabytes} MB)      direct {direct_mb:8.1f} MB/s   gateway {gateway_mb:8.1f} MB/s   ratio {gateway_mb / direct_mb:5.2f} (aim >= 0.90)")
         count = args.rounds * args.per_round
         for name, label in (("select1", f"{count} x SELECT 1"), ("points", f"{count} point selects by key")):
-            figures = trips[name]
+            figures, cpu = trips[name]
             print(f"round trips, {label}, in {args.rounds} interleaved rounds (the paired difference per round):")
             for which, quantile, aim in ((0, "p50", 25), (1, "p99", 100)):
                 print(f"  {quantile}  direct {statistics.median(figures['direct'][which]):6.1f} us   gateway adds {spread(paired(figures, 'gateway', 'direct', which))} (aim < {aim})")
                 if "socat" in figures:
                     print(f"       socat (the floor) adds {spread(paired(figures, 'socat', 'direct', which))}; "
                           f"the gateway over socat {statistics.median(paired(figures, 'gateway', 'socat', which)):6.1f} us")
+            print(f"  CPU per round trip: the gateway's agent {cpu['gateway']:5.1f} us"
+                  + (f", socat {cpu['socat']:5.1f} us" if "socat" in cpu else ""))
             if "socat" not in figures:
                 print("  socat is not installed: no floor figure")
         print(f"TLS bulk result set ({args.megabytes} MB)  direct {direct_tls_mb:8.1f} MB/s   gateway {gateway_tls_mb:8.1f} MB/s   ratio {gateway_tls_mb / direct_tls_mb:5.2f}")

@@ -224,7 +224,7 @@ final class ProtocolTap: ConnectionTap {
             record(.note) { $0.detail = "connection not observable: \(reason)" }
         case .query(let text):
             pendingRead = SelectedTables.parse(text).flatMap { names in
-                names.isEmpty ? nil : names.map { $0.contains(".") || database == nil ? $0 : "\(database!).\($0)" }
+                names.isEmpty ? nil : names.map { $0.utf8.contains(UInt8(ascii: ".")) || database == nil ? $0 : "\(database!).\($0)" }
             }
         case .queryAnswered(let ok):
             guard let tables = pendingRead else { return }

@@ -1,31 +1,33 @@
-/// The tables a SELECT reads, from its text: every name after FROM and JOIN (and the rest of a
+/// The tables a SELECT reads, from its text: every name after FROM and JOIN or STRAIGHT_JOIN (and the rest of a
 /// FROM's comma list), as written (`table` or `db.table`, without backticks). Nil when the text is
 /// not a SELECT; empty for one that reads no table (`SELECT 1`, `SELECT @@version`) or only the
 /// server's own schemas. A query-based sync reads its tables this way. Pure; bounded by the text.
 public enum SelectedTables {
     static let systemSchemas: Set<String> = ["information_schema", "mysql", "performance_schema", "sys"]
 
+    /// Called for every statement a client sends through the gateway, so its words are compared
+    /// in place: only the names after FROM and JOIN become strings.
     public static func parse(_ text: String) -> [String]? {
         var lexer = Lexer(Array(text.utf8))
-        guard let first = lexer.next(), case .word(let verb) = first else { return nil }
-        let lowered = verb.lowercased()
-        guard lowered == "select" || lowered == "with" else { return nil }
+        guard let first = lexer.next(), case .word(let verb) = first,
+              lexer.word(verb, is: "select") || lexer.word(verb, is: "with") else { return nil }
         var tables: [String] = []
         var previous: Token? = first
         while let token = lexer.next() {
             defer { previous = token }
             guard case .word(let word) = token else { continue }
-            let keyword = word.lowercased()
-            guard keyword == "from" || keyword == "join" else { continue }
-            if case .punctuation(".")? = previous { continue } // `t.from`: a column, not the keyword
-            readNames(&lexer, into: &tables, list: keyword == "from")
+            let isFrom = lexer.word(word, is: "from")
+            guard isFrom || lexer.word(word, is: "join") || lexer.word(word, is: "straight_join") else { continue }
+            if case .punctuation(UInt8(ascii: "."))? = previous { continue } // `t.from`: a column, not the keyword
+            readNames(&lexer, into: &tables, list: isFrom)
         }
         var seen: Set<String> = []
         return tables.filter { name in
-            let schema = name.split(separator: ".").count == 2 ? String(name.split(separator: ".")[0]).lowercased() : nil
-            if let schema, systemSchemas.contains(schema) { return false }
-            if name.lowercased() == "dual" { return false }
-            return seen.insert(name.lowercased()).inserted
+            let lowered = name.lowercased()
+            let parts = lowered.split(separator: ".")
+            if parts.count == 2, systemSchemas.contains(String(parts[0])) { return false }
+            if lowered == "dual" { return false }
+            return seen.insert(lowered).inserted
         }
     }
 
@@ -35,7 +37,7 @@ public enum SelectedTables {
             guard case .name(let first)? = lexer.peekName() else { return }
             _ = lexer.next()
             var name = first
-            if lexer.peekPunctuation(".") {
+            if lexer.peekPunctuation(UInt8(ascii: ".")) {
                 _ = lexer.next()
                 if case .name(let second)? = lexer.peekName() {
                     _ = lexer.next()
@@ -46,8 +48,8 @@ public enum SelectedTables {
             guard list else { return }
             // An alias, then a comma for the next table, or anything else ends the list.
             while let token = lexer.peek() {
-                if case .punctuation(",") = token { _ = lexer.next(); break }
-                if case .word(let word) = token, !reserved.contains(word.lowercased()) { _ = lexer.next(); continue }
+                if case .punctuation(UInt8(ascii: ",")) = token { _ = lexer.next(); break }
+                if case .word(let word) = token, !lexer.isReserved(word) { _ = lexer.next(); continue }
                 if case .quoted = token { _ = lexer.next(); continue }
                 return
             }
@@ -55,18 +57,19 @@ public enum SelectedTables {
         }
     }
 
-    /// Words that end a FROM list's entry (never an alias).
-    static let reserved: Set<String> = [
+    /// Words that end a FROM list's entry (never an alias), in lowercase.
+    static let reserved: [StaticString] = [
         "where", "join", "inner", "left", "right", "cross", "natural", "straight_join", "on", "using", "group", "order",
         "limit", "having", "union", "for", "lock", "into", "window", "procedure", "partition", "force", "use", "ignore", "except",
         "intersect", "outer", "full",
     ]
 
     enum Token: Equatable {
-        case word(String)
+        /// Where the word lies in the text's bytes.
+        case word(Range<Int>)
         /// A backtick-quoted identifier.
         case quoted(String)
-        case punctuation(Character)
+        case punctuation(UInt8)
         case literal
     }
 
@@ -93,15 +96,30 @@ public enum SelectedTables {
 
         mutating func peekName() -> Name? {
             switch peek() {
-            case .word(let word)? where !SelectedTables.reserved.contains(word.lowercased()): return .name(word)
+            case .word(let word)? where !isReserved(word): return .name(String(decoding: bytes[word], as: UTF8.self))
             case .quoted(let name)?: return .name(name)
             default: return nil
             }
         }
 
-        mutating func peekPunctuation(_ character: Character) -> Bool {
-            if case .punctuation(let found)? = peek() { return found == character }
+        mutating func peekPunctuation(_ byte: UInt8) -> Bool {
+            if case .punctuation(let found)? = peek() { return found == byte }
             return false
+        }
+
+        /// Whether the word is `keyword` (lowercase ASCII), in any case.
+        func word(_ range: Range<Int>, is keyword: StaticString) -> Bool {
+            guard range.count == keyword.utf8CodeUnitCount else { return false }
+            let expected = UnsafeBufferPointer(start: keyword.utf8Start, count: keyword.utf8CodeUnitCount)
+            for (offset, byte) in zip(range, expected) {
+                let found = bytes[offset]
+                guard (found >= 0x41 && found <= 0x5A ? found | 0x20 : found) == byte else { return false }
+            }
+            return true
+        }
+
+        func isReserved(_ range: Range<Int>) -> Bool {
+            SelectedTables.reserved.contains { word(range, is: $0) }
         }
 
         private mutating func scan() -> Token? {
@@ -149,10 +167,10 @@ public enum SelectedTables {
                 if Self.isWordByte(byte) {
                     let start = index
                     while index < bytes.count, Self.isWordByte(bytes[index]) { index += 1 }
-                    return .word(String(decoding: bytes[start..<index], as: UTF8.self))
+                    return .word(start..<index)
                 }
                 index += 1
-                return .punctuation(Character(Unicode.Scalar(byte)))
+                return .punctuation(byte)
             }
             return nil
         }

@@ -45,6 +45,12 @@ struct CommandTests {
             ("INSERT INTO t SELECT * FROM s", nil),
             ("", nil),
             ("SELECT * FROM", []),
+            // Keywords in any case; words that only look like them are names.
+            ("SeLeCt * FrOm A STRAIGHT_JOIN b ON 1 LEFT JOIN fromage USING (id)", ["A", "b", "fromage"]),
+            ("SELECT * FROM a Straight_Join b", ["a", "b"]),
+            ("SELECT * FROM selection, joins j WHERE 1", ["selection", "joins"]),
+            ("SELECTED * FROM t", nil),
+            ("SELECT * FROM MySQL.user, Information_Schema.TABLES, DUAL", []),
         ]
         for (text, expected) in cases {
             #expect(SelectedTables.parse(text) == expected, "\(text)")
