@@ -53,11 +53,7 @@ public final class ExecTables: TableSource {
     }
 
     public func forEachRow(of table: String, columns: [DeclaredColumn], _ body: ([String?]) throws -> Void) throws {
-        let records = try records(of: table)
-        let positions = columns.map { records.index[$0.name.lowercased()] }
-        for row in records.rows {
-            try body(positions.map { position in position.flatMap { $0 < row.count ? row[$0] : nil } })
-        }
+        try records(of: table).forEachRow(columns, body)
     }
 
     public func rows(of table: String, columns: [DeclaredColumn], keyColumn: DeclaredColumn, in keys: [Int64]) throws -> [[String?]]? {

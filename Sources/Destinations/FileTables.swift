@@ -25,6 +25,14 @@ public final class FileTables: TableSource {
             index[lower] = columns.count - 1
             return columns.count - 1
         }
+
+        /// Each row's values of `wanted`, in its order; nil where a row has no such value.
+        func forEachRow(_ wanted: [DeclaredColumn], _ body: ([String?]) throws -> Void) rethrows {
+            let positions = wanted.map { index[$0.name.lowercased()] }
+            for row in rows {
+                try body(positions.map { position in position.flatMap { $0 < row.count ? row[$0] : nil } })
+            }
+        }
     }
 
     public init(path: String, format: Format) {
@@ -70,10 +78,7 @@ public final class FileTables: TableSource {
         let records: Records
         if let parsed, parsed.table == table { records = parsed.records } else { records = try read(table) }
         parsed = nil
-        let positions = columns.map { records.index[$0.name.lowercased()] }
-        for row in records.rows {
-            try body(positions.map { position in position.flatMap { $0 < row.count ? row[$0] : nil } })
-        }
+        try records.forEachRow(columns, body)
     }
 
     public func rows(of table: String, columns: [DeclaredColumn], keyColumn: DeclaredColumn, in keys: [Int64]) throws -> [[String?]]? {
