@@ -25,6 +25,9 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
     private var agentLastAsked: C.Instant?
     /// How the pipeline reads the source, as the preconditions found it (a dump during the run makes it a binlog reader).
     private var syncMode: SyncMode?
+    /// Seconds into the run when a sync judged query-based opened its binlog dump, until the reader
+    /// precondition's evidence says so (the dump may open while the preconditions are still checked).
+    private var dumpOpenedAfter: Double?
 
     /// How long the agent may stay silent before the run stops waiting for it.
     public static var agentSilenceLimit: Duration { .seconds(5) }
@@ -64,6 +67,7 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         do {
             let preconditions = try await checkPreconditions()
             report.preconditions = preconditions
+            noteTheDumpInThePrecondition()
             if let failed = preconditions.first(where: { !$0.met }) {
                 report = RunReport.blocked(testCase, reason: "precondition not met: \(failed.text) — \(failed.evidence)", into: report)
                 return
@@ -584,10 +588,15 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         guard let dump = await Blocking.run({ world.journal(from: started) }).first(where: { $0.kind == .binlogDump && $0.user == user })
         else { return }
         syncMode = .binlog
-        if let index = report.preconditions.firstIndex(where: { $0.text == Self.readerText }) {
-            report.preconditions[index].evidence += String(format: "; then it opened a binlog dump %.2f s into the run: judged as a binlog reader",
-                                                           max(0, dump.at - started))
-        }
+        dumpOpenedAfter = max(0, dump.at - started)
+        noteTheDumpInThePrecondition()
+    }
+
+    /// The reader precondition's evidence, once it is recorded, says why the run judges a binlog reader.
+    private func noteTheDumpInThePrecondition() {
+        guard let after = dumpOpenedAfter, let index = report.preconditions.firstIndex(where: { $0.text == Self.readerText }) else { return }
+        report.preconditions[index].evidence += String(format: "; then it opened a binlog dump %.2f s into the run: judged as a binlog reader", after)
+        dumpOpenedAfter = nil
     }
 
     /// The run's fault windows (a long flapping case opens more than `/status` holds).

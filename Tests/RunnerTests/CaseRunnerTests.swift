@@ -184,6 +184,20 @@ import Verification
         #expect((world.dataWaits.last ?? .zero) > .zero, "\(world.dataWaits)")
     }
 
+    /// The dump opens while the preconditions are still checked: the reader precondition, recorded
+    /// after, says so too.
+    @Test func aDumpThatOpensDuringThePreconditionsIsSaidInTheirEvidence() async throws {
+        let world = ScriptedWorld()
+        world.dumpsOpen = false
+        world.journalEvents = [JournalEvent(at: 1_799_999_999.5, kind: .tablesRead, conn: 3, user: "hevo", detail: "testdb.users")]
+        world.journaledFromRead = (3, [JournalEvent(at: 1_800_000_000.25, kind: .binlogDump, conn: 4, user: "hevo")])
+        let (report, _) = await execute(Self.tc004, in: world, managedReplica: false)
+        let reader = try #require(report.preconditions.first { $0.text == "ETL client reading the binlog" })
+        #expect(reader.evidence.hasPrefix("a query-based sync: hevo read testdb.users with SELECTs"), "\(reader.evidence)")
+        #expect(reader.evidence.hasSuffix("; then it opened a binlog dump 0.25 s into the run: judged as a binlog reader"), "\(reader.evidence)")
+        #expect(report.observations.syncMode == .binlog)
+    }
+
     /// On a terminal the tester is asked at the observe step (when their tool shows the error, and
     /// what it says) and for each item the run could not measure; their answers are marked as theirs.
     @Test func theTesterIsAskedWhatOnlyTheySee() async throws {
@@ -275,6 +289,10 @@ final class ScriptedWorld: RunWorld, @unchecked Sendable {
     /// The next `apply` takes effect but its answer is lost (the agent died while answering).
     var applyAnswerLost = false
     var journalEvents: [JournalEvent] = []
+    /// Events the journal holds from its Nth read on: a dump that opens right after the reader
+    /// precondition read the journal (its two reads), before the precondition's data check.
+    var journaledFromRead: (read: Int, events: [JournalEvent])?
+    private var journalReads = 0
     let etlLog: ETLLog? = nil
 
     var now: Duration { get { lock.withLock { _now } } set { lock.withLock { _now = newValue } } }
@@ -322,7 +340,11 @@ final class ScriptedWorld: RunWorld, @unchecked Sendable {
     }
 
     func window(_ id: Int) throws -> WindowReport { throw Silent() }
-    func journal(from start: Double) -> [JournalEvent] { journalEvents }
+    func journal(from start: Double) -> [JournalEvent] {
+        let read = lock.withLock { journalReads += 1; return journalReads }
+        guard let later = journaledFromRead, read >= later.read else { return journalEvents }
+        return journalEvents + later.events
+    }
     func journalSummary(window id: Int) -> WindowReport? { nil }
     func etlSessions(user: String) -> ETLSessions? {
         lock.withLock {
