@@ -101,10 +101,11 @@ public enum ConversationCheck {
         if whole.lastForwarded != nil {
             precondition(whole.isReplication, "a binlog position on a connection that asked for no dump: \(whole)")
         }
-        // The agent parses every statement a client sends for the tables it reads.
+        // The agent parses every statement a client sends for the tables it reads, and for a binlog status query.
         for case .query(let text) in whole.observations {
             let names = SelectedTables.parse(text) ?? []
             precondition(names.count <= text.utf8.count, "more tables than bytes in \(text.debugDescription): \(names)")
+            _ = BinlogStatusQuery.matches(text)
         }
     }
 }

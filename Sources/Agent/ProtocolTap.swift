@@ -23,6 +23,9 @@ final class ProtocolTap: ConnectionTap {
     private var pendingRead: [String]?
     /// When each set of tables was last journaled as read on this connection (epoch seconds).
     private var lastReadJournaled: [String: Double] = [:]
+    /// A binlog status query waiting for its answer, and when one was last journaled (epoch seconds).
+    private var pendingBinlogStatus = false
+    private var lastBinlogStatusJournaled: Double = 0
     private var slaveConnectState: String?
     private var dumpServerID: UInt32?
     private var sawFirstEvent = false
@@ -223,10 +226,21 @@ final class ProtocolTap: ConnectionTap {
         case .unobservable(let reason):
             record(.note) { $0.detail = "connection not observable: \(reason)" }
         case .query(let text):
-            pendingRead = SelectedTables.parse(text).flatMap { names in
+            let selected = SelectedTables.parse(text)
+            pendingRead = selected.flatMap { names in
                 names.isEmpty ? nil : names.map { $0.utf8.contains(UInt8(ascii: ".")) || database == nil ? $0 : "\(database!).\($0)" }
             }
+            // Not a SELECT: perhaps a binlog reader asking where its stream will start.
+            pendingBinlogStatus = selected == nil && BinlogStatusQuery.matches(text)
         case .queryAnswered(let ok):
+            if pendingBinlogStatus {
+                pendingBinlogStatus = false
+                let now = Date().timeIntervalSince1970
+                if ok, now - lastBinlogStatusJournaled >= 1 {
+                    lastBinlogStatusJournaled = now
+                    record(.binlogStatus)
+                }
+            }
             guard let tables = pendingRead else { return }
             pendingRead = nil
             if ok { readSucceeded(tables) } // a failure is journaled with its error, below

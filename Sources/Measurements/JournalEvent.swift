@@ -65,6 +65,10 @@ public enum JournalEventKind: String, Codable, Sendable, CaseIterable {
     /// Journaled for every failure, and at most once a second per connection and set of tables
     /// while reads succeed.
     case tablesRead = "tables_read"
+    /// A client asked where the binlog stands (`SHOW MASTER STATUS`, `SHOW BINARY LOG STATUS`,
+    /// `SHOW BINLOG STATUS`) and got the answer (`user`): a binlog reader does so before its
+    /// initial snapshot, to know where its stream will start. At most once a second per connection.
+    case binlogStatus = "binlog_status"
     /// A fault command the agent carried out (`detail`: the command, e.g. "down reject for 20 s";
     /// `client`: who sent it, "pid N" on the control socket or "ip:port" over TCP; `holder`
     /// while a run held the source: whether that run, or a process it started, sent it).

@@ -1,4 +1,5 @@
 import Foundation
+import Measurements
 import Testing
 
 /// `toolkit run` with Debezium 3.6.3 (the MySQL connector in its embedded engine) as the external
@@ -79,6 +80,14 @@ struct DebeziumRunTests {
         let asked = started + (try #require(resume["requested_after"] as? Double))
         #expect(abs(connected - asked) < 0.2, "resume requested \(asked) vs Debezium's 'Connected to binlog' \(connected)")
         #expect(debezium.isRunning)
+
+        // Its snapshot asked where the binlog stands before its first dump: what a run that starts
+        // between the snapshot and the dump waits on.
+        let events = try agent.toolkit(["events", "--json", "--last", "0"]).stdout
+            .split(separator: "\n").compactMap { try? JSONDecoder().decode(JournalEvent.self, from: Data($0.utf8)) }
+        let status = try #require(events.first { $0.kind == .binlogStatus && $0.user == "hevo" }, "\(events.map(\.kind))")
+        let dump = try #require(events.first { $0.kind == .binlogDump && $0.user == "hevo" })
+        #expect(status.at < dump.at)
     }
 
     /// TC-004 with a restart delay (2 s) shorter than the outage: the restart is refused, and with

@@ -68,6 +68,27 @@ final class ObservedClientsTests {
         #expect(events.contains { $0.kind == .binlogFirstEvent && $0.conn == login.conn })
     }
 
+    /// A binlog reader's snapshot asks where the binlog stands, then reads the tables: the `mariadb`
+    /// client doing both as the ETL user journals a `binlog_status` and a `tables_read` on its
+    /// connection; a statement that only looks like it journals nothing.
+    @Test("the mariadb client asking SHOW MASTER STATUS and reading a table: binlog_status and tables_read on its connection")
+    func aSnapshotsBinlogStatusIsJournaled() throws {
+        let client = try Run.program("/usr/bin/mariadb", [
+            "--protocol=tcp", "-h", "127.0.0.1", "-P", String(source.port), "-u", "hevo", "-N", "-B", "testdb", "-e",
+            "SHOW BINARY LOGS; SELECT 'SHOW MASTER STATUS'; SHOW MASTER STATUS; SELECT COUNT(*) FROM users",
+        ], environment: ["MYSQL_PWD": "hevopassword", "PATH": "/usr/bin:/bin"], timeout: 30)
+        #expect(client.status == 0, "\(client.stderr)")
+        #expect(client.stdout.contains("mysql-bin."), "\(client.stdout)")
+        let events = try source.toolkit(["events", "--json", "--last", "0"]).stdout
+            .split(separator: "\n").compactMap { try? JSONDecoder().decode(JournalEvent.self, from: Data($0.utf8)) }
+        let login = try #require(events.last { $0.kind == .handshake && $0.user == "hevo" })
+        let status = events.filter { $0.kind == .binlogStatus && $0.conn == login.conn }
+        #expect(status.count == 1 && status.first?.user == "hevo", "\(events.filter { $0.conn == login.conn })")
+        let read = try #require(events.last { $0.kind == .tablesRead && $0.conn == login.conn })
+        #expect(read.detail == "testdb.users" && read.code == nil)
+        #expect(try #require(status.first).at <= read.at)
+    }
+
     /// A poller such as pg_chameleon resumes a few events before the commit it was already sent:
     /// a re-read of no row events, which must not read as a duplicate risk. One that resumes
     /// before the rows re-reads them: the window says how many row events, of which table.

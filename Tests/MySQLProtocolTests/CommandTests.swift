@@ -57,6 +57,16 @@ struct CommandTests {
         }
     }
 
+    @Test("the statements that ask where the binlog stands, as a binlog reader asks before its snapshot")
+    func binlogStatusQuery() {
+        let asks = ["SHOW MASTER STATUS", "show master status;", "SHOW BINARY LOG STATUS", "/* dbz */ Show Binlog Status",
+                    "SHOW\n  MASTER\tSTATUS -- where the stream starts"]
+        let others = ["SHOW MASTER LOGS", "SHOW BINARY LOGS", "SHOW SLAVE STATUS", "SHOW MASTER STATUS LIKE 'x'", "SHOW STATUS",
+                      "SELECT 'SHOW MASTER STATUS'", "SHOW MASTER STATUS; SELECT 1", "SHOWMASTER STATUS", "SHOW BINARY STATUS", ""]
+        for text in asks { #expect(BinlogStatusQuery.matches(text), "\(text)") }
+        for text in others { #expect(!BinlogStatusQuery.matches(text), "\(text)") }
+    }
+
     @Test("query text is cut at 1 KiB, before a multi-byte character")
     func longQuery() {
         var conversation = Conversation.loggedIn()
