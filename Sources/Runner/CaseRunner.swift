@@ -28,6 +28,11 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
     /// Seconds into the run when a sync judged query-based opened its binlog dump, until the reader
     /// precondition's evidence says so (the dump may open while the preconditions are still checked).
     private var dumpOpenedAfter: Double?
+    /// "Destination in sync" passed only because a query-based sync keeps rows deleted at the
+    /// source: what the destination held then (its extra rows are differences for a binlog reader).
+    private var inSyncAsQueriesOnly: String?
+    /// Set when the preconditions are behind it and the run's load and steps begin.
+    private var loadStarted = false
 
     /// How long the agent may stay silent before the run stops waiting for it.
     public static var agentSilenceLimit: Duration { .seconds(5) }
@@ -65,9 +70,11 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
 
     private func performSteps(in group: inout TaskGroup<Void>) async {
         do {
-            let preconditions = try await checkPreconditions()
-            report.preconditions = preconditions
+            report.preconditions = try await checkPreconditions()
+            // A dump that opened while they were checked: judged as a binlog reader from the start.
+            await judgeAsBinlogReaderIfItStreams()
             noteTheDumpInThePrecondition()
+            let preconditions = report.preconditions
             if let failed = preconditions.first(where: { !$0.met }) {
                 report = RunReport.blocked(testCase, reason: "precondition not met: \(failed.text) — \(failed.evidence)", into: report)
                 return
@@ -75,6 +82,7 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
             record("Checked preconditions", preconditions.map { "\($0.text): \($0.evidence)" }.joined(separator: "; "))
             firstWindowBefore = await agentStatus()?.windows.map(\.window).max() ?? 0
             let load = environment.load, sampler = environment.sampler
+            loadStarted = true
             group.addTask { await sampler.run() }
             group.addTask { await load.run() }
             record("Started the toolkit's load", "inserts, updates and deletes on \(plan.table), about 10 statements a second, straight to the server")
@@ -335,68 +343,90 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
                                           evidence: status.faults.isEmpty ? "no fault active"
                                               : "active: " + status.faults.map(\.fault.description).joined(separator: ", ")))
         // A poller reads every few seconds, and a replica just started is still connecting: wait up
-        // to 10 s. An engine still taking its initial snapshot (connected, no binlog dump yet) is
-        // waited for as long as the case gives a pipeline to recover.
-        var (reader, snapshotting) = await readerPrecondition()
+        // to 10 s. An engine still taking its initial snapshot (connected, no binlog dump yet), or
+        // one that has taken it and not yet opened its dump, is waited for as long as the case
+        // gives a pipeline to recover.
+        var (reader, wait) = await readerPrecondition()
         let deadline = now.advanced(by: .seconds(10))
         let snapshotDeadline = now.advanced(by: .seconds(max(10, testCase.recoveryWithin)))
-        var waitedForSnapshot = false
-        while !reader.met, now < (snapshotting ? snapshotDeadline : deadline), await !shouldStop() {
-            if snapshotting, !waitedForSnapshot, now >= deadline {
-                waitedForSnapshot = true
+        var said: Set<ReaderWait> = []
+        while !reader.met, now < (wait == nil ? deadline : snapshotDeadline), await !shouldStop() {
+            if wait == .stream, said.insert(.stream).inserted {
+                record("Waiting for the ETL tool's binlog stream",
+                       "\(reader.evidence); waiting up to \(Int(testCase.recoveryWithin)) s (recovery_within) for it to open its binlog dump")
+            }
+            if wait == .snapshot, now >= deadline, said.insert(.snapshot).inserted {
                 record("Waiting for the ETL tool's initial snapshot",
                        "\(plan.etlUser) is connected to the source with no binlog dump yet; waiting up to \(Int(testCase.recoveryWithin)) s (recovery_within)")
             }
             await pause(.milliseconds(250))
-            (reader, snapshotting) = await readerPrecondition()
+            (reader, wait) = await readerPrecondition()
         }
+        // Waited out with no dump: it reads with SELECTs, and is judged as it shows itself.
+        if !reader.met, wait == .stream { (reader, _) = await readerPrecondition(waitedOut: true) }
         results.append(reader)
         guard results.allSatisfy(\.met) else { return results }
         let data = await waitForSync(.seconds(30))
         if syncMode == .queries, data.verdict == .differences, data.missing == 0, data.changed == 0 {
             // A query-based sync cannot see deletes: rows at the destination the source no longer has do not block.
-            results.append(PreconditionResult(text: "Destination in sync", met: true, evidence: Self.outcome(of: data)
+            inSyncAsQueriesOnly = Self.outcome(of: data)
+            results.append(PreconditionResult(text: Self.inSyncText, met: true, evidence: Self.outcome(of: data)
                 + "; no source row is missing or changed (a query-based sync keeps rows deleted at the source: reported, not blocking)"))
             return results
         }
-        results.append(PreconditionResult(text: "Destination in sync", met: data.verdict == .match, evidence: Self.outcome(of: data)))
+        results.append(PreconditionResult(text: Self.inSyncText, met: data.verdict == .match, evidence: Self.outcome(of: data)))
         return results
     }
 
     /// An ETL client reading the binlog: a binlog dump by the ETL user open now or started
-    /// within the last 10 s (pollers count too), and how far behind the head it is. `snapshotting`
-    /// when there is none but the user is connected (an engine's initial snapshot reads first).
+    /// within the last 10 s (pollers count too), and how far behind the head it is. Else a
+    /// query-based sync: a read of the source's tables by the ETL user within `read_within`.
+    /// Waited for (`wait`): an initial snapshot, when the user is connected and has read nothing;
+    /// a binlog reader's stream, when the user asked where the binlog stands, read the tables
+    /// with SELECTs and has opened no dump since (Debezium's snapshot, moments before its dump).
+    /// `waitedOut`: that wait is over, and such a sync is judged by its SELECTs.
     static var readerText: String { "ETL client reading the binlog" }
+    static var inSyncText: String { "Destination in sync" }
 
-    private func readerPrecondition() async -> (PreconditionResult, snapshotting: Bool) {
+    enum ReaderWait { case snapshot, stream }
+
+    private func readerPrecondition(waitedOut: Bool = false) async -> (PreconditionResult, wait: ReaderWait?) {
         let text = Self.readerText
-        let world = self.world, user = plan.etlUser, since = environment.epoch() - 10
+        let world = self.world, user = plan.etlUser, epoch = environment.epoch(), within = testCase.readWithin
         let sessions = (try? await call { world.etlSessions(user: user) }) ?? nil
         let dumps = sessions?.dumpStates.count ?? 0
-        let recent = await Blocking.run { world.journal(from: since) }.contains {
+        let recent = await Blocking.run { world.journal(from: epoch - 10) }.contains {
             $0.kind == .binlogDump && ($0.user == nil || $0.user == user)
         }
         guard dumps > 0 || recent else {
             // A query-based sync: it reads the tables with SELECTs now and then, and opens no dump.
-            let within = testCase.readWithin
-            let readSince = environment.epoch() - within
-            let reads = await Blocking.run { world.journal(from: readSince) }.filter {
-                JournalTimeline.isSuccessfulRead($0) && $0.user == user
-            }
+            let journal = await Blocking.run { world.journal(from: epoch - within) }
+            let reads = journal.filter { JournalTimeline.isSuccessfulRead($0) && $0.user == user }
             if let last = reads.last {
-                syncMode = .queries
-                let ago = max(0, environment.epoch() - last.at)
                 let names: [String] = reads.flatMap { ($0.detail ?? "").split(separator: ",").map(String.init) }
                 let tables = Set(names).filter { !BookkeepingTables.contains(String($0.split(separator: ".").last ?? "")) }.sorted()
+                var streamNote = ""
+                if let asked = journal.last(where: { $0.kind == .binlogStatus && $0.user == user }),
+                   !journal.contains(where: { $0.kind == .binlogDump && $0.user == user && $0.at >= asked.at }) {
+                    let askedAgo = String(format: "%.1f s ago", max(0, epoch - asked.at))
+                    guard waitedOut else {
+                        return (PreconditionResult(text: text, met: false, evidence: "\(user) asked where the binlog stands (SHOW MASTER STATUS) "
+                                                       + "\(askedAgo) and read \(tables.joined(separator: ", ")) with SELECTs, as a binlog reader's "
+                                                       + "initial snapshot does, and has opened no binlog dump since"), .stream)
+                    }
+                    streamNote = "; it asked where the binlog stands \(askedAgo), as a binlog reader does before it streams, "
+                        + "but opened no binlog dump while the run waited"
+                }
+                syncMode = .queries
                 let evidence = "a query-based sync: \(user) read \(tables.joined(separator: ", ")) with SELECTs, the last "
-                    + String(format: "%.1f s ago", ago) + " (read_within \(Int(within)) s), and opened no binlog dump"
-                return (PreconditionResult(text: text, met: true, evidence: evidence), false)
+                    + String(format: "%.1f s ago", max(0, epoch - last.at)) + " (read_within \(Int(within)) s), and opened no binlog dump"
+                return (PreconditionResult(text: text, met: true, evidence: evidence + streamNote), nil)
             }
             let others = sessions?.others ?? 0
             let connected = others > 0 ? "; \(others) other connection(s) by \(user) open (an initial snapshot still running?)" : ""
             return (PreconditionResult(text: text, met: false, evidence: "no binlog dump by \(user) open now or in the last 10 s, "
                                            + "and no read of the source's tables by \(user) in the last \(Int(within)) s (read_within)\(connected)"),
-                    others > 0)
+                    others > 0 ? .snapshot : nil)
         }
         syncMode = .binlog
         let behind: String
@@ -410,7 +440,7 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
             behind = "lag unknown"
         }
         return (PreconditionResult(text: text, met: true,
-                                   evidence: "\(dumps) binlog dump(s) by \(user) open\(recent ? ", one started in the last 10 s" : ""), \(behind)"), false)
+                                   evidence: "\(dumps) binlog dump(s) by \(user) open\(recent ? ", one started in the last 10 s" : ""), \(behind)"), nil)
     }
 
     // MARK: Steps
@@ -590,6 +620,17 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         syncMode = .binlog
         dumpOpenedAfter = max(0, dump.at - started)
         noteTheDumpInThePrecondition()
+        guard let before = inSyncAsQueriesOnly else { return }
+        // The rows it kept were allowed for a query-based sync: this binlog reader was not in sync before the run.
+        inSyncAsQueriesOnly = nil
+        if !loadStarted, let index = report.preconditions.firstIndex(where: { $0.text == Self.inSyncText }) {
+            report.preconditions[index].met = false
+            report.preconditions[index].evidence = before + "; the sync then opened a binlog dump, and a binlog reader's destination "
+                + "holding rows the source does not have is not in sync"
+        } else {
+            report.markInconclusive(.notInSyncForABinlogReader("before the run, \(before); allowed as rows a query-based sync keeps, "
+                + "but the sync then opened a binlog dump, and for a binlog reader they are differences the run did not make"))
+        }
     }
 
     /// The reader precondition's evidence, once it is recorded, says why the run judges a binlog reader.

@@ -179,6 +179,9 @@ public struct InconclusiveCause: Codable, Sendable, Hashable {
         case restore
         /// An error of the toolkit's own.
         case `internal`
+        /// A precondition the run passed under a query-based sync's rules does not hold for the
+        /// binlog reader the pipeline turned out to be (it opened a dump after the preconditions).
+        case precondition
     }
 
     public var kind: Kind
@@ -203,6 +206,12 @@ public struct InconclusiveCause: Codable, Sendable, Hashable {
 
     public static func internalError(_ detail: String) -> InconclusiveCause {
         InconclusiveCause(kind: .internal, subject: "the toolkit", detail: detail)
+    }
+
+    /// "Destination in sync" passed with extra rows a query-based sync keeps; a binlog reader's
+    /// destination holding them was not in sync before the run.
+    public static func notInSyncForABinlogReader(_ detail: String) -> InconclusiveCause {
+        InconclusiveCause(kind: .precondition, subject: "precondition \"Destination in sync\" not met for a binlog reader", detail: detail)
     }
 
     public static func agentDown(since: Double, detail: String) -> InconclusiveCause {

@@ -184,6 +184,90 @@ import Verification
         #expect((world.dataWaits.last ?? .zero) > .zero, "\(world.dataWaits)")
     }
 
+    /// Extra rows at the destination are allowed for a query-based sync; a sync that opens its dump
+    /// right after that check is a binlog reader whose destination was not in sync: BLOCKED, no fault.
+    @Test func extraRowsAllowedForAQuerySyncBlockOnceItsDumpOpensBeforeTheSteps() async throws {
+        let world = ScriptedWorld()
+        world.dumpsOpen = false
+        world.extraAtDestination = 2
+        world.journalEvents = [JournalEvent(at: 1_799_999_999.5, kind: .tablesRead, conn: 3, user: "hevo", detail: "testdb.users")]
+        world.journaledAfterDataChecks = (1, [JournalEvent(at: 1_800_000_000.25, kind: .binlogDump, conn: 4, user: "hevo")])
+        let (report, _) = await execute(Self.tc004, in: world, managedReplica: false)
+        #expect(report.verdict == .blocked, "\(report.reason ?? "")")
+        let inSync = try #require(report.preconditions.first { $0.text == "Destination in sync" })
+        #expect(!inSync.met)
+        #expect(inSync.evidence == "source 10 rows, destination 12: 0 missing, 2 extra, 0 changed; the sync then opened a binlog dump, "
+                + "and a binlog reader's destination holding rows the source does not have is not in sync", "\(inSync.evidence)")
+        #expect(world.applied.isEmpty, "\(world.applied)")
+    }
+
+    /// The same when the dump opens during the run: the faults were sent to a pipeline whose
+    /// destination was not in sync, so the run is INCONCLUSIVE, saying why.
+    @Test func extraRowsAllowedForAQuerySyncMakeTheRunInconclusiveOnceItsDumpOpens() async throws {
+        let world = ScriptedWorld()
+        world.dumpsOpen = false
+        world.extraAtDestination = 2
+        world.journalEvents = [JournalEvent(at: 1_799_999_999.5, kind: .tablesRead, conn: 3, user: "hevo", detail: "testdb.users")]
+        let window = WindowReport(window: 2, fault: FaultSpec(type: .reject), started: 1_800_000_001, ended: 1_800_000_011,
+                                  endReason: .expired, detection: nil, attempts: AttemptSeries(attempts: []),
+                                  connections: ConnectionSurvival(openAtStart: 1, survived: 0),
+                                  reconnectedAfter: 5.5, replicationResumedAfter: 5.6, resume: [])
+        let (report, _) = await execute(Self.tc004, in: world, managedReplica: false, tick: { world, _ in
+            if !world.applied.isEmpty, world.windows.isEmpty {
+                world.dumpsOpen = true
+                world.journalEvents.append(JournalEvent(at: 1_800_000_002, kind: .binlogDump, conn: 4, user: "hevo"))
+                world.windows = [window]
+            }
+        })
+        #expect(report.verdict == .inconclusive, "\(report.reason ?? "")")
+        let cause = try #require(report.inconclusive.first { $0.kind == .precondition }, "\(report.inconclusive)")
+        #expect(cause.line == "precondition \"Destination in sync\" not met for a binlog reader: before the run, source 10 rows, "
+                + "destination 12: 0 missing, 2 extra, 0 changed; allowed as rows a query-based sync keeps, but the sync then opened "
+                + "a binlog dump, and for a binlog reader they are differences the run did not make", "\(cause.line)")
+        #expect(report.observations.syncMode == .binlog)
+    }
+
+    /// A run that starts between a binlog reader's snapshot and its dump (it asked where the binlog
+    /// stands, then read the tables with SELECTs) waits for the dump, and judges a binlog reader.
+    @Test func aSnapshotThatAskedWhereTheBinlogStandsIsWaitedForUntilItsDumpOpens() async throws {
+        let world = ScriptedWorld()
+        world.dumpsOpen = false
+        world.journalEvents = [JournalEvent(at: 1_799_999_990, kind: .binlogStatus, conn: 3, user: "hevo"),
+                               JournalEvent(at: 1_799_999_999.5, kind: .tablesRead, conn: 3, user: "hevo", detail: "testdb.users")]
+        let (report, _) = await execute(Self.tc004, in: world, managedReplica: false, tick: { world, now in
+            if now >= .seconds(3), !world.dumpsOpen {
+                world.dumpsOpen = true
+                world.journalEvents.append(JournalEvent(at: 1_800_000_003, kind: .binlogDump, conn: 4, user: "hevo"))
+            }
+        })
+        let reader = try #require(report.preconditions.first { $0.text == "ETL client reading the binlog" })
+        #expect(reader.met && reader.evidence.hasPrefix("1 binlog dump(s) by hevo open, one started in the last 10 s"), "\(reader.evidence)")
+        #expect(report.observations.syncMode == .binlog)
+        let waiting = try #require(report.steps.first { $0.text == "Waiting for the ETL tool's binlog stream" }, "\(report.steps)")
+        #expect(waiting.outcome.hasPrefix("hevo asked where the binlog stands (SHOW MASTER STATUS) 10.0 s ago and read testdb.users with SELECTs"),
+                "\(waiting.outcome)")
+        #expect(waiting.outcome.hasSuffix("waiting up to 300 s (recovery_within) for it to open its binlog dump"), "\(waiting.outcome)")
+        #expect(!world.applied.isEmpty, "the run went on to its fault")
+    }
+
+    /// A sync that asked where the binlog stands once and then only reads with SELECTs is waited
+    /// for up to recovery_within, then judged as the query-based sync it shows itself to be.
+    @Test func aSyncThatAskedWhereTheBinlogStandsButNeverStreamsIsJudgedByItsSelects() async throws {
+        let world = ScriptedWorld()
+        world.dumpsOpen = false
+        world.journalEvents = [JournalEvent(at: 1_799_999_990, kind: .binlogStatus, conn: 3, user: "hevo"),
+                               JournalEvent(at: 1_799_999_999.5, kind: .tablesRead, conn: 3, user: "hevo", detail: "testdb.users")]
+        let testCase = try Self.tc004.overriding(["recovery_within": 20])
+        let (report, _) = await execute(testCase, in: world, managedReplica: false)
+        let reader = try #require(report.preconditions.first { $0.text == "ETL client reading the binlog" })
+        #expect(reader.met && reader.evidence.hasPrefix("a query-based sync: hevo read testdb.users with SELECTs"), "\(reader.evidence)")
+        #expect(reader.evidence.contains("; it asked where the binlog stands 30."), "\(reader.evidence)")
+        #expect(reader.evidence.hasSuffix(" s ago, as a binlog reader does before it streams, but opened no binlog dump while the run waited"),
+                "\(reader.evidence)")
+        #expect(report.observations.syncMode == .queries)
+        #expect(report.steps.contains { $0.text == "Waiting for the ETL tool's binlog stream" })
+    }
+
     /// The dump opens while the preconditions are still checked: the reader precondition, recorded
     /// after, says so too.
     @Test func aDumpThatOpensDuringThePreconditionsIsSaidInTheirEvidence() async throws {
@@ -293,6 +377,11 @@ final class ScriptedWorld: RunWorld, @unchecked Sendable {
     /// precondition read the journal (its two reads), before the precondition's data check.
     var journaledFromRead: (read: Int, events: [JournalEvent])?
     private var journalReads = 0
+    /// Events the journal holds once this many data checks were made: a dump that opens right
+    /// after the precondition compared the destination.
+    var journaledAfterDataChecks: (checks: Int, events: [JournalEvent])?
+    /// Rows the destination holds that the source does not.
+    var extraAtDestination = 0
     let etlLog: ETLLog? = nil
 
     var now: Duration { get { lock.withLock { _now } } set { lock.withLock { _now = newValue } } }
@@ -341,9 +430,11 @@ final class ScriptedWorld: RunWorld, @unchecked Sendable {
 
     func window(_ id: Int) throws -> WindowReport { throw Silent() }
     func journal(from start: Double) -> [JournalEvent] {
-        let read = lock.withLock { journalReads += 1; return journalReads }
-        guard let later = journaledFromRead, read >= later.read else { return journalEvents }
-        return journalEvents + later.events
+        let (read, checks) = lock.withLock { journalReads += 1; return (journalReads, _dataWaits.count) }
+        var events = journalEvents
+        if let later = journaledFromRead, read >= later.read { events += later.events }
+        if let later = journaledAfterDataChecks, checks >= later.checks { events += later.events }
+        return events
     }
     func journalSummary(window id: Int) -> WindowReport? { nil }
     func etlSessions(user: String) -> ETLSessions? {
@@ -368,8 +459,9 @@ final class ScriptedWorld: RunWorld, @unchecked Sendable {
         if dataCheckHangs { Thread.sleep(forTimeInterval: 5) }
         var table = TableReport(table: "users", key: ["id"], profile: .none)
         table.sourceRows = 10
-        table.destinationRows = 10
+        table.destinationRows = 10 + extraAtDestination
         table.matched = 10
+        table.extra = extraAtDestination
         return VerifyReport(tables: [table], notReplicatedTables: [], seconds: 0.01)
     }
 
