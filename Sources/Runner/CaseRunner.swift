@@ -382,11 +382,14 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
     /// within the last 10 s (pollers count too), and how far behind the head it is. Else a
     /// query-based sync: a read of the source's tables by the ETL user within `read_within`.
     /// Waited for (`wait`): an initial snapshot, when the user is connected and has read nothing;
-    /// a binlog reader's stream, when the user asked where the binlog stands, read the tables
-    /// with SELECTs and has opened no dump since (Debezium's snapshot, moments before its dump).
+    /// a binlog reader's stream, when the user asked where the binlog stands (in the last hour),
+    /// read the tables with SELECTs and has opened no dump since (Debezium's snapshot, moments
+    /// before its dump).
     /// `waitedOut`: that wait is over, and such a sync is judged by its SELECTs.
     static var readerText: String { "ETL client reading the binlog" }
     static var inSyncText: String { "Destination in sync" }
+    /// How far back the reader precondition looks for a snapshot's binlog status query (seconds).
+    static var snapshotHorizon: Double { 3600 }
 
     enum ReaderWait { case snapshot, stream }
 
@@ -400,8 +403,9 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         }
         guard dumps > 0 || recent else {
             // A query-based sync: it reads the tables with SELECTs now and then, and opens no dump.
-            let journal = await Blocking.run { world.journal(from: epoch - within) }
-            let reads = journal.filter { JournalTimeline.isSuccessfulRead($0) && $0.user == user }
+            // An hour back: a snapshot of a big table asks where the binlog stands long before its last SELECT ends.
+            let journal = await Blocking.run { world.journal(from: epoch - max(within, Self.snapshotHorizon)) }
+            let reads = journal.filter { $0.at >= epoch - within && JournalTimeline.isSuccessfulRead($0) && $0.user == user }
             if let last = reads.last {
                 let names: [String] = reads.flatMap { ($0.detail ?? "").split(separator: ",").map(String.init) }
                 let tables = Set(names).filter { !BookkeepingTables.contains(String($0.split(separator: ".").last ?? "")) }.sorted()
