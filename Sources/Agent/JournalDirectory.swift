@@ -148,8 +148,6 @@ public struct JournalDirectory: Sendable {
         return events
     }
 
-    /// The last `count` events (0: all), read from the newest segments back only as far as needed.
-    /// Includes a `journal.jsonl` of an earlier version that was not migrated yet.
     /// The events stamped from `start` on, reading segments from the newest back only as far as
     /// that time.
     public func events(from start: Double) -> [JournalEvent] {
@@ -166,6 +164,8 @@ public struct JournalDirectory: Sendable {
         return chunks.reversed().flatMap { $0 }.filter { $0.at >= start }
     }
 
+    /// The last `count` events (0: all), read from the newest segments back only as far as needed.
+    /// Includes a `journal.jsonl` of an earlier version that was not migrated yet.
     public func lastEvents(_ count: Int) -> [JournalEvent] {
         var files = segmentNumbers().map(segmentURL)
         if files.isEmpty, FileManager.default.fileExists(atPath: legacyFile.path) { files = [legacyFile] }

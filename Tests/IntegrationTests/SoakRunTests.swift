@@ -74,6 +74,15 @@ final class SoakRunTests {
         #expect((history["ok"] as? Int ?? 0) > 100)
         let lines = try String(contentsOf: directory.appendingPathComponent("history.jsonl"), encoding: .utf8).split(separator: "\n")
         #expect(lines.count == (history["ok"] as? Int ?? 0) + (history["failed"] as? Int ?? 0) + (history["indeterminate"] as? Int ?? 0))
+        // Appended at each checkpoint: every write once, in order; every journal event of the soak once, in order.
+        let seqs = lines.compactMap { line in (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["seq"] as? Int }
+        #expect(seqs.count == lines.count && seqs == seqs.sorted() && Set(seqs).count == seqs.count, "history seq out of order or repeated")
+        let events = try String(contentsOf: directory.appendingPathComponent("events.jsonl"), encoding: .utf8).split(separator: "\n")
+            .compactMap { line in try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] }
+        let eventSeqs = events.compactMap { $0["seq"] as? Int }
+        #expect(eventSeqs.count == events.count && eventSeqs.count > 100, "\(eventSeqs.count) events")
+        #expect(zip(eventSeqs, eventSeqs.dropFirst()).allSatisfy { $0 < $1 }, "events.jsonl repeats or reorders journal events")
+        #expect(events.contains { $0["kind"] as? String == "fault_started" } && events.contains { $0["kind"] as? String == "binlog_dump" })
 
         // The other outputs say the same.
         let summary = try String(contentsOf: directory.appendingPathComponent("soak.md"), encoding: .utf8)
