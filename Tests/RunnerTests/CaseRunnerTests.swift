@@ -162,19 +162,7 @@ import Verification
     /// reader it is — the recovery, then the catch-up wait, not one comparison at once.
     @Test func aSnapshotThatThenStreamsIsJudgedAsABinlogReader() async throws {
         let world = ScriptedWorld()
-        world.dumpsOpen = false
-        world.journalEvents = [JournalEvent(at: 1_799_999_999.5, kind: .tablesRead, conn: 3, user: "hevo", detail: "testdb.users")]
-        let window = WindowReport(window: 2, fault: FaultSpec(type: .reject), started: 1_800_000_001, ended: 1_800_000_011,
-                                  endReason: .expired, detection: nil, attempts: AttemptSeries(attempts: []),
-                                  connections: ConnectionSurvival(openAtStart: 1, survived: 0),
-                                  reconnectedAfter: 50.5, replicationResumedAfter: 50.6, resume: [])
-        let (report, _) = await execute(Self.tc004, in: world, managedReplica: false, tick: { world, _ in
-            if !world.applied.isEmpty, world.windows.isEmpty {
-                world.dumpsOpen = true
-                world.journalEvents.append(JournalEvent(at: 1_800_000_002, kind: .binlogDump, conn: 4, user: "hevo"))
-                world.windows = [window]
-            }
-        })
+        let report = await executeWithADumpAtTheFault(in: world, resumedAfter: 50.6)
         let reader = try #require(report.preconditions.first { $0.text == "ETL client reading the binlog" })
         #expect(reader.evidence.hasPrefix("a query-based sync: hevo read testdb.users with SELECTs"), "\(reader.evidence)")
         #expect(reader.evidence.hasSuffix("; then it opened a binlog dump 2.00 s into the run: judged as a binlog reader"), "\(reader.evidence)")
@@ -205,20 +193,8 @@ import Verification
     /// destination was not in sync, so the run is INCONCLUSIVE, saying why.
     @Test func extraRowsAllowedForAQuerySyncMakeTheRunInconclusiveOnceItsDumpOpens() async throws {
         let world = ScriptedWorld()
-        world.dumpsOpen = false
         world.extraAtDestination = 2
-        world.journalEvents = [JournalEvent(at: 1_799_999_999.5, kind: .tablesRead, conn: 3, user: "hevo", detail: "testdb.users")]
-        let window = WindowReport(window: 2, fault: FaultSpec(type: .reject), started: 1_800_000_001, ended: 1_800_000_011,
-                                  endReason: .expired, detection: nil, attempts: AttemptSeries(attempts: []),
-                                  connections: ConnectionSurvival(openAtStart: 1, survived: 0),
-                                  reconnectedAfter: 5.5, replicationResumedAfter: 5.6, resume: [])
-        let (report, _) = await execute(Self.tc004, in: world, managedReplica: false, tick: { world, _ in
-            if !world.applied.isEmpty, world.windows.isEmpty {
-                world.dumpsOpen = true
-                world.journalEvents.append(JournalEvent(at: 1_800_000_002, kind: .binlogDump, conn: 4, user: "hevo"))
-                world.windows = [window]
-            }
-        })
+        let report = await executeWithADumpAtTheFault(in: world, resumedAfter: 5.6)
         #expect(report.verdict == .inconclusive, "\(report.reason ?? "")")
         let cause = try #require(report.inconclusive.first { $0.kind == .precondition }, "\(report.inconclusive)")
         #expect(cause.line == "precondition \"Destination in sync\" not met for a binlog reader: before the run, source 10 rows, "
@@ -307,6 +283,24 @@ import Verification
     }
 
     // MARK: The harness
+
+    /// TC-004 against a sync seen reading testdb.users with SELECTs, which opens its binlog dump
+    /// 2 s into the run, once the fault is sent, and resumes `resumedAfter` s after the restore.
+    private func executeWithADumpAtTheFault(in world: ScriptedWorld, resumedAfter: Double) async -> RunReport {
+        world.dumpsOpen = false
+        world.journalEvents = [JournalEvent(at: 1_799_999_999.5, kind: .tablesRead, conn: 3, user: "hevo", detail: "testdb.users")]
+        let window = WindowReport(window: 2, fault: FaultSpec(type: .reject), started: 1_800_000_001, ended: 1_800_000_011,
+                                  endReason: .expired, detection: nil, attempts: AttemptSeries(attempts: []),
+                                  connections: ConnectionSurvival(openAtStart: 1, survived: 0),
+                                  reconnectedAfter: resumedAfter - 0.1, replicationResumedAfter: resumedAfter, resume: [])
+        return await execute(Self.tc004, in: world, managedReplica: false, tick: { world, _ in
+            if !world.applied.isEmpty, world.windows.isEmpty {
+                world.dumpsOpen = true
+                world.journalEvents.append(JournalEvent(at: 1_800_000_002, kind: .binlogDump, conn: 4, user: "hevo"))
+                world.windows = [window]
+            }
+        }).0
+    }
 
     /// Runs `testCase` with `duration` 10 in `world`; `tick` sees the world whenever the runner sleeps.
     private func execute(_ testCase: TestCase, in world: ScriptedWorld, interruption: @escaping @Sendable () -> String? = { nil },
