@@ -369,8 +369,9 @@ public actor CaseRunner<C: Clock> where C.Duration == Duration {
         let data = await waitForSync(.seconds(30))
         if syncMode == .queries, data.verdict == .differences, data.missing == 0, data.changed == 0 {
             // A query-based sync cannot see deletes: rows at the destination the source no longer has do not block.
-            inSyncAsQueriesOnly = Self.outcome(of: data)
-            results.append(PreconditionResult(text: Self.inSyncText, met: true, evidence: Self.outcome(of: data)
+            let outcome = Self.outcome(of: data)
+            inSyncAsQueriesOnly = outcome
+            results.append(PreconditionResult(text: Self.inSyncText, met: true, evidence: outcome
                 + "; no source row is missing or changed (a query-based sync keeps rows deleted at the source: reported, not blocking)"))
             return results
         }

@@ -65,18 +65,7 @@ final class SoakWriter: @unchecked Sendable {
     /// first stamped after `end`, oldest first.
     private func newEvents(from start: Double, through end: Double) -> [JournalEvent] {
         let journal = JournalDirectory(state: state)
-        var events: [JournalEvent] = []
-        if let after = lastEventSeq {
-            var cursor = after
-            while true {
-                let batch = journal.events(after: cursor, limit: 50_000)
-                events += batch
-                guard batch.count == 50_000, let seq = batch.last?.seq else { break }
-                cursor = seq
-            }
-        } else {
-            events = journal.events(from: start)
-        }
+        let events = lastEventSeq.map { journal.events(after: $0, limit: .max) } ?? journal.events(from: start)
         return Array(events.prefix { $0.at <= end })
     }
 
